@@ -1,0 +1,99 @@
+import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
+
+/**
+ * Softmax and cross-entropy fused into one step: the loss is
+ * mean over the batch of −log softmax(z)[label], computed with the log-sum-exp trick
+ * (subtract each row's maximum) so large logits cannot overflow, and the gradient with
+ * respect to the logits is simply (p − onehot(label)) / N.
+ */
+export class SoftmaxCrossEntropy {
+  private readonly probs: BatchBuffer;
+  private readonly grad: BatchBuffer;
+  private lastProbs: Tensor | null = null;
+  private lastLabels: ArrayLike<number> | null = null;
+
+  constructor(readonly classes: number) {
+    this.probs = new BatchBuffer([classes]);
+    this.grad = new BatchBuffer([classes]);
+  }
+
+  /** Softmax probabilities of each row of logits (owned buffer, reused). */
+  softmax(logits: Tensor): Tensor {
+    const n = logits.shape[0];
+    const K = this.classes;
+    const p = this.probs.get(n);
+    const z = logits.data;
+    const pd = p.data;
+    for (let i = 0; i < n; i++) {
+      const o = i * K;
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) if (z[o + k] > max) max = z[o + k];
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const e = Math.exp(z[o + k] - max);
+        pd[o + k] = e;
+        sum += e;
+      }
+      for (let k = 0; k < K; k++) pd[o + k] /= sum;
+    }
+    this.lastProbs = p;
+    return p;
+  }
+
+  /**
+   * Mean cross-entropy of the batch. `labels[i]` is the class of row i. Also counts
+   * correct arg-max predictions into `stats.correct` when given, to save a second pass.
+   */
+  forward(logits: Tensor, labels: ArrayLike<number>, stats?: { correct: number }): number {
+    const n = logits.shape[0];
+    const K = this.classes;
+    const z = logits.data;
+    const p = this.probs.get(n).data;
+    let loss = 0;
+    let correct = 0;
+    for (let i = 0; i < n; i++) {
+      const o = i * K;
+      let max = -Infinity;
+      let arg = 0;
+      for (let k = 0; k < K; k++) {
+        if (z[o + k] > max) {
+          max = z[o + k];
+          arg = k;
+        }
+      }
+      let sum = 0;
+      for (let k = 0; k < K; k++) {
+        const e = Math.exp(z[o + k] - max);
+        p[o + k] = e;
+        sum += e;
+      }
+      for (let k = 0; k < K; k++) p[o + k] /= sum;
+      const y = labels[i];
+      // −log softmax = log Σ exp(z − max) − (z_y − max)
+      loss += Math.log(sum) - (z[o + y] - max);
+      if (arg === y) correct++;
+    }
+    if (stats) stats.correct += correct;
+    this.lastProbs = this.probs.get(n);
+    this.lastLabels = labels;
+    return loss / n;
+  }
+
+  /** dLoss/dlogits = (p − onehot) / N for the batch of the last forward. */
+  backward(): Tensor {
+    const p = this.lastProbs!;
+    const labels = this.lastLabels!;
+    const n = p.shape[0];
+    const K = this.classes;
+    const g = this.grad.get(n);
+    const pd = p.data;
+    const gd = g.data;
+    const inv = 1 / n;
+    for (let i = 0; i < n; i++) {
+      const o = i * K;
+      for (let k = 0; k < K; k++) gd[o + k] = pd[o + k] * inv;
+      gd[o + labels[i]] -= inv;
+    }
+    return g;
+  }
+}
