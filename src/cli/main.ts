@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
+import { trainCommand } from './train.js';
 import { describeError, processIo, type Io } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -26,7 +27,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit)]) {
+  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit)]) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }

@@ -21,11 +21,13 @@ export class Sequential {
   readonly layers: Layer[];
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
+  /** The stream dropout masks draw from (its own, so masks never disturb initialisation). */
+  readonly random: Random;
 
   constructor(specs: readonly LayerSpec[], inputShape: readonly number[] = INPUT_SHAPE, seed = 1) {
     if (specs.length === 0) throw new SpecError('architecture has no layers');
-    // Dropout masks draw from their own stream so they do not disturb initialisation.
-    const dropoutRandom = new Random(seed ^ 0x5bd1e995);
+    this.random = new Random(seed ^ 0x5bd1e995);
+    const dropoutRandom = this.random;
     const layers: Layer[] = [];
     let shape = inputShape;
     specs.forEach((spec, i) => {
