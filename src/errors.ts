@@ -24,8 +24,10 @@ export class DataError extends KconvError {
   }
 }
 
-/** An architecture spec or a layer stack that cannot be built. */
-export class SpecError extends KconvError {}
+/** An architecture spec or a layer stack that cannot be built (a usage mistake: exit 2). */
+export class SpecError extends KconvError {
+  override readonly exitCode = 2;
+}
 
 /** A weights file that is not a valid kconv model. */
 export class ModelFileError extends KconvError {}

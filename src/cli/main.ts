@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
+import { evaluateCommand, predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 import { describeError, processIo, type Io } from './output.js';
 
@@ -27,7 +28,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit)]) {
+  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit)]) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }

@@ -6,7 +6,7 @@ import { loadModel, type ModelFile } from '../model/weights-file.js';
 import { PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
-import { train, type TrainOptions } from '../train/trainer.js';
+import { checkArch, train, type TrainOptions } from '../train/trainer.js';
 import { reportSkipped } from './dataset-notes.js';
 import { nonNegativeInt, number, oneOf, positiveInt } from './options.js';
 import type { Io } from './output.js';
@@ -114,6 +114,7 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       optimizerState: flags.optimizerState,
     };
     if (opts.saveBest && opts.validation.kind === 'none') throw new UsageError('--save-best needs validation: drop --no-val');
+    checkArch(opts.arch);
   }
 
   const read = { skipBadRows: flags.skipBadRows, cache: flags.cache };

@@ -1,6 +1,6 @@
 import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
-import { TrainingError, UsageError } from '../errors.js';
+import { SpecError, TrainingError, UsageError } from '../errors.js';
 import { allocF32 } from '../kernels/memory.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import {
@@ -59,6 +59,17 @@ export interface TrainResult {
   history: EpochRecord[];
 }
 
+/** Throws unless the architecture builds and ends in one score per digit. */
+export function checkArch(arch: string): void {
+  checkOutputs(createNetwork(arch), arch);
+}
+
+function checkOutputs(net: Sequential, arch: string): void {
+  if (net.outputShape[0] !== 10) {
+    throw new SpecError(`architecture "${arch}" ends in ${net.outputShape[0]} outputs: the last layer must be dense10, one score per digit`);
+  }
+}
+
 /** Where the latest (resumable) state goes when `out` keeps the best epoch. */
 export function lastPath(out: string): string {
   return out.replace(/(\.json)?$/, '.last.json');
@@ -76,9 +87,7 @@ export async function train(
   const input: InputSpec = resume?.input ?? DEFAULT_INPUT;
   const net: Sequential = resume?.net ?? createNetwork(opts.arch, opts.seed);
   const arch = resume?.arch ?? formatArch(parseArch(opts.arch));
-  if (net.outputShape[0] !== 10) {
-    throw new UsageError(`architecture "${arch}" ends in ${net.outputShape[0]} outputs: the last layer must be dense10, one score per digit`);
-  }
+  checkOutputs(net, arch);
 
   // Which rows train and which validate.
   const n = opts.limit !== null ? Math.min(opts.limit, data.n) : data.n;

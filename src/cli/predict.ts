@@ -1,0 +1,97 @@
+import { Command } from 'commander';
+import { readDataset, type Dataset } from '../data/index.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import { float32ToString } from '../model/float-json.js';
+import { loadModel } from '../model/weights-file.js';
+import { computeMetrics, formatMetrics } from '../predict/metrics.js';
+import { predict, type Predictions } from '../predict/predict.js';
+import { reportSkipped } from './dataset-notes.js';
+import type { Io } from './output.js';
+
+interface PredictFlags {
+  weights: string;
+  out?: string;
+  probs?: boolean;
+  json?: boolean;
+  skipBadRows?: boolean;
+  cache: boolean;
+}
+
+/** `id` is the file's id column where it has one, else the 0-based row index. */
+const idOf = (data: Dataset, i: number) => (data.ids ? data.ids[i] : i);
+
+function csvOutput(data: Dataset, p: Predictions, withProbs: boolean): string {
+  const rows: string[] = [withProbs ? 'id,label,' + Array.from({ length: 10 }, (_, k) => `p${k}`).join(',') : 'id,label'];
+  for (let i = 0; i < data.n; i++) {
+    let row = `${idOf(data, i)},${p.labels[i]}`;
+    if (withProbs) for (let k = 0; k < 10; k++) row += ',' + float32ToString(p.probs[i * 10 + k]);
+    rows.push(row);
+  }
+  return rows.join('\n') + '\n';
+}
+
+function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: object | null): string {
+  const lines: string[] = [];
+  for (let i = 0; i < data.n; i++) {
+    const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * 10, i * 10 + 10), float32ToString).join(',')}]` : '';
+    lines.push(`{"id":${idOf(data, i)},"label":${p.labels[i]}${probs}}`);
+  }
+  if (metrics) lines.push(JSON.stringify({ metrics }));
+  return lines.join('\n') + '\n';
+}
+
+export function predictCommand(io: Io, setExit: (code: number) => void): Command {
+  return new Command('predict')
+    .description('classify every image of a CSV with a trained model; writes id,label (the Kaggle submission format)')
+    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz)')
+    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
+    .option('--probs', 'add columns p0..p9: the softmax probabilities')
+    .option('--json', 'JSON lines instead of CSV (the last line carries the metrics when the file has labels)')
+    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
+    .option('--no-cache', 'do not read or write the parsed-data cache')
+    .addHelpText('after', [
+      '',
+      'Example:',
+      '  $ kconv predict ../shared/data/kannada/test.csv --weights model.json --out submission.csv',
+      '  $ kconv predict ../shared/data/kannada/val.csv --probs | head',
+      '',
+      'When the file has labels, the accuracy, per-digit precision/recall and the confusion matrix go to stderr.',
+      '',
+    ].join('\n'))
+    .action(async (file: string, flags: PredictFlags) => {
+      const model = await loadModel(flags.weights);
+      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true });
+      reportSkipped(data, io);
+      const p = predict(model, data);
+      const metrics = data.labels ? computeMetrics(data.labels, p.labels) : null;
+      const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
+      if (flags.out) {
+        await writeFileAtomic(flags.out, text);
+        io.err(`wrote ${data.n} predictions to ${flags.out}\n`);
+      } else {
+        io.out(text);
+      }
+      if (metrics) io.err(formatMetrics(metrics, file));
+      setExit(0);
+    });
+}
+
+export function evaluateCommand(io: Io, setExit: (code: number) => void): Command {
+  return new Command('evaluate')
+    .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV')
+    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz)')
+    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--json', 'print the report as one JSON document')
+    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
+    .option('--no-cache', 'do not read or write the parsed-data cache')
+    .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
+    .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
+      const model = await loadModel(flags.weights);
+      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true });
+      reportSkipped(data, io);
+      const metrics = computeMetrics(data.labels!, predict(model, data).labels);
+      io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, file));
+      setExit(0);
+    });
+}

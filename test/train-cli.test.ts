@@ -1,0 +1,128 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parseModel } from '../src/model/weights-file.js';
+import { KCONV, runKconv } from './helpers/cli.js';
+import { tempDir, writeDigits } from './helpers/digits.js';
+
+let dir: string;
+let data: string;
+const env = () => ({ XDG_CACHE_HOME: join(dir, 'cache') });
+const run = (args: string[]) => runKconv(args, { cwd: dir, env: env() });
+const SMALL = ['--arch', 'conv4k5,relu,pool2,dense10', '--batch-size', '16'];
+
+beforeAll(() => {
+  dir = tempDir();
+  data = writeDigits(dir, 'digits.csv', 400, 1);
+});
+
+describe('kconv train', () => {
+  it('trains a net that learns, writes a valid weights file, and reports epochs', async () => {
+    const r = await run(['train', data, ...SMALL, '--epochs', '3', '--out', 'a.json']);
+    expect(r.stderr).toMatch(/epoch +1\/3 +loss/);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^saved a\.json: 3 epochs in .* s, val acc \d+\.\d+%\n$/);
+    const model = parseModel(readFileSync(join(dir, 'a.json'), 'utf8'), 'a.json');
+    const history = model.training!.history;
+    expect(history).toHaveLength(3);
+    expect(history[2].loss).toBeLessThan(history[0].loss);
+    expect(history[2].valAcc).toBeGreaterThan(0.9);
+    expect(model.arch).toBe('conv4k5,relu,pool2,dense10');
+    expect(model.optimizerState!.m).toHaveLength(4);
+  });
+
+  it('gives a byte-identical file for the same seed, and another for another seed', async () => {
+    await run(['train', data, ...SMALL, '--epochs', '2', '--out', 's1.json']);
+    await run(['train', data, ...SMALL, '--epochs', '2', '--out', 's2.json']);
+    await run(['train', data, ...SMALL, '--epochs', '2', '--out', 's3.json', '--seed', '2']);
+    const read = (f: string) => readFileSync(join(dir, f), 'utf8').replace(/"seconds": [\d.e+-]+/g, '');
+    expect(read('s1.json')).toBe(read('s2.json'));
+    expect(read('s1.json')).not.toBe(read('s3.json'));
+  });
+
+  it('2 epochs, then --resume to 4, equals 4 uninterrupted epochs', async () => {
+    await run(['train', data, ...SMALL, '--epochs', '4', '--lr-schedule', 'constant', '--out', 'four.json']);
+    await run(['train', data, ...SMALL, '--epochs', '2', '--lr-schedule', 'constant', '--out', 'two.json']);
+    const r = await run(['train', data, '--resume', 'two.json', '--epochs', '4']);
+    expect(r.code).toBe(0);
+    const a = parseModel(readFileSync(join(dir, 'four.json'), 'utf8'), 'four');
+    const b = parseModel(readFileSync(join(dir, 'two.json'), 'utf8'), 'two');
+    expect(b.training!.history).toHaveLength(4);
+    a.net.params().forEach((p, i) => expect(Array.from(b.net.params()[i].value)).toEqual(Array.from(p.value)));
+  });
+
+  it('--json prints one parseable line per epoch on stdout', async () => {
+    const r = await run(['train', data, ...SMALL, '--epochs', '2', '--out', 'j.json', '--json', '--no-val']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.map((l) => l.epoch)).toEqual([1, 2]);
+    expect(lines[0]).toMatchObject({ valAcc: null, saved: ['j.json'] });
+    expect(typeof lines[1].loss).toBe('number');
+  });
+
+  it('stops on a NaN loss with advice, keeping the last good weights', async () => {
+    await run(['train', data, ...SMALL, '--epochs', '1', '--out', 'nan.json']);
+    const before = readFileSync(join(dir, 'nan.json'), 'utf8');
+    const r = await run(['train', data, ...SMALL, '--epochs', '2', '--lr', '1e30', '--lr-schedule', 'constant', '--out', 'nan.json']);
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim().split('\n').pop()).toMatch(/^kconv: the loss became (NaN|Infinity) at epoch 1, batch \d+: training diverged, the learning rate 1e\+30 is too high; try --lr/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(readFileSync(join(dir, 'nan.json'), 'utf8')).toBe(before);
+  });
+
+  it('--save-best keeps the best validation epoch in --out, the latest in .last.json', async () => {
+    const r = await run(['train', data, ...SMALL, '--epochs', '3', '--out', 'best.json', '--save-best']);
+    expect(r.code).toBe(0);
+    const best = parseModel(readFileSync(join(dir, 'best.json'), 'utf8'), 'best');
+    const last = parseModel(readFileSync(join(dir, 'best.last.json'), 'utf8'), 'last');
+    const accs = last.training!.history.map((h) => h.valAcc!);
+    const bestEpoch = best.training!.bestEpoch!;
+    expect(accs[bestEpoch - 1]).toBe(Math.max(...accs));
+    expect(best.training!.history).toHaveLength(bestEpoch);
+  });
+
+  it('rejects bad options and bad specs with one line and exit code 2', async () => {
+    for (const [args, pattern] of [
+      [['--epochs', '0'], /--epochs must be a whole number ≥ 1, got "0"/],
+      [['--lr', 'fast'], /--lr must be a number > 0, got "fast"/],
+      [['--optimizer', 'rmsprop'], /--optimizer must be one of sgd, momentum, adam/],
+      [['--val-split', '1'], /--val-split must be a number ≥ 0 and < 1/],
+      [['--arch', 'conv8k5,relu,pol2,dense10'], /token 3 "pol2" is not a layer/],
+      [['--arch', 'conv8k5,dense4'], /ends in 4 outputs: the last layer must be dense10/],
+    ] as Array<[string[], RegExp]>) {
+      const r = await run(['train', data, ...args]);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      expect(r.code).toBe(2);
+    }
+  });
+
+  it('Ctrl-C finishes the batch, leaves a valid checkpoint, and resuming matches an uninterrupted run', async () => {
+    const big = writeDigits(dir, 'big.csv', 3000, 2);
+    const args = ['train', big, '--arch', 'conv8k5,relu,pool2,dense10', '--batch-size', '8', '--epochs', '3', '--lr-schedule', 'constant', '--lr', '0.01'];
+    const child = spawn(process.execPath, [KCONV, ...args, '--out', 'int.json'], { cwd: dir, env: { ...process.env, ...env() } });
+    let stderr = '';
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      // Interrupt in the middle of epoch 2, once epoch 1 is saved.
+      if (/epoch +1\/3/.test(stderr) && !child.killed) setTimeout(() => child.kill('SIGINT'), 100);
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/Resume with: kconv train .*big\.csv --resume int\.json/);
+    const partial = parseModel(readFileSync(join(dir, 'int.json'), 'utf8'), 'int');
+    expect(partial.training!.position).toBeDefined();
+    const resumed = await run(['train', big, '--resume', 'int.json']);
+    expect(resumed.code).toBe(0);
+    await run([...args, '--out', 'straight.json']);
+    const a = parseModel(readFileSync(join(dir, 'int.json'), 'utf8'), 'int');
+    const b = parseModel(readFileSync(join(dir, 'straight.json'), 'utf8'), 'straight');
+    expect(a.training!.history).toHaveLength(3);
+    b.net.params().forEach((p, i) => expect(Array.from(a.net.params()[i].value)).toEqual(Array.from(p.value)));
+  });
+
+  it('leaves no temporary files behind', () => {
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+  });
+});
