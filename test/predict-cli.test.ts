@@ -67,6 +67,15 @@ describe('kconv predict', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('--threads 2 gives the same predictions and probabilities as one thread', async () => {
+    writeDigits(dir, 'many.csv', 1200, 4, 'id');
+    const one = await run(['predict', 'many.csv', '--weights', 'm.json', '--probs', '--threads', '1']);
+    const two = await run(['predict', 'many.csv', '--weights', 'm.json', '--probs', '--threads', '2']);
+    expect(one.code).toBe(0);
+    expect(two.stdout.split('\n')).toHaveLength(1202);
+    expect(two.stdout).toBe(one.stdout);
+  });
+
   it('kconv evaluate prints the report alone, or as JSON', async () => {
     const r = await run(['evaluate', 'val.csv', '--weights', 'm.json']);
     expect(r.code).toBe(0);

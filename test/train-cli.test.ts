@@ -122,6 +122,28 @@ describe('kconv train', () => {
     b.net.params().forEach((p, i) => expect(Array.from(a.net.params()[i].value)).toEqual(Array.from(p.value)));
   });
 
+  it('--threads 2 matches one thread to float rounding, and is reproducible', async () => {
+    const args = ['train', data, ...SMALL, '--epochs', '2', '--no-val'];
+    await run([...args, '--threads', '1', '--out', 't1.json']);
+    await run([...args, '--threads', '2', '--out', 't2.json']);
+    await run([...args, '--threads', '2', '--out', 't2b.json']);
+    const load = (f: string) => parseModel(readFileSync(join(dir, f), 'utf8'), f);
+    const [a, b, c] = [load('t1.json'), load('t2.json'), load('t2b.json')];
+    expect(b.training!.threads).toBe(2);
+    a.net.params().forEach((p, i) => {
+      const q = b.net.params()[i].value;
+      let scale = 0;
+      let worst = 0;
+      for (let j = 0; j < q.length; j++) {
+        scale = Math.max(scale, Math.abs(p.value[j]));
+        worst = Math.max(worst, Math.abs(p.value[j] - q[j]));
+      }
+      expect(worst / scale).toBeLessThan(1e-4);
+      expect(Array.from(c.net.params()[i].value)).toEqual(Array.from(q));
+    });
+    expect(a.training!.history[1].loss).toBeCloseTo(b.training!.history[1].loss, 5);
+  });
+
   it('leaves no temporary files behind', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

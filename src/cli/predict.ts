@@ -6,7 +6,9 @@ import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { predict, type Predictions } from '../predict/predict.js';
 import { reportSkipped } from './dataset-notes.js';
+import { positiveInt } from './options.js';
 import type { Io } from './output.js';
+import { defaultThreads } from './threads.js';
 
 interface PredictFlags {
   weights: string;
@@ -15,6 +17,7 @@ interface PredictFlags {
   json?: boolean;
   skipBadRows?: boolean;
   cache: boolean;
+  threads?: number;
 }
 
 /** `id` is the file's id column where it has one, else the 0-based row index. */
@@ -50,6 +53,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
     .option('--json', 'JSON lines instead of CSV (the last line carries the metrics when the file has labels)')
     .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
     .option('--no-cache', 'do not read or write the parsed-data cache')
+    .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
     .addHelpText('after', [
       '',
       'Example:',
@@ -63,7 +67,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
       const model = await loadModel(flags.weights);
       const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true });
       reportSkipped(data, io);
-      const p = predict(model, data);
+      const p = await predict(model, data, flags.threads ?? defaultThreads());
       const metrics = data.labels ? computeMetrics(data.labels, p.labels) : null;
       const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
       if (flags.out) {
@@ -85,12 +89,13 @@ export function evaluateCommand(io: Io, setExit: (code: number) => void): Comman
     .option('--json', 'print the report as one JSON document')
     .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
     .option('--no-cache', 'do not read or write the parsed-data cache')
+    .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
     .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
     .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
       const model = await loadModel(flags.weights);
       const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true });
       reportSkipped(data, io);
-      const metrics = computeMetrics(data.labels!, predict(model, data).labels);
+      const metrics = computeMetrics(data.labels!, (await predict(model, data, flags.threads ?? defaultThreads())).labels);
       io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, file));
       setExit(0);
     });

@@ -10,6 +10,7 @@ import { checkArch, train, type TrainOptions } from '../train/trainer.js';
 import { reportSkipped } from './dataset-notes.js';
 import { nonNegativeInt, number, oneOf, positiveInt } from './options.js';
 import type { Io } from './output.js';
+import { defaultThreads } from './threads.js';
 
 interface TrainFlags {
   arch: string;
@@ -30,6 +31,7 @@ interface TrainFlags {
   optimizerState: boolean;
   skipBadRows?: boolean;
   cache: boolean;
+  threads?: number;
 }
 
 const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2)}%`);
@@ -57,6 +59,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
     .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--json', 'one JSON line per epoch on stdout')
+    .option('--threads <n>', 'threads computing each batch (default: the machine\'s cores)', positiveInt('--threads'))
     .addHelpText('after', [
       '',
       'Example:',
@@ -93,6 +96,8 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       out: flags.out === 'model.json' ? flags.resume : flags.out,
       saveBest: Boolean(flags.saveBest),
       optimizerState: flags.optimizerState,
+      // Same thread count as before unless told: the sums then round the same way.
+      threads: flags.threads ?? t.threads ?? defaultThreads(),
     };
     if (t.history.length >= opts.epochs && !t.position) {
       throw new UsageError(`${flags.resume}: already trained for ${t.history.length} epochs; give --epochs N with N > ${t.history.length} to train more`);
@@ -112,6 +117,7 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       out: flags.out,
       saveBest: Boolean(flags.saveBest),
       optimizerState: flags.optimizerState,
+      threads: flags.threads ?? defaultThreads(),
     };
     if (opts.saveBest && opts.validation.kind === 'none') throw new UsageError('--save-best needs validation: drop --no-val');
     checkArch(opts.arch);
@@ -149,7 +155,7 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       }, cliProgress.Presets.shades_classic)
     : null;
   const started = Date.now();
-  io.err(`training ${opts.arch} on ${file}: ${data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}\n`);
+  io.err(`training ${opts.arch} on ${file}: ${data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}\n`);
   try {
     const result = await train(data, valData, opts, {
       onEpochStart: (epoch, batches) => bar?.start(batches, 0, { epoch, loss: '-', acc: '-', speed: '-' }),

@@ -107,3 +107,13 @@ export class Sequential {
     for (let i = this.layers.length - 1; i >= 0 && g; i--) g = this.layers[i].backward(g);
   }
 }
+
+/** The spec a built layer came from (a flatten that was implied comes back explicit). */
+export function layerSpec(layer: Layer): LayerSpec {
+  if (layer instanceof Conv2d) return { type: 'conv2d', outChannels: layer.outChannels, kernel: layer.kernel, stride: layer.stride, padding: layer.padding };
+  if (layer instanceof MaxPool2d) return { type: 'maxpool2d', size: layer.size, stride: layer.stride };
+  if (layer instanceof Dense) return { type: 'dense', outFeatures: layer.outFeatures };
+  if (layer instanceof Dropout) return { type: 'dropout', rate: layer.rate };
+  if (layer instanceof Relu) return { type: 'relu' };
+  return { type: 'flatten' };
+}

@@ -1,6 +1,8 @@
 import type { Dataset } from '../data/index.js';
 import type { ModelFile } from '../model/weights-file.js';
-import { forEachPrediction } from '../train/evaluate.js';
+import { layerSpec } from '../net/sequential.js';
+import { DataParallel } from '../parallel/pool.js';
+import { EVAL_BATCH, forEachPrediction } from '../train/evaluate.js';
 
 export interface Predictions {
   /** Arg-max class of each image. */
@@ -9,17 +11,31 @@ export interface Predictions {
   probs: Float32Array;
 }
 
-/** Classifies every image of a dataset, in batches through the same engine as training. */
-export function predict(model: ModelFile, data: Dataset): Predictions {
-  const labels = new Uint8Array(data.n);
+/**
+ * Classifies every image of a dataset, in batches through the same engine as training;
+ * with threads > 1 the images are split between worker threads.
+ */
+export async function predict(model: ModelFile, data: Dataset, threads = 1): Promise<Predictions> {
   const probs = new Float32Array(data.n * 10);
-  forEachPrediction(model.net, model.input, data, null, (start, count, p) => {
-    probs.set(p.subarray(0, count * 10), start * 10);
-    for (let i = 0; i < count; i++) {
-      let arg = 0;
-      for (let k = 1; k < 10; k++) if (p[i * 10 + k] > p[i * 10 + arg]) arg = k;
-      labels[start + i] = arg;
+  // Below two batches per thread the start-up of workers costs more than it saves.
+  const useThreads = Math.min(threads, Math.floor(data.n / (2 * EVAL_BATCH)));
+  if (useThreads > 1) {
+    const specs = model.net.layers.map(layerSpec);
+    const pool = await DataParallel.create(useThreads, model.net, specs, model.input, 1, data, EVAL_BATCH, data.n);
+    try {
+      for (let i = 0; i < data.n; i++) pool.order[i] = i;
+      probs.set(pool.predict(model.net, model.input, data, data.n));
+    } finally {
+      await pool.close();
     }
-  });
+  } else {
+    forEachPrediction(model.net, model.input, data, null, (start, count, p) => probs.set(p.subarray(0, count * 10), start * 10));
+  }
+  const labels = new Uint8Array(data.n);
+  for (let i = 0; i < data.n; i++) {
+    let arg = 0;
+    for (let k = 1; k < 10; k++) if (probs[i * 10 + k] > probs[i * 10 + arg]) arg = k;
+    labels[i] = arg;
+  }
   return { labels, probs };
 }

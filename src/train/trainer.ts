@@ -1,8 +1,5 @@
 import type { Dataset } from '../data/index.js';
-import { PIXELS } from '../data/index.js';
 import { SpecError, TrainingError, UsageError } from '../errors.js';
-import { allocF32 } from '../kernels/memory.js';
-import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import {
   DEFAULT_INPUT, saveModel, type EpochRecord, type InputSpec, type ModelFile, type TrainingRecord,
 } from '../model/weights-file.js';
@@ -11,7 +8,11 @@ import type { Sequential } from '../net/sequential.js';
 import { Optimizer, optimizerConfig, type OptimizerName } from '../optim/optimizer.js';
 import { learningRate, type ScheduleName } from '../optim/schedule.js';
 import { Random } from '../random.js';
-import { fillBatch, mixSeed, range, stratifiedSplit } from './batches.js';
+import { mixSeed, range, stratifiedSplit } from './batches.js';
+import { GradientStep } from './step.js';
+import { DataParallel } from '../parallel/pool.js';
+import { layerSpec } from '../net/sequential.js';
+import type { LayerSpec } from '../net/spec.js';
 import { evaluate } from './evaluate.js';
 
 export interface TrainOptions {
@@ -32,6 +33,8 @@ export interface TrainOptions {
   saveBest: boolean;
   /** Write optimizer state (needed for an exact --resume). */
   optimizerState: boolean;
+  /** Threads computing each batch (data-parallel); 1 = this thread only. */
+  threads: number;
 }
 
 export interface BatchProgress {
@@ -120,11 +123,12 @@ export async function train(
   const batchSize = opts.batchSize;
   const batchesPerEpoch = Math.ceil(trainIdx.length / batchSize);
   const totalSteps = batchesPerEpoch * opts.epochs;
-  const x = allocF32(batchSize * PIXELS);
-  const labels = new Uint8Array(batchSize);
-  const order = new Int32Array(trainIdx.length);
-  const ce = new SoftmaxCrossEntropy(10);
-  const stats = { correct: 0 };
+  const threads = Math.max(1, Math.min(opts.threads, batchSize));
+  const pool = threads > 1
+    ? await DataParallel.create(threads, net, specsOf(net), input, opts.seed, data, batchSize, trainIdx.length)
+    : null;
+  const step = new GradientStep(net, input, pool ? Math.ceil(batchSize / threads) : batchSize);
+  const order = pool ? pool.order : new Int32Array(trainIdx.length);
   const checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
 
   const record = (extra: Partial<TrainingRecord> = {}): TrainingRecord => ({
@@ -136,6 +140,7 @@ export async function train(
     validation: opts.validation,
     augment: false,
     limit: opts.limit,
+    threads,
     history,
     ...(bestEpoch !== undefined ? { bestEpoch } : {}),
     ...extra,
@@ -143,20 +148,22 @@ export async function train(
   const model = (training: TrainingRecord): ModelFile => ({ input, arch, net, training, optimizerState: optimizer.state });
   const save = (path: string, training: TrainingRecord) => saveModel(path, model(training), { optimizerState: opts.optimizerState });
 
+  try {
   let lastYield = performance.now();
   for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
     // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
     order.set(trainIdx);
     new Random(mixSeed(opts.seed, epoch)).shuffle(order);
     net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
+    pool?.beginEpoch(epoch);
     let firstBatch = 0;
     let lossSum = 0;
-    stats.correct = 0;
+    let correct = 0;
     let seen = 0;
     if (position && position.epoch === epoch) {
       firstBatch = position.batch;
       lossSum = position.lossSum;
-      stats.correct = position.correct;
+      correct = position.correct;
       seen = position.seen;
       if (position.dropoutState !== undefined) net.random.setState(position.dropoutState);
     }
@@ -166,22 +173,20 @@ export async function train(
     for (let b = firstBatch; b < batchesPerEpoch; b++) {
       const start = b * batchSize;
       const count = Math.min(batchSize, order.length - start);
-      const xs = count === batchSize ? x : x.subarray(0, count * PIXELS);
-      fillBatch(data, order, start, count, input, xs, labels);
-      const logits = net.forward({ data: xs, shape: [count, ...net.inputShape] }, true);
-      const loss = ce.forward(logits, labels, stats);
+      const r = pool ? pool.step(step, data, start, count) : step.run(data, order, start, count, count);
+      const loss = r.lossSum / count;
       if (!Number.isFinite(loss)) {
         throw new TrainingError(
           `the loss became ${loss} at epoch ${epoch}, batch ${b + 1}: training diverged, the learning rate ${opts.lr} is too high; try --lr ${+(opts.lr / 10).toPrecision(2)} (the last good weights in ${checkpointPath} were kept)`,
         );
       }
-      net.backward(ce.backward());
       lr = learningRate(opts.schedule, opts.lr, (epoch - 1) * batchesPerEpoch + b, totalSteps);
       optimizer.step(lr);
-      lossSum += loss * count;
+      lossSum += r.lossSum;
+      correct += r.correct;
       seen += count;
       events.onBatch?.({
-        epoch, batch: b + 1, batches: batchesPerEpoch, loss: lossSum / seen, acc: stats.correct / seen,
+        epoch, batch: b + 1, batches: batchesPerEpoch, loss: lossSum / seen, acc: correct / seen,
         imagesPerSecond: ((seen - (position?.epoch === epoch ? position.seen : 0)) * 1000) / Math.max(1, performance.now() - started),
       });
       // Let signals and progress output through now and then.
@@ -190,14 +195,14 @@ export async function train(
         lastYield = performance.now();
       }
       if (events.shouldStop?.() && b + 1 < batchesPerEpoch) {
-        await save(checkpointPath, record({ position: { epoch, batch: b + 1, lossSum, correct: stats.correct, seen, dropoutState: net.random.getState() } }));
+        await save(checkpointPath, record({ position: { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() } }));
         return { stopped: true, checkpoint: checkpointPath, history };
       }
     }
     const seconds = (performance.now() - started) / 1000;
     const val = valSet ? evaluate(net, input, valSet, valIdx) : null;
     const entry: EpochRecord = {
-      epoch, loss: lossSum / seen, acc: stats.correct / seen,
+      epoch, loss: lossSum / seen, acc: correct / seen,
       valLoss: val ? val.loss : null, valAcc: val ? val.acc : null, seconds, lr,
     };
     history.push(entry);
@@ -213,4 +218,12 @@ export async function train(
     if (events.shouldStop?.()) return { stopped: epoch < opts.epochs, checkpoint: checkpointPath, history };
   }
   return { stopped: false, checkpoint: checkpointPath, history };
+  } finally {
+    await pool?.close();
+  }
+}
+
+/** The layer specs a network was built from, for building replicas on other threads. */
+function specsOf(net: Sequential): LayerSpec[] {
+  return net.layers.map((layer) => layerSpec(layer));
 }

@@ -1,0 +1,171 @@
+import { Worker } from 'node:worker_threads';
+import type { Dataset } from '../data/index.js';
+import type { Param } from '../layers/layer.js';
+import type { InputSpec } from '../model/weights-file.js';
+import type { Sequential } from '../net/sequential.js';
+import type { LayerSpec } from '../net/spec.js';
+import { forEachPrediction } from '../train/evaluate.js';
+import type { GradientStep } from '../train/step.js';
+import {
+  CMD_EPOCH, CMD_EXIT, CMD_PREDICT, CMD_STEP, COMMAND, CONTROL_WORDS, DONE, FAILED, FAILURE_BYTES, GENERATION, shareDataset,
+  type WorkerInit,
+} from './shared.js';
+import { workerUrl } from './worker-url.js';
+
+/**
+ * Data parallelism over worker threads. Each batch is cut into one slice per thread;
+ * the main thread computes slice 0 with its own network while workers compute the
+ * others on replicas, then their gradients are added to the main network's (in a
+ * fixed order, so a seeded run is reproducible for a given thread count) and the main
+ * thread takes the optimizer step. Parameters, gradients, pixels and the epoch's order
+ * live in SharedArrayBuffers; jobs start and finish through Atomics, not messages.
+ */
+export class DataParallel {
+  private constructor(
+    private readonly workers: Worker[],
+    private readonly control: Int32Array,
+    private readonly params: Float32Array,
+    private readonly grads: Float32Array[],
+    private readonly stats: Float64Array[],
+    private readonly slices: Int32Array,
+    /** The epoch's order of images: write it here before stepping. */
+    readonly order: Int32Array,
+    private readonly probs: Float32Array,
+    private readonly netParams: Param[],
+    private readonly failure: Uint8Array,
+  ) {}
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  static async create(
+    threads: number, net: Sequential, specs: LayerSpec[], input: InputSpec, seed: number, data: Dataset,
+    maxBatch: number, orderLength = data.n,
+  ): Promise<DataParallel> {
+    const netParams = net.params();
+    const size = netParams.reduce((a, p) => a + p.value.length, 0);
+    const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(Math.max(4, n * 4)));
+    const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
+    const params = f32(size);
+    const slices = new Int32Array(new SharedArrayBuffer(threads * 3 * 4));
+    const order = new Int32Array(new SharedArrayBuffer(Math.max(4, orderLength * 4)));
+    const probs = f32(data.n * 10);
+    const failure = new Uint8Array(new SharedArrayBuffer(FAILURE_BYTES));
+    const shared = shareDataset(data);
+    const maxSlice = Math.ceil(maxBatch / threads);
+    const grads: Float32Array[] = [];
+    const stats: Float64Array[] = [];
+    const workers: Worker[] = [];
+    const url = workerUrl('./worker.js', import.meta.url);
+    for (let index = 1; index < threads; index++) {
+      grads.push(f32(size));
+      stats.push(new Float64Array(new SharedArrayBuffer(16)));
+      const init: WorkerInit = {
+        specs, input, seed, index, maxSlice, control, params, grads: grads[index - 1], stats: stats[index - 1], slices, data: shared, order, probs, failure,
+      };
+      const worker = new Worker(url, { workerData: init });
+      workers.push(worker);
+    }
+    await Promise.all(workers.map((w) => new Promise<void>((resolve, reject) => {
+      w.once('online', resolve);
+      w.once('error', reject);
+    })));
+    return new DataParallel(workers, control, params, grads, stats, slices, order, probs, netParams, failure);
+  }
+
+  /** Runs a job on every worker and waits until all are done. */
+  private dispatch(command: number, mainJob: () => void): void {
+    Atomics.store(this.control, DONE, 0);
+    Atomics.store(this.control, COMMAND, command);
+    Atomics.add(this.control, GENERATION, 1);
+    Atomics.notify(this.control, GENERATION);
+    mainJob();
+    const want = this.workers.length;
+    for (let done = Atomics.load(this.control, DONE); done < want; done = Atomics.load(this.control, DONE)) {
+      Atomics.wait(this.control, DONE, done, 10_000);
+    }
+    if (Atomics.load(this.control, FAILED) !== 0) {
+      const end = this.failure.indexOf(0);
+      const message = new TextDecoder().decode(this.failure.slice(0, end < 0 ? undefined : end));
+      throw new Error(`worker thread ${Atomics.load(this.control, FAILED)} failed: ${message}`);
+    }
+  }
+
+  private publishParams(): void {
+    let o = 0;
+    for (const p of this.netParams) {
+      this.params.set(p.value, o);
+      o += p.value.length;
+    }
+  }
+
+  /** Cuts `count` items from `start` into one slice per thread; returns the main thread's. */
+  private cut(start: number, count: number): [number, number] {
+    const T = this.threads;
+    const base = Math.floor(count / T);
+    const extra = count % T;
+    let at = start + base + (extra > 0 ? 1 : 0);
+    for (let w = 1; w < T; w++) {
+      const n = base + (w < extra ? 1 : 0);
+      this.slices[w * 3] = at;
+      this.slices[w * 3 + 1] = n;
+      this.slices[w * 3 + 2] = count;
+      at += n;
+    }
+    return [start, base + (extra > 0 ? 1 : 0)];
+  }
+
+  /** Dropout masks: every worker reseeds its stream for the epoch. */
+  beginEpoch(epoch: number): void {
+    this.slices[0] = epoch;
+    this.dispatch(CMD_EPOCH, () => undefined);
+  }
+
+  /**
+   * Gradient of the mean loss over order[start .. start+count) into the main network's
+   * parameter gradients; returns the summed loss and correct count.
+   */
+  step(mainStep: GradientStep, data: Dataset, start: number, count: number): { lossSum: number; correct: number } {
+    this.publishParams();
+    const [s0, n0] = this.cut(start, count);
+    let lossSum = 0;
+    let correct = 0;
+    this.dispatch(CMD_STEP, () => {
+      const r = mainStep.run(data, this.order, s0, n0, count);
+      lossSum = r.lossSum;
+      correct = r.correct;
+    });
+    for (let w = 0; w < this.workers.length; w++) {
+      const g = this.grads[w];
+      let o = 0;
+      for (const p of this.netParams) {
+        const grad = p.grad;
+        for (let i = 0; i < grad.length; i++) grad[i] += g[o + i];
+        o += grad.length;
+      }
+      lossSum += this.stats[w][0];
+      correct += this.stats[w][1];
+    }
+    return { lossSum, correct };
+  }
+
+  /** Softmax probabilities of images order[0 .. count), n×10, computed on every thread. */
+  predict(net: Sequential, input: InputSpec, data: Dataset, count: number): Float32Array {
+    this.publishParams();
+    const [s0, n0] = this.cut(0, count);
+    this.dispatch(CMD_PREDICT, () => {
+      forEachPrediction(net, input, data, this.order.subarray(s0, s0 + n0), (s, c, p) => {
+        this.probs.set(p.subarray(0, c * 10), (s0 + s) * 10);
+      });
+    });
+    return this.probs.subarray(0, count * 10);
+  }
+
+  async close(): Promise<void> {
+    Atomics.store(this.control, COMMAND, CMD_EXIT);
+    Atomics.add(this.control, GENERATION, 1);
+    Atomics.notify(this.control, GENERATION);
+    await Promise.all(this.workers.map((w) => new Promise((resolve) => (w.threadId < 0 ? resolve(0) : w.once('exit', resolve)))));
+  }
+}

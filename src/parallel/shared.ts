@@ -1,0 +1,68 @@
+import type { Dataset } from '../data/index.js';
+import type { InputSpec } from '../model/weights-file.js';
+import type { LayerSpec } from '../net/spec.js';
+
+/** What every worker is given once, at start-up. All arrays are views of SharedArrayBuffers. */
+export interface WorkerInit {
+  specs: LayerSpec[];
+  input: InputSpec;
+  seed: number;
+  /** This worker's number, 1.. (the main thread is 0). */
+  index: number;
+  maxSlice: number;
+  control: Int32Array;
+  params: Float32Array;
+  /** This worker's gradient slot, laid out like `params`. */
+  grads: Float32Array;
+  /** This worker's [lossSum, correct]. */
+  stats: Float64Array;
+  /** Per worker: [start, count, batchCount] of its current slice. */
+  slices: Int32Array;
+  data: SharedDataset;
+  order: Int32Array;
+  /** n×10 probabilities written by prediction jobs. */
+  probs: Float32Array;
+  /** A failed worker's error message, zero-terminated. */
+  failure: Uint8Array;
+}
+
+/** A dataset whose pixels and labels live in shared memory, readable by every worker. */
+export interface SharedDataset {
+  n: number;
+  pixels: Uint8Array;
+  labels: Uint8Array | null;
+}
+
+/** Control words (Int32 slots of `control`). */
+export const GENERATION = 0; // bumped by the main thread to start a job
+export const DONE = 1; // workers count themselves done here
+export const COMMAND = 2; // what the job is
+export const CMD_STEP = 1;
+export const CMD_PREDICT = 2;
+export const CMD_EXIT = 3;
+export const CMD_EPOCH = 4; // reseed dropout for an epoch: slices[0] carries the epoch
+export const FAILED = 3; // a worker that threw sets this to its index
+export const CONTROL_WORDS = 4;
+/** Bytes of `failure`, where a failed worker leaves its error message (UTF-8). */
+export const FAILURE_BYTES = 1024;
+
+export function sharedCopy<T extends Uint8Array | Int32Array | Float32Array | Float64Array>(
+  make: (buffer: SharedArrayBuffer) => T, source: ArrayLike<number> | null, bytes: number,
+): T {
+  const out = make(new SharedArrayBuffer(bytes));
+  if (source) (out as unknown as { set(a: ArrayLike<number>): void }).set(source);
+  return out;
+}
+
+export function shareDataset(data: Dataset): SharedDataset {
+  return {
+    n: data.n,
+    pixels: sharedCopy((b) => new Uint8Array(b), data.pixels, data.pixels.length),
+    labels: data.labels ? sharedCopy((b) => new Uint8Array(b), data.labels, data.labels.length) : null,
+  };
+}
+
+/** Treats a shared dataset as a Dataset for the batch code (which reads only these fields). */
+export function asDataset(d: SharedDataset): Dataset {
+  return { n: d.n, pixels: d.pixels, labels: d.labels, ids: null, file: '', skipped: { count: 0, lines: [] }, header: 'label' } as Dataset;
+}

@@ -1,0 +1,75 @@
+/**
+ * A data-parallel worker thread: a replica of the network that computes gradients (or
+ * predictions) for its slice of each batch. It sleeps on Atomics.wait between jobs, so
+ * a job costs microseconds to start, not a postMessage round trip.
+ */
+import { workerData } from 'node:worker_threads';
+import { Sequential } from '../net/sequential.js';
+import { mixSeed } from '../train/batches.js';
+import { forEachPrediction } from '../train/evaluate.js';
+import { GradientStep } from '../train/step.js';
+import {
+  asDataset, CMD_EPOCH, CMD_EXIT, CMD_PREDICT, CMD_STEP, COMMAND, DONE, FAILED, FAILURE_BYTES, GENERATION, type WorkerInit,
+} from './shared.js';
+
+const init = workerData as WorkerInit;
+const net = new Sequential(init.specs, [init.input.channels, init.input.height, init.input.width], init.seed);
+const params = net.params();
+const data = asDataset(init.data);
+const step = new GradientStep(net, init.input, init.maxSlice);
+const { control, slices, stats } = init;
+
+function loadParams(): void {
+  let o = 0;
+  for (const p of params) {
+    p.value.set(init.params.subarray(o, o + p.value.length));
+    o += p.value.length;
+  }
+}
+
+let generation = 0;
+for (;;) {
+  Atomics.wait(control, GENERATION, generation);
+  generation = Atomics.load(control, GENERATION);
+  const command = Atomics.load(control, COMMAND);
+  if (command === CMD_EXIT) break;
+  try {
+    const start = slices[init.index * 3];
+    const count = slices[init.index * 3 + 1];
+    const batchCount = slices[init.index * 3 + 2];
+    if (command === CMD_STEP) {
+      stats[0] = 0;
+      stats[1] = 0;
+      if (count > 0) {
+        loadParams();
+        const r = step.run(data, init.order, start, count, batchCount);
+        stats[0] = r.lossSum;
+        stats[1] = r.correct;
+        let o = 0;
+        for (const p of params) {
+          init.grads.set(p.grad, o);
+          o += p.grad.length;
+        }
+      } else {
+        init.grads.fill(0);
+      }
+    } else if (command === CMD_PREDICT) {
+      if (count > 0) {
+        loadParams();
+        forEachPrediction(net, init.input, data, init.order.subarray(start, start + count), (s, c, probs) => {
+          init.probs.set(probs.subarray(0, c * 10), (start + s) * 10);
+        });
+      }
+    } else if (command === CMD_EPOCH) {
+      net.random.setState(mixSeed(init.seed, 1_000_000 * (init.index + 1) + slices[0]));
+    }
+  } catch (error) {
+    // The main thread is blocked in Atomics.wait and cannot see events: leave a note.
+    const text = new TextEncoder().encode(String((error as Error)?.stack ?? error)).subarray(0, FAILURE_BYTES - 1);
+    init.failure.fill(0);
+    init.failure.set(text);
+    Atomics.store(control, FAILED, init.index);
+  }
+  Atomics.add(control, DONE, 1);
+  Atomics.notify(control, DONE);
+}

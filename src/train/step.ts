@@ -1,0 +1,48 @@
+import type { Dataset } from '../data/index.js';
+import { PIXELS } from '../data/index.js';
+import { allocF32 } from '../kernels/memory.js';
+import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
+import type { InputSpec } from '../model/weights-file.js';
+import type { Sequential } from '../net/sequential.js';
+import { fillBatch } from './batches.js';
+
+/**
+ * One gradient computation on a slice of a batch: fill the images, forward, loss,
+ * backward. The gradient is of the mean loss over the *whole* batch (`batchCount`
+ * images), so slices computed on different threads simply add up. Buffers are sized
+ * once for `maxCount` images and reused.
+ */
+export class GradientStep {
+  private readonly x: Float32Array;
+  private readonly labels: Uint8Array;
+  private readonly ce = new SoftmaxCrossEntropy(10);
+  private readonly stats = { correct: 0 };
+  /** Views of the buffers for each slice size seen (the short last batch, thread slices). */
+  private readonly views = new Map<number, { xs: Float32Array; labels: Uint8Array }>();
+
+  constructor(private readonly net: Sequential, private readonly input: InputSpec, maxCount: number) {
+    this.x = allocF32(maxCount * PIXELS);
+    this.labels = new Uint8Array(maxCount);
+  }
+
+  /** Returns the summed loss and the number of correct predictions over the slice. */
+  run(data: Dataset, order: Int32Array, start: number, count: number, batchCount: number): { lossSum: number; correct: number } {
+    let view = this.views.get(count);
+    if (!view) {
+      view = { xs: this.x.subarray(0, count * PIXELS), labels: this.labels.subarray(0, count) };
+      this.views.set(count, view);
+    }
+    const { xs, labels } = view;
+    fillBatch(data, order, start, count, this.input, xs, labels);
+    const logits = this.net.forward({ data: xs, shape: [count, ...this.net.inputShape] }, true);
+    this.stats.correct = 0;
+    const loss = this.ce.forward(logits, labels, this.stats);
+    const g = this.ce.backward();
+    if (count !== batchCount) {
+      const scale = count / batchCount;
+      for (let i = 0; i < g.data.length; i++) g.data[i] *= scale;
+    }
+    this.net.backward(g);
+    return { lossSum: loss * count, correct: this.stats.correct };
+  }
+}
