@@ -1,0 +1,157 @@
+/**
+ * Where layer buffers come from. Every activation, gradient and parameter array is
+ * allocated here, once per batch shape, so the WebAssembly kernels can work on them in
+ * place (no copies in or out of wasm memory).
+ *
+ * The arena is one shared WebAssembly.Memory (SharedArrayBuffer-backed), so that worker
+ * threads can later be handed the same memory and the same views. Allocation is a bump
+ * pointer: buffers live for the whole process, which suits layers that allocate once per
+ * batch shape. Fresh wasm memory is zero-filled and never reused, so every array comes
+ * back zeroed, like `new Float32Array(n)`.
+ *
+ * Growth: the memory grows (by at least a quarter of its size, at least 16 MiB) whenever
+ * an allocation does not fit, up to MAX_PAGES (2 GiB). Growing a shared memory never
+ * detaches or moves old views; `memory.buffer` just becomes a new SharedArrayBuffer
+ * object, which is why membership is checked against every buffer object handed out.
+ * Past the maximum, or with KCONV_KERNELS=js, allocF32 returns an ordinary
+ * Float32Array, which every kernel still accepts (on the TypeScript path).
+ *
+ * Worker threads: the bump pointer lives in the memory itself (an Int32 at byte 0,
+ * updated with Atomics), so threads can allocate from one memory safely. Post
+ * `arenaMemory()` to the worker and call `attachArena(memory)` there before anything
+ * else touches the kernels; pass buffers as (byteOffset, length) and rebuild them with
+ * `arenaView`, since a Float32Array posted across threads arrives on a different
+ * SharedArrayBuffer object that this thread cannot recognise as the arena. Each thread's
+ * wasm instance gets its own scratch area, so kernels can run in several threads at once.
+ */
+
+import { WebAssemblyApi, type WasmMemory } from './wasm-api.js';
+
+const PAGE = 65536;
+const MAX_PAGES = 32768; // 2 GiB: addresses stay positive int32s on both sides
+const INITIAL_PAGES = 256; // 16 MiB
+const MIN_GROW_PAGES = 256;
+const ALIGN = 64; // cache line: keeps SIMD loads of a buffer's start aligned
+const HEADER_BYTES = ALIGN; // [0]: bump pointer (bytes)
+
+interface Arena {
+  memory: WasmMemory;
+  buffer: SharedArrayBuffer; // the newest memory.buffer
+  header: Int32Array;
+}
+
+let arena: Arena | null | undefined; // undefined: not created yet; null: not available
+const arenaBuffers = new WeakSet<ArrayBufferLike>();
+
+/** True when KCONV_KERNELS=js asks for plain TypeScript kernels and plain arrays. */
+export function jsKernelsForced(): boolean {
+  return (process.env.KCONV_KERNELS ?? '').toLowerCase() === 'js';
+}
+
+function getArena(): Arena | null {
+  if (arena !== undefined) return arena;
+  arena = null;
+  if (jsKernelsForced() || typeof SharedArrayBuffer === 'undefined') return arena;
+  try {
+    const memory = new WebAssemblyApi.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
+    const buffer = memory.buffer as unknown as SharedArrayBuffer;
+    arenaBuffers.add(buffer);
+    const header = new Int32Array(buffer, 0, 1);
+    Atomics.store(header, 0, HEADER_BYTES);
+    arena = { memory, buffer, header };
+  } catch {
+    arena = null; // no shared wasm memory here: plain arrays and the TypeScript kernels
+  }
+  return arena;
+}
+
+/** The kernel arena's memory, or null when kernels run on plain arrays. */
+export function arenaMemory(): WasmMemory | null {
+  return getArena()?.memory ?? null;
+}
+
+/**
+ * A zero-filled Float32Array of `length` floats. In the arena when there is one (so the
+ * wasm kernels can use it), otherwise an ordinary array.
+ */
+export function allocF32(length: number): Float32Array {
+  if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocF32: bad length ${length}`);
+  const a = getArena();
+  if (a === null) return new Float32Array(length);
+  const bytes = Math.ceil((length * 4) / ALIGN) * ALIGN;
+  // Claim [start, end) with a compare-and-swap, so threads never hand out the same bytes
+  // and a request that cannot fit claims nothing.
+  let start = Atomics.load(a.header, 0);
+  for (;;) {
+    const end = start + bytes;
+    if (end > MAX_PAGES * PAGE || !ensureCapacity(a, end)) return new Float32Array(length);
+    const seen = Atomics.compareExchange(a.header, 0, start, end);
+    if (seen === start) return new Float32Array(a.buffer, start, length);
+    start = seen;
+  }
+}
+
+/**
+ * For a worker thread: use the arena created by the main thread (its `arenaMemory()`,
+ * posted here) instead of a new one. Call before the first allocF32 or kernel call.
+ */
+export function attachArena(memory: WasmMemory): void {
+  if (arena?.memory === memory) return;
+  if (arena) throw new Error('attachArena: this thread already uses another kernel arena');
+  const buffer = memory.buffer as unknown as SharedArrayBuffer;
+  if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('attachArena: the memory is not shared');
+  arenaBuffers.add(buffer);
+  arena = { memory, buffer, header: new Int32Array(buffer, 0, 1) };
+}
+
+/** A view of arena memory allocated by any thread, from its byte offset and length. */
+export function arenaView(byteOffset: number, length: number): Float32Array {
+  const a = getArena();
+  const end = byteOffset + 4 * length;
+  if (a === null || byteOffset < HEADER_BYTES || byteOffset % 4 !== 0 || end > Atomics.load(a.header, 0)) {
+    throw new RangeError(`arenaView: ${length} floats at byte ${byteOffset} are not allocated arena memory`);
+  }
+  ensureCapacity(a, end); // refreshes the buffer if another thread grew the memory
+  return new Float32Array(a.buffer, byteOffset, length);
+}
+
+/** Grows the memory to hold `end` bytes; false when it cannot. */
+function ensureCapacity(a: Arena, end: number): boolean {
+  let size = a.memory.buffer.byteLength;
+  if (end > size) {
+    const pages = a.memory.buffer.byteLength / PAGE;
+    const want = Math.max(Math.ceil((end - size) / PAGE), MIN_GROW_PAGES, Math.ceil(pages / 4));
+    try {
+      a.memory.grow(Math.min(want, MAX_PAGES - pages));
+    } catch {
+      try {
+        a.memory.grow(Math.ceil((end - a.memory.buffer.byteLength) / PAGE));
+      } catch {
+        return false;
+      }
+    }
+    size = a.memory.buffer.byteLength;
+    if (end > size) return false;
+  }
+  const buffer = a.memory.buffer as unknown as SharedArrayBuffer;
+  if (buffer !== a.buffer) {
+    a.buffer = buffer;
+    arenaBuffers.add(buffer);
+  }
+  return true;
+}
+
+/**
+ * Byte address of element 0 of `arr` in the arena's memory, or -1 when `arr` is not
+ * an arena view (an ordinary array, or one past the arena's maximum).
+ */
+export function arenaAddress(arr: Float32Array): number {
+  return arenaBuffers.has(arr.buffer) ? arr.byteOffset : -1;
+}
+
+/** Bytes handed out so far (including alignment), and the memory's current size. */
+export function arenaStats(): { usedBytes: number; capacityBytes: number } {
+  const a = getArena();
+  if (a === null) return { usedBytes: 0, capacityBytes: 0 };
+  return { usedBytes: Atomics.load(a.header, 0), capacityBytes: a.memory.buffer.byteLength };
+}
