@@ -47,7 +47,7 @@ try {
     const out = join(tmp, `${arch}.json`);
     const r = await train(trainSet, null, {
       arch, epochs: 2, batchSize: 64, optimizer: 'momentum', lr: 0.05, schedule: 'constant', weightDecay: 0, seed: 1,
-      validation: { kind: 'none' }, limit: null, out, saveBest: false, optimizerState: false, threads,
+      validation: { kind: 'none' }, limit: null, out, saveBest: false, optimizerState: false, threads, augment: false,
     });
     return { rate: trainSet.n / r.history[1].seconds, out };
   }

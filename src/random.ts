@@ -59,3 +59,12 @@ export class Random {
     this.spare = null;
   }
 }
+
+/** Derives an independent seed for a purpose (an epoch, the split, …) from the user's seed. */
+export function mixSeed(seed: number, salt: number): number {
+  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(salt + 0x632be5ab, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return h >>> 0;
+}

@@ -144,6 +144,30 @@ describe('kconv train', () => {
     expect(a.training!.history[1].loss).toBeCloseTo(b.training!.history[1].loss, 5);
   });
 
+  it('--recipe sets a bundle of options; options typed on the command line win', async () => {
+    const r = await run(['train', data, '--recipe', 'augmented', '--arch', 'conv4k5,relu,pool2,dense10', '--epochs', '1', '--out', 'rec.json']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/adam lr 0\.003 \(onecycle\), augmented/);
+    const t = parseModel(readFileSync(join(dir, 'rec.json'), 'utf8'), 'rec').training!;
+    expect(t).toMatchObject({ epochs: 1, augment: true, schedule: 'onecycle', optimizer: { name: 'adam', lr: 0.003 } });
+    const o = await run(['train', data, '--recipe', 'augmented', '--arch', 'conv4k5,relu,pool2,dense10', '--epochs', '1', '--optimizer', 'sgd', '--no-augment', '--out', 'rec2.json']);
+    expect(o.code, o.stderr).toBe(0);
+    const t2 = parseModel(readFileSync(join(dir, 'rec2.json'), 'utf8'), 'rec2').training!;
+    expect(t2).toMatchObject({ augment: false, schedule: 'onecycle', optimizer: { name: 'sgd', lr: 0.05 } });
+  });
+
+  it('saves dropout layers in the weights file and predicts deterministically with them', async () => {
+    const r = await run(['train', data, '--arch', 'conv4k5,relu,pool2,dropout0.3,dense10', '--epochs', '2', '--out', 'drop.json']);
+    expect(r.code, r.stderr).toBe(0);
+    const doc = JSON.parse(readFileSync(join(dir, 'drop.json'), 'utf8'));
+    expect(doc.layers.map((l: { type: string }) => l.type)).toEqual(['conv2d', 'relu', 'maxpool2d', 'dropout', 'flatten', 'dense']);
+    expect(doc.layers[3]).toEqual({ type: 'dropout', rate: 0.3 });
+    const a = await run(['predict', data, '--weights', 'drop.json', '--probs']);
+    const b = await run(['predict', data, '--weights', 'drop.json', '--probs']);
+    expect(a.stdout).toBe(b.stdout);
+    expect(a.stderr).toMatch(/accuracy (9\d|100)\.\d\d%/);
+  });
+
   it('leaves no temporary files behind', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });

@@ -6,6 +6,7 @@ import { loadModel, type ModelFile } from '../model/weights-file.js';
 import { PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
+import { RECIPES } from '../train/recipes.js';
 import { checkArch, train, type TrainOptions } from '../train/trainer.js';
 import { reportSkipped } from './dataset-notes.js';
 import { nonNegativeInt, number, oneOf, positiveInt } from './options.js';
@@ -13,13 +14,15 @@ import type { Io } from './output.js';
 import { defaultThreads } from './threads.js';
 
 interface TrainFlags {
-  arch: string;
+  recipe: string;
+  arch?: string;
   epochs?: number;
-  batchSize: number;
-  optimizer: OptimizerName;
+  batchSize?: number;
+  optimizer?: OptimizerName;
   lr?: number;
-  lrSchedule: ScheduleName;
-  weightDecay: number;
+  lrSchedule?: ScheduleName;
+  weightDecay?: number;
+  augment?: boolean;
   val?: string | false;
   valSplit: number;
   seed: number;
@@ -40,13 +43,16 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('train')
     .description('train a CNN on a labelled Kaggle-format CSV and save its weights as JSON')
     .argument('<data.csv>', 'training images: label,pixel0..pixel783 (.csv or .csv.gz)')
-    .option('--arch <preset|spec>', `network: a preset (${Object.keys(PRESETS).join(', ')}) or layers such as conv8k5,relu,pool2,dense10`, 'default')
+    .option('--recipe <name>', `a bundle of the options below: ${Object.keys(RECIPES).join(', ')} (see the README)`, oneOf('--recipe', Object.keys(RECIPES)), 'default')
+    .option('--arch <preset|spec>', `network: a preset (${Object.keys(PRESETS).join(', ')}) or layers such as conv8k5,relu,pool2,dense10 (default: default)`)
     .option('--epochs <n>', 'passes over the training data (default 5)', positiveInt('--epochs'))
-    .option('--batch-size <n>', 'images per gradient step', positiveInt('--batch-size'), 64)
-    .option('--optimizer <name>', 'sgd, momentum (0.9) or adam', oneOf('--optimizer', ['sgd', 'momentum', 'adam'] as const), 'momentum')
-    .option('--lr <x>', 'learning rate (default 0.05 for sgd/momentum, 0.001 for adam)', number('--lr', 0, Infinity, { minExclusive: true }))
-    .option('--lr-schedule <name>', `learning-rate schedule: ${SCHEDULES.join(', ')}`, oneOf('--lr-schedule', SCHEDULES), 'cosine')
-    .option('--weight-decay <x>', 'L2 penalty on the weights', number('--weight-decay', 0, Infinity), 0)
+    .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInt('--batch-size'))
+    .option('--optimizer <name>', 'sgd, momentum (0.9) or adam (default momentum)', oneOf('--optimizer', ['sgd', 'momentum', 'adam'] as const))
+    .option('--lr <x>', 'learning rate (default 0.05 for sgd/momentum, 0.001 for adam, 0.003 in the augmented and best recipes)', number('--lr', 0, Infinity, { minExclusive: true }))
+    .option('--lr-schedule <name>', `learning-rate schedule: ${SCHEDULES.join(', ')} (default cosine)`, oneOf('--lr-schedule', SCHEDULES))
+    .option('--weight-decay <x>', 'L2 penalty on the weights (default 0)', number('--weight-decay', 0, Infinity))
+    .option('--augment', 'random rotation (±11°), scale (±10%) and shift (±2 px) of every image, new each epoch')
+    .option('--no-augment', 'no augmentation, even where the recipe has it')
     .option('--val <file.csv>', 'validate on this labelled file after each epoch')
     .option('--val-split <f>', 'else hold out this fraction of the training file (stratified)', number('--val-split', 0, 1, { maxExclusive: true }), 0.1)
     .option('--no-val', 'no validation')
@@ -65,6 +71,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
       'Example:',
       '  $ kconv train ../shared/data/kannada/train.csv --epochs 5 --out model.json',
       '  $ kconv train train.csv --arch conv16k3p1,relu,pool2,conv32k3p1,relu,pool2,dense10 --optimizer adam',
+      '  $ kconv train train.csv --recipe best --val val.csv',
       '',
       `Architecture tokens: ${GRAMMAR_HELP}.`,
       'Ctrl-C finishes the current batch, saves a checkpoint and prints how to resume.',
@@ -96,6 +103,7 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       out: flags.out === 'model.json' ? flags.resume : flags.out,
       saveBest: Boolean(flags.saveBest),
       optimizerState: flags.optimizerState,
+      augment: Boolean(t.augment),
       // Same thread count as before unless told: the sums then round the same way.
       threads: flags.threads ?? t.threads ?? defaultThreads(),
     };
@@ -103,14 +111,18 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       throw new UsageError(`${flags.resume}: already trained for ${t.history.length} epochs; give --epochs N with N > ${t.history.length} to train more`);
     }
   } else {
+    // A recipe gives every choice; options the user typed win.
+    const recipe = RECIPES[flags.recipe];
+    const optimizer = flags.optimizer ?? recipe.optimizer;
     opts = {
-      arch: flags.arch,
-      epochs: flags.epochs ?? 5,
-      batchSize: flags.batchSize,
-      optimizer: flags.optimizer,
-      lr: flags.lr ?? DEFAULT_LR[flags.optimizer],
-      schedule: flags.lrSchedule,
-      weightDecay: flags.weightDecay,
+      arch: flags.arch ?? recipe.arch,
+      epochs: flags.epochs ?? recipe.epochs,
+      batchSize: flags.batchSize ?? recipe.batchSize,
+      optimizer,
+      lr: flags.lr ?? (flags.optimizer && flags.optimizer !== recipe.optimizer ? DEFAULT_LR[optimizer] : recipe.lr),
+      schedule: flags.lrSchedule ?? recipe.schedule,
+      weightDecay: flags.weightDecay ?? recipe.weightDecay,
+      augment: flags.augment ?? recipe.augment,
       seed: flags.seed,
       validation: flags.val === false ? { kind: 'none' } : typeof flags.val === 'string' ? { kind: 'file', file: flags.val } : { kind: 'split', fraction: flags.valSplit },
       limit: flags.limit ?? null,
@@ -155,7 +167,7 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       }, cliProgress.Presets.shades_classic)
     : null;
   const started = Date.now();
-  io.err(`training ${opts.arch} on ${file}: ${data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}\n`);
+  io.err(`training ${opts.arch} on ${file}: ${data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
   try {
     const result = await train(data, valData, opts, {
       onEpochStart: (epoch, batches) => bar?.start(batches, 0, { epoch, loss: '-', acc: '-', speed: '-' }),

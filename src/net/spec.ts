@@ -9,10 +9,11 @@ export type LayerSpec =
   | { type: 'dense'; outFeatures: number }
   | { type: 'dropout'; rate: number };
 
-/** Named architectures. `seed` is the article's net; `default` is kconv's. */
+/** Named architectures. `seed` is the article's net; `default` is kconv's; `wide` is the accurate one. */
 export const PRESETS: Readonly<Record<string, string>> = {
   seed: 'conv2k5,relu,pool2,dense10',
   default: 'conv8k5,relu,pool2,conv16k5,relu,pool2,dense10',
+  wide: 'conv32k3p1,relu,conv32k3p1,relu,pool2,conv64k3p1,relu,conv64k3p1,relu,pool2,dropout0.3,dense128,relu,dropout0.3,dense10',
 };
 
 export const GRAMMAR_HELP =

@@ -5,6 +5,7 @@ import type { InputSpec } from '../model/weights-file.js';
 import type { Sequential } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
 import { forEachPrediction } from '../train/evaluate.js';
+import type { Augmentation } from '../train/batches.js';
 import type { GradientStep } from '../train/step.js';
 import {
   CMD_EPOCH, CMD_EXIT, CMD_PREDICT, CMD_STEP, COMMAND, CONTROL_WORDS, DONE, FAILED, FAILURE_BYTES, GENERATION, shareDataset,
@@ -41,7 +42,7 @@ export class DataParallel {
 
   static async create(
     threads: number, net: Sequential, specs: LayerSpec[], input: InputSpec, seed: number, data: Dataset,
-    maxBatch: number, orderLength = data.n,
+    maxBatch: number, orderLength = data.n, augment = false,
   ): Promise<DataParallel> {
     const netParams = net.params();
     const size = netParams.reduce((a, p) => a + p.value.length, 0);
@@ -62,7 +63,7 @@ export class DataParallel {
       grads.push(f32(size));
       stats.push(new Float64Array(new SharedArrayBuffer(16)));
       const init: WorkerInit = {
-        specs, input, seed, index, maxSlice, control, params, grads: grads[index - 1], stats: stats[index - 1], slices, data: shared, order, probs, failure,
+        specs, input, seed, augment, index, maxSlice, control, params, grads: grads[index - 1], stats: stats[index - 1], slices, data: shared, order, probs, failure,
       };
       const worker = new Worker(url, { workerData: init });
       workers.push(worker);
@@ -126,13 +127,13 @@ export class DataParallel {
    * Gradient of the mean loss over order[start .. start+count) into the main network's
    * parameter gradients; returns the summed loss and correct count.
    */
-  step(mainStep: GradientStep, data: Dataset, start: number, count: number): { lossSum: number; correct: number } {
+  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmentation | null = null): { lossSum: number; correct: number } {
     this.publishParams();
     const [s0, n0] = this.cut(start, count);
     let lossSum = 0;
     let correct = 0;
     this.dispatch(CMD_STEP, () => {
-      const r = mainStep.run(data, this.order, s0, n0, count);
+      const r = mainStep.run(data, this.order, s0, n0, count, augment);
       lossSum = r.lossSum;
       correct = r.correct;
     });

@@ -7,6 +7,8 @@ export interface WorkerInit {
   specs: LayerSpec[];
   input: InputSpec;
   seed: number;
+  /** Augment training images (the worker draws the same transforms the main thread would). */
+  augment: boolean;
   /** This worker's number, 1.. (the main thread is 0). */
   index: number;
   maxSlice: number;

@@ -5,7 +5,8 @@
  */
 import { workerData } from 'node:worker_threads';
 import { Sequential } from '../net/sequential.js';
-import { mixSeed } from '../train/batches.js';
+import { mixSeed } from '../random.js';
+import { augmentation } from '../train/batches.js';
 import { forEachPrediction } from '../train/evaluate.js';
 import { GradientStep } from '../train/step.js';
 import {
@@ -18,6 +19,7 @@ const params = net.params();
 const data = asDataset(init.data);
 const step = new GradientStep(net, init.input, init.maxSlice);
 const { control, slices, stats } = init;
+const augment = init.augment ? augmentation(init.seed) : null;
 
 function loadParams(): void {
   let o = 0;
@@ -42,7 +44,7 @@ for (;;) {
       stats[1] = 0;
       if (count > 0) {
         loadParams();
-        const r = step.run(data, init.order, start, count, batchCount);
+        const r = step.run(data, init.order, start, count, batchCount, augment);
         stats[0] = r.lossSum;
         stats[1] = r.correct;
         let o = 0;
@@ -62,6 +64,7 @@ for (;;) {
       }
     } else if (command === CMD_EPOCH) {
       net.random.setState(mixSeed(init.seed, 1_000_000 * (init.index + 1) + slices[0]));
+      if (augment) augment.epoch = slices[0];
     }
   } catch (error) {
     // The main thread is blocked in Atomics.wait and cannot see events: leave a note.

@@ -1,7 +1,8 @@
 import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
 import type { InputSpec } from '../model/weights-file.js';
-import { Random } from '../random.js';
+import { mixSeed, Random } from '../random.js';
+import { randomAffine, warpImage, type Affine } from './augment.js';
 
 /**
  * Copies the images `order[start .. start+count)` of a dataset into a float32 batch
@@ -10,7 +11,7 @@ import { Random } from '../random.js';
  */
 export function fillBatch(
   data: Dataset, order: Int32Array, start: number, count: number, input: InputSpec,
-  x: Float32Array, labels: Uint8Array | null,
+  x: Float32Array, labels: Uint8Array | null, augment: Augmentation | null = null,
 ): void {
   const a = 1 / (input.scale * input.std);
   const b = -input.mean / input.std;
@@ -18,9 +19,25 @@ export function fillBatch(
   for (let i = 0; i < count; i++) {
     const src = order[start + i] * PIXELS;
     const dst = i * PIXELS;
-    for (let j = 0; j < PIXELS; j++) x[dst + j] = pixels[src + j] * a + b;
+    if (augment) {
+      randomAffine(augment.seed, augment.epoch, order[start + i], augment.transform);
+      warpImage(pixels, src, augment.transform, x, dst, a, b);
+    } else {
+      for (let j = 0; j < PIXELS; j++) x[dst + j] = pixels[src + j] * a + b;
+    }
     if (labels && data.labels) labels[i] = data.labels[order[start + i]];
   }
+}
+
+/** Random affine augmentation for one epoch (see augment.ts); `transform` is scratch space. */
+export interface Augmentation {
+  seed: number;
+  epoch: number;
+  transform: Affine;
+}
+
+export function augmentation(seed: number): Augmentation {
+  return { seed, epoch: 0, transform: { angle: 0, scale: 1, dx: 0, dy: 0 } };
 }
 
 /** 0, 1, …, n − 1. */
@@ -48,13 +65,4 @@ export function stratifiedSplit(labels: Uint8Array, n: number, fraction: number,
   }
   // Back to file order: the split decides membership, the epoch shuffle decides order.
   return { train: Int32Array.from(train).sort(), val: Int32Array.from(val).sort() };
-}
-
-/** Derives an independent seed for a purpose (an epoch, the split, …) from the user's seed. */
-export function mixSeed(seed: number, salt: number): number {
-  let h = Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(salt + 0x632be5ab, 0xc2b2ae35);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x7feb352d);
-  h ^= h >>> 15;
-  return h >>> 0;
 }

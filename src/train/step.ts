@@ -4,7 +4,7 @@ import { allocF32 } from '../kernels/memory.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import type { InputSpec } from '../model/weights-file.js';
 import type { Sequential } from '../net/sequential.js';
-import { fillBatch } from './batches.js';
+import { fillBatch, type Augmentation } from './batches.js';
 
 /**
  * One gradient computation on a slice of a batch: fill the images, forward, loss,
@@ -26,14 +26,16 @@ export class GradientStep {
   }
 
   /** Returns the summed loss and the number of correct predictions over the slice. */
-  run(data: Dataset, order: Int32Array, start: number, count: number, batchCount: number): { lossSum: number; correct: number } {
+  run(
+    data: Dataset, order: Int32Array, start: number, count: number, batchCount: number, augment: Augmentation | null = null,
+  ): { lossSum: number; correct: number } {
     let view = this.views.get(count);
     if (!view) {
       view = { xs: this.x.subarray(0, count * PIXELS), labels: this.labels.subarray(0, count) };
       this.views.set(count, view);
     }
     const { xs, labels } = view;
-    fillBatch(data, order, start, count, this.input, xs, labels);
+    fillBatch(data, order, start, count, this.input, xs, labels, augment);
     const logits = this.net.forward({ data: xs, shape: [count, ...this.net.inputShape] }, true);
     this.stats.correct = 0;
     const loss = this.ce.forward(logits, labels, this.stats);

@@ -7,8 +7,8 @@ import { createNetwork, formatArch, parseArch } from '../net/index.js';
 import type { Sequential } from '../net/sequential.js';
 import { Optimizer, optimizerConfig, type OptimizerName } from '../optim/optimizer.js';
 import { learningRate, type ScheduleName } from '../optim/schedule.js';
-import { Random } from '../random.js';
-import { mixSeed, range, stratifiedSplit } from './batches.js';
+import { mixSeed, Random } from '../random.js';
+import { augmentation, range, stratifiedSplit } from './batches.js';
 import { GradientStep } from './step.js';
 import { DataParallel } from '../parallel/pool.js';
 import { layerSpec } from '../net/sequential.js';
@@ -35,6 +35,8 @@ export interface TrainOptions {
   optimizerState: boolean;
   /** Threads computing each batch (data-parallel); 1 = this thread only. */
   threads: number;
+  /** Random rotation, scale and shift of every training image, new each epoch (augment.ts). */
+  augment: boolean;
 }
 
 export interface BatchProgress {
@@ -125,8 +127,9 @@ export async function train(
   const totalSteps = batchesPerEpoch * opts.epochs;
   const threads = Math.max(1, Math.min(opts.threads, batchSize));
   const pool = threads > 1
-    ? await DataParallel.create(threads, net, specsOf(net), input, opts.seed, data, batchSize, trainIdx.length)
+    ? await DataParallel.create(threads, net, specsOf(net), input, opts.seed, data, batchSize, trainIdx.length, opts.augment)
     : null;
+  const augment = opts.augment ? augmentation(opts.seed) : null;
   const step = new GradientStep(net, input, pool ? Math.ceil(batchSize / threads) : batchSize);
   const order = pool ? pool.order : new Int32Array(trainIdx.length);
   const checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
@@ -138,7 +141,7 @@ export async function train(
     optimizer: { ...optimizer.config, lr: opts.lr },
     schedule: opts.schedule,
     validation: opts.validation,
-    augment: false,
+    augment: opts.augment,
     limit: opts.limit,
     threads,
     history,
@@ -156,6 +159,7 @@ export async function train(
     new Random(mixSeed(opts.seed, epoch)).shuffle(order);
     net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
     pool?.beginEpoch(epoch);
+    if (augment) augment.epoch = epoch;
     let firstBatch = 0;
     let lossSum = 0;
     let correct = 0;
@@ -173,7 +177,7 @@ export async function train(
     for (let b = firstBatch; b < batchesPerEpoch; b++) {
       const start = b * batchSize;
       const count = Math.min(batchSize, order.length - start);
-      const r = pool ? pool.step(step, data, start, count) : step.run(data, order, start, count, count);
+      const r = pool ? pool.step(step, data, start, count, augment) : step.run(data, order, start, count, count, augment);
       const loss = r.lossSum / count;
       if (!Number.isFinite(loss)) {
         throw new TrainingError(
