@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
+import { exportCommand } from './export.js';
 import { evaluateCommand, predictCommand } from './predict.js';
 import { trainCommand } from './train.js';
 import { describeError, processIo, type Io } from './output.js';
@@ -18,6 +19,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv check                                   # the sanity test',
       '  $ kconv train ../shared/data/kannada/train.csv  # train the default net, save model.json',
       '  $ kconv predict ../shared/data/kannada/test.csv --out submission.csv',
+      '  $ kconv export model.json --onnx model.onnx',
       '',
     ].join('\n'))
     .configureOutput({
@@ -28,7 +30,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit)]) {
+  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit)]) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }

@@ -1,0 +1,39 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Command } from 'commander';
+import { ModelFileError, UsageError } from '../errors.js';
+import { exportOnnx, ONNX_BATCH_DIM, ONNX_INPUT, ONNX_OUTPUT } from '../export/onnx.js';
+import type { Io } from './output.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+interface ExportFlags {
+  onnx: string;
+}
+
+export function exportCommand(io: Io, setExit: (code: number) => void): Command {
+  return new Command('export')
+    .description('write a trained model as an ONNX model, to run it with onnxruntime (Python, C++, C#, Java, a browser)')
+    .argument('<model.json>', 'weights file written by kconv train')
+    .requiredOption('--onnx <file>', 'write an ONNX model (opset 13) to this file (atomically)')
+    .addHelpText('after', [
+      '',
+      'Example:',
+      '  $ kconv export model.json --onnx model.onnx',
+      '',
+      `The graph's input "${ONNX_INPUT}" is float32 [${ONNX_BATCH_DIM},1,28,28] of raw pixel values 0..255 (the model's`,
+      `preprocessing is inside the graph); its output "${ONNX_OUTPUT}" is float32 [${ONNX_BATCH_DIM},10], the softmax`,
+      'probabilities of the digits 0..9. Dropout layers are left out (they do nothing when predicting).',
+      '',
+    ].join('\n'))
+    .action(async (file: string, flags: ExportFlags) => {
+      if (!existsSync(file)) throw new ModelFileError(`${file}: no such weights file: train one with kconv train --out ${file}`);
+      if (resolve(flags.onnx) === resolve(file)) {
+        throw new UsageError(`--onnx ${flags.onnx} is the weights file itself: give the ONNX model another name, e.g. model.onnx`);
+      }
+      const summary = await exportOnnx(file, flags.onnx, { producerVersion: pkg.version });
+      io.err(`wrote ${flags.onnx}: ONNX opset ${summary.opset}, ${summary.ops.length} nodes (${summary.ops.join(', ')}), ` +
+        `${summary.parameters.toLocaleString('en-US')} parameters, ${summary.bytes.toLocaleString('en-US')} bytes\n`);
+      setExit(0);
+    });
+}

@@ -1,0 +1,235 @@
+/**
+ * A trained kconv model as an ONNX model, for onnxruntime (Python, C/C++, C#, Java, a browser).
+ *
+ * The graph does everything `kconv predict` does, from raw pixels to probabilities:
+ *
+ *   pixels [N,1,28,28] float32, 0–255
+ *     → Mul(1 / (scale·std)) → Add(−mean / std)        the weights file's preprocessing
+ *     → Conv / Relu / MaxPool / Flatten / Gemm, one node per kconv layer (dropout left out)
+ *     → Softmax(axis 1) → probabilities [N,10]
+ *
+ * The messages come from ONNX's own schema (onnx.proto, compiled by protoc-gen-es in the
+ * `onnx-buf` package) and are encoded by `@bufbuild/protobuf`: no hand-written bytes.
+ */
+import { create, toBinary } from '@bufbuild/protobuf';
+import type { MessageInitShape } from '@bufbuild/protobuf';
+import {
+  AttributeProto_AttributeType,
+  ModelProtoSchema,
+  TensorProto_DataType,
+  type AttributeProtoSchema,
+  type ModelProto,
+  type NodeProto,
+  type NodeProtoSchema,
+  type TensorProto,
+  type TensorProtoSchema,
+  type ValueInfoProtoSchema,
+} from 'onnx-buf';
+import { KconvError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
+import type { Conv2d } from '../layers/conv2d.js';
+import type { Dense } from '../layers/dense.js';
+import type { MaxPool2d } from '../layers/maxpool2d.js';
+import { loadModel, type ModelFile } from '../model/weights-file.js';
+
+/** Opset 13 (ONNX 1.8, 2020): every onnxruntime since 1.6, onnxruntime-web and PyTorch's importers read it. */
+export const ONNX_OPSET = 13;
+/** IR version 7 is the one opset 13 came with; newer readers accept it. */
+export const ONNX_IR_VERSION = 7;
+export const ONNX_INPUT = 'pixels';
+export const ONNX_OUTPUT = 'probabilities';
+/** The symbolic batch dimension of the input and output. */
+export const ONNX_BATCH_DIM = 'N';
+
+/** The ONNX file could not be written (the weights file's own faults are ModelFileError). */
+export class ExportError extends KconvError {}
+
+export interface OnnxOptions {
+  /** ModelProto.producer_version: the kconv version. */
+  producerVersion?: string;
+}
+
+export interface OnnxSummary {
+  opset: number;
+  /** op_type of every node, in graph order. */
+  ops: string[];
+  /** Number of weights and biases carried over. */
+  parameters: number;
+  bytes: number;
+}
+
+type NodeInit = MessageInitShape<typeof NodeProtoSchema>;
+type AttributeInit = MessageInitShape<typeof AttributeProtoSchema>;
+type TensorInit = MessageInitShape<typeof TensorProtoSchema>;
+type ValueInfoInit = MessageInitShape<typeof ValueInfoProtoSchema>;
+
+const ints = (name: string, values: number[]): AttributeInit => ({
+  name, type: AttributeProto_AttributeType.INTS, ints: values.map(BigInt),
+});
+const int = (name: string, value: number): AttributeInit => ({ name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
+const float = (name: string, value: number): AttributeInit => ({ name, type: AttributeProto_AttributeType.FLOAT, f: value });
+
+function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorInit {
+  return { name, dims: dims.map(BigInt), dataType: TensorProto_DataType.FLOAT, floatData: Array.from(values) };
+}
+
+/** A float32 tensor [N, ...rest] with a symbolic batch dimension. */
+function batchTensorInfo(name: string, rest: number[], doc: string): ValueInfoInit {
+  return {
+    name,
+    docString: doc,
+    type: {
+      value: {
+        case: 'tensorType',
+        value: {
+          elemType: TensorProto_DataType.FLOAT,
+          shape: {
+            dim: [
+              { value: { case: 'dimParam', value: ONNX_BATCH_DIM } },
+              ...rest.map((d) => ({ value: { case: 'dimValue' as const, value: BigInt(d) } })),
+            ],
+          },
+        },
+      },
+    },
+  };
+}
+
+/**
+ * Builds the ONNX ModelProto of a kconv model. Inference only: dropout layers, which are
+ * the identity when predicting, are left out.
+ */
+export function onnxModel(model: ModelFile, opts: OnnxOptions = {}): ModelProto {
+  const { input, net } = model;
+  const nodes: NodeInit[] = [];
+  const initializers: TensorInit[] = [];
+  let current = ONNX_INPUT;
+  const node = (name: string, opType: string, inputs: string[], attribute: AttributeInit[] = []): void => {
+    nodes.push({ name, opType, input: inputs, output: [name], attribute });
+    current = name;
+  };
+
+  // (pixel / scale − mean) / std as kconv computes it: pixel · a + b.
+  initializers.push(floatTensor('preprocess.mul', [], [1 / (input.scale * input.std)]));
+  initializers.push(floatTensor('preprocess.add', [], [-input.mean / input.std]));
+  node('preprocess.scaled', 'Mul', [current, 'preprocess.mul']);
+  node('preprocess.normalized', 'Add', [current, 'preprocess.add']);
+
+  net.layers.forEach((layer, i) => {
+    const at = `layer${i + 1}.${layer.type}`;
+    switch (layer.type) {
+      case 'conv2d': {
+        const c = layer as Conv2d;
+        const k = c.kernel;
+        initializers.push(floatTensor(`${at}.weight`, [c.outChannels, c.inChannels, k, k], c.weight));
+        initializers.push(floatTensor(`${at}.bias`, [c.outChannels], c.bias));
+        node(at, 'Conv', [current, `${at}.weight`, `${at}.bias`], [
+          ints('kernel_shape', [k, k]),
+          ints('strides', [c.stride, c.stride]),
+          ints('pads', [c.padding, c.padding, c.padding, c.padding]),
+          ints('dilations', [1, 1]),
+          int('group', 1),
+        ]);
+        break;
+      }
+      case 'relu':
+        node(at, 'Relu', [current]);
+        break;
+      case 'maxpool2d': {
+        const p = layer as MaxPool2d;
+        // ceil_mode 0 and no padding: floor((H − size) / stride) + 1, as kconv.
+        node(at, 'MaxPool', [current], [
+          ints('kernel_shape', [p.size, p.size]),
+          ints('strides', [p.stride, p.stride]),
+          ints('pads', [0, 0, 0, 0]),
+        ]);
+        break;
+      }
+      case 'flatten':
+        // [N, C, H, W] → [N, C·H·W] in C, H, W order, as kconv's weights expect.
+        node(at, 'Flatten', [current], [int('axis', 1)]);
+        break;
+      case 'dropout':
+        break; // the identity at inference
+      case 'dense': {
+        const d = layer as Dense;
+        initializers.push(floatTensor(`${at}.weight`, [d.outFeatures, d.inFeatures], d.weight));
+        initializers.push(floatTensor(`${at}.bias`, [d.outFeatures], d.bias));
+        // y = x · Wᵀ + b with W stored [out, in], as torch.nn.Linear.
+        node(at, 'Gemm', [current, `${at}.weight`, `${at}.bias`], [float('alpha', 1), float('beta', 1), int('transB', 1)]);
+        break;
+      }
+      default:
+        throw new ExportError(`layer ${i + 1}: cannot export a ${layer.type} layer to ONNX`);
+    }
+  });
+  nodes.push({ name: 'softmax', opType: 'Softmax', input: [current], output: [ONNX_OUTPUT], attribute: [int('axis', 1)] });
+
+  const classes = net.outputShape[0];
+  return create(ModelProtoSchema, {
+    irVersion: BigInt(ONNX_IR_VERSION),
+    opsetImport: [{ domain: '', version: BigInt(ONNX_OPSET) }],
+    producerName: 'kconv',
+    producerVersion: opts.producerVersion ?? '',
+    docString: `kconv ${model.arch}: handwritten Kannada digit classifier (Kannada-MNIST). ` +
+      `Input "${ONNX_INPUT}": float32 [N,1,28,28], raw pixel values 0 (background) to 255 (ink), row-major. ` +
+      `Output "${ONNX_OUTPUT}": float32 [N,${classes}], softmax probabilities of the digits 0..9.`,
+    metadataProps: [
+      { key: 'kconv.arch', value: model.arch },
+      { key: 'kconv.input', value: JSON.stringify({ scale: input.scale, mean: input.mean, std: input.std }) },
+      { key: 'kconv.preprocessing', value: '(pixel / scale - mean) / std, inside the graph' },
+    ],
+    graph: {
+      name: 'kconv',
+      node: nodes,
+      initializer: initializers,
+      input: [batchTensorInfo(ONNX_INPUT, [input.channels, input.height, input.width], 'raw pixel values 0..255, 0 = background')],
+      output: [batchTensorInfo(ONNX_OUTPUT, [classes], 'softmax probabilities of the digits 0..9')],
+    },
+  });
+}
+
+/** The ONNX file's bytes: the ModelProto encoded by @bufbuild/protobuf. */
+export function encodeOnnx(model: ModelFile, opts: OnnxOptions = {}): { bytes: Uint8Array; summary: OnnxSummary } {
+  const proto = onnxModel(model, opts);
+  const bytes = toBinary(ModelProtoSchema, proto);
+  return {
+    bytes,
+    summary: {
+      opset: ONNX_OPSET,
+      ops: proto.graph!.node.map((n: NodeProto) => n.opType),
+      parameters: proto.graph!.initializer
+        .filter((t: TensorProto) => !t.name.startsWith('preprocess.'))
+        .reduce((sum: number, t: TensorProto) => sum + t.floatData.length, 0),
+      bytes: bytes.length,
+    },
+  };
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOENT: 'its folder does not exist',
+  ENOTDIR: 'a part of the path is not a folder',
+  EISDIR: 'it is a folder',
+  ENOTEMPTY: 'it is a folder',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EROFS: 'read-only file system',
+  ENOSPC: 'no space left on the device',
+};
+
+/**
+ * Reads a weights file and writes it as an ONNX model, atomically (a temporary file
+ * renamed over the target). Throws ModelFileError for the weights file, ExportError
+ * for the output.
+ */
+export async function exportOnnx(weightsPath: string, outPath: string, opts: OnnxOptions = {}): Promise<OnnxSummary> {
+  const model = await loadModel(weightsPath);
+  const { bytes, summary } = encodeOnnx(model, opts);
+  try {
+    await writeFileAtomic(outPath, bytes);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? '';
+    throw new ExportError(`${outPath}: cannot write the ONNX file: ${WRITE_ERRORS[code] ?? (code || (error as Error).message)}`);
+  }
+  return summary;
+}
