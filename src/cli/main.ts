@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { exportCommand } from './export.js';
 import { evaluateCommand, predictCommand } from './predict.js';
+import { showCommand } from './show.js';
 import { trainCommand } from './train.js';
 import { describeError, processIo, type Io } from './output.js';
 
@@ -19,6 +20,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv check                                   # the sanity test',
       '  $ kconv train ../shared/data/kannada/train.csv  # train the default net, save model.json',
       '  $ kconv predict ../shared/data/kannada/test.csv --out submission.csv',
+      '  $ kconv show ../shared/data/kannada/val.csv --row 0 --weights model.json --out digit.png',
       '  $ kconv export model.json --onnx model.onnx',
       '',
     ].join('\n'))
@@ -30,7 +32,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit)]) {
+  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit), showCommand(io, setExit)]) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }

@@ -1,0 +1,61 @@
+import { PIXELS } from '../data/index.js';
+import type { Conv2d } from '../layers/conv2d.js';
+import type { Layer } from '../layers/layer.js';
+import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
+import type { InputSpec } from '../model/weights-file.js';
+import type { Sequential } from '../net/sequential.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+/** One layer's output for one image: a copy, C×H×W (or a flat vector after flatten). */
+export interface LayerOutput {
+  /** Position in net.layers. */
+  index: number;
+  layer: Layer;
+  /** Per-image shape, e.g. [8, 24, 24]. */
+  shape: readonly number[];
+  data: Float32Array;
+}
+
+export interface Activations {
+  /** The network's input: (pixel / scale − mean) / std. */
+  input: Float32Array;
+  /** Every layer's output, in order. */
+  outputs: LayerOutput[];
+  /** Softmax probabilities of the 10 digits. */
+  probs: Float32Array;
+  /** The most probable digit. */
+  predicted: number;
+}
+
+/**
+ * Runs one image through the network layer by layer (as when predicting: dropout off)
+ * and keeps a copy of every layer's output; layers reuse their output buffers, so the
+ * copies are what stays valid.
+ */
+export function activations(net: Sequential, input: InputSpec, pixels: Uint8Array): Activations {
+  if (pixels.length !== PIXELS) throw new RangeError(`activations: expected ${PIXELS} pixels, got ${pixels.length}`);
+  // The same arithmetic as training's fillBatch, so the input is bit for bit the one predict sees.
+  const a = 1 / (input.scale * input.std);
+  const b = -input.mean / input.std;
+  const x = new Float32Array(PIXELS);
+  for (let j = 0; j < PIXELS; j++) x[j] = pixels[j] * a + b;
+  const outputs: LayerOutput[] = [];
+  let t: Tensor = { data: x, shape: [1, ...net.inputShape] };
+  net.layers.forEach((layer, index) => {
+    t = layer.forward(t, false);
+    outputs.push({ index, layer, shape: t.shape.slice(1), data: Float32Array.from(t.data) });
+  });
+  const probs = Float32Array.from(new SoftmaxCrossEntropy(10).softmax(t).data);
+  let predicted = 0;
+  for (let k = 1; k < 10; k++) if (probs[k] > probs[predicted]) predicted = k;
+  return { input: Float32Array.from(x), outputs, probs, predicted };
+}
+
+/** The conv layers of a net, in order, with their positions. */
+export function convLayers(net: Sequential): { index: number; conv: Conv2d }[] {
+  const found: { index: number; conv: Conv2d }[] = [];
+  net.layers.forEach((layer, index) => {
+    if (layer.type === 'conv2d') found.push({ index, conv: layer as Conv2d });
+  });
+  return found;
+}
