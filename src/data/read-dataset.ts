@@ -1,0 +1,125 @@
+import { availableParallelism } from 'node:os';
+import { cacheSlot, defaultCacheDir, readCache, writeCache, type CacheSlot } from './cache.js';
+import { dataError } from './data-error.js';
+import { ID, LABEL, layoutFromHeader, type ColumnLayout } from './header.js';
+import { WorkerFailure, WorkerPool, workersAvailable } from './parallel.js';
+import { parseRows, type RowJob } from './row-parser.js';
+import { trimmed, type ParsedRows } from './rows.js';
+import { scanFile, wholeRange, type Scan } from './scan.js';
+import { readHeaderLine } from './sniff.js';
+import { byteStream, openSource, type Source } from './source.js';
+import type { Dataset, HeaderKind, InternalReadOptions, LoadInfo, ReadOptions } from './types.js';
+import { checkUniqueIds } from './unique-ids.js';
+
+/** Below this size a file is parsed on the calling thread: starting workers costs more than it saves. */
+const MIN_PARALLEL_BYTES = 4 * 1024 * 1024;
+/** Target range size: many more ranges than threads, so that a thread done early takes another. */
+const RANGE_BYTES = 4 * 1024 * 1024;
+/** Each worker holds 20–40 MB of heap while parsing: by default no more than this many. */
+const MAX_DEFAULT_THREADS = 4;
+
+type Options = ReadOptions & InternalReadOptions;
+
+/**
+ * Reads a Kaggle-format CSV file (header line, then one image per line; `.csv.gz`
+ * too) into typed arrays, from the cache when it has a copy. Throws DataError
+ * with a one-line message for anything that is not a valid file.
+ */
+export async function readDataset(file: string, opts: Options = {}): Promise<Dataset> {
+  const skipBadRows = opts.skipBadRows ?? false;
+  const useCache = opts.cache ?? true;
+  const source = await openSource(file);
+  const headerLine = await readHeaderLine(source);
+  const layout = layoutFromHeader(headerLine.fields, file);
+  if (opts.requireLabels && !layout.roles.includes(LABEL)) {
+    throw dataError(
+      file,
+      `has no label column (its header is ${describeHeader(layout.kind)}); training needs labelled images with a header such as label,pixel0,…,pixel783`,
+      1,
+    );
+  }
+
+  const threads = chooseThreads(source, opts);
+  const job = rowJob(source, layout, headerLine.eol, skipBadRows);
+  // Without the cache the file will be parsed: workers load their code while the file is scanned.
+  let pool = threads > 1 && !useCache ? new WorkerPool(source, job, threads) : null;
+  let rows: ParsedRows;
+  let kind: HeaderKind = layout.kind;
+  let info: LoadInfo;
+  try {
+    const parts = threads > 1 ? Math.max(threads * 4, Math.ceil(source.size / RANGE_BYTES)) : 1;
+    const scan = await scanFile(source, { hash: useCache, dataStart: headerLine.bytes, parts });
+    const slot: CacheSlot | null = scan.hash ? cacheSlot(opts.cacheDir ?? defaultCacheDir(), scan.hash, skipBadRows) : null;
+    const cached = slot ? await readCache(slot) : null;
+    if (cached) {
+      ({ kind } = cached);
+      rows = cached;
+      info = { source: 'cache', threads: 0, cacheFile: slot!.file };
+    } else {
+      // Quotes could hide a line break inside a field, which line-aligned ranges would cut.
+      const parallel = threads > 1 && scan.ranges.length > 1 && !scan.hasQuotes;
+      if (parallel) pool ??= new WorkerPool(source, job, threads);
+      else pool?.close();
+      const parsed = await parseFile(source, scan, job, parallel ? pool : null);
+      rows = trimmed(checkUniqueIds(parsed.rows, file, skipBadRows));
+      info = { source: 'parse', threads: parsed.threads };
+      if (slot && (await writeCache(slot, rows, kind))) info.cacheFile = slot.file;
+    }
+  } finally {
+    pool?.close();
+  }
+  opts.onLoad?.(info);
+
+  if (opts.requireRows && rows.n === 0) {
+    const why = rows.skipped.count > 0 ? ` (all ${rows.skipped.count} rows were skipped as bad)` : ' (only a header line)';
+    throw dataError(file, `has no data rows${why}; expected one row per image after the header`);
+  }
+  const { n, pixels, labels, ids, skipped } = rows;
+  return { n, pixels, labels, ids, file, skipped, header: kind };
+}
+
+function chooseThreads(source: Source, opts: Options): number {
+  const fallback = Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
+  const requested = Math.max(1, Math.floor(Number.isFinite(opts.threads) ? opts.threads! : fallback));
+  if (requested === 1 || source.gzip) return 1;
+  if (source.size < (opts.minParallelBytes ?? MIN_PARALLEL_BYTES)) return 1;
+  return workersAvailable() ? requested : 1;
+}
+
+function rowJob(source: Source, layout: ColumnLayout, eol: RowJob['eol'], skipBadRows: boolean): RowJob {
+  return {
+    eol,
+    file: source.file,
+    roles: layout.roles,
+    hasLabels: layout.roles.includes(LABEL),
+    hasIds: layout.roles.includes(ID),
+    firstLine: 2,
+    includesHeader: false,
+    capacity: 0,
+    skipBadRows,
+  };
+}
+
+/** Rows of the whole file: on the pool's workers when given one, else on this thread. */
+async function parseFile(source: Source, scan: Scan, job: RowJob, pool: WorkerPool | null): Promise<{ rows: ParsedRows; threads: number }> {
+  if (pool) {
+    try {
+      return { rows: await pool.parse(scan.ranges), threads: Math.min(pool.size, scan.ranges.length) };
+    } catch (err) {
+      if (!(err instanceof WorkerFailure)) throw err;
+    }
+  }
+  if (source.gzip) {
+    // One decompressed stream from the top; the row count is not known ahead
+    // (digit CSV compresses about 8:1, and a row is about 1.8 KB).
+    const capacity = Math.ceil((source.size * 8) / 1800);
+    return { rows: await parseRows(byteStream(source), { ...job, firstLine: 2, includesHeader: true, capacity }), threads: 1 };
+  }
+  const range = wholeRange(scan.ranges);
+  const input = byteStream(source, range.start, range.end);
+  return { rows: await parseRows(input, { ...job, firstLine: range.firstLine, capacity: range.rows }), threads: 1 };
+}
+
+function describeHeader(kind: HeaderKind): string {
+  return kind === 'id' ? 'id,pixel0,…: a test file?' : 'pixel0,…,pixel783 only';
+}

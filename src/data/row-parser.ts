@@ -1,0 +1,152 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { parse, CsvError } from 'csv-parse';
+import { DataError } from '../errors.js';
+import { dataError, SKIP_HINT } from './data-error.js';
+import { describeBadValue, MAX_ID, MAX_LABEL, MAX_PIXEL, parseUint } from './fields.js';
+import { columnName, ID, LABEL } from './header.js';
+import { RowSink, type ParsedRows, type RowArrays } from './rows.js';
+import { PIXELS } from './types.js';
+
+/** What parseRows needs to know; plain data so that it can be sent to a worker. */
+export interface RowJob {
+  /** The path as given, for messages. */
+  file: string;
+  /** Role of each field, from the header. */
+  roles: number[];
+  hasLabels: boolean;
+  hasIds: boolean;
+  /** 1-based line number of the first row line in the stream. */
+  firstLine: number;
+  /** The stream starts at the top of the file, header included (gzip), rather than at a row. */
+  includesHeader: boolean;
+  /** The header's line ending, taken as the file's. */
+  eol: '\n' | '\r\n';
+  /** Expected number of rows (lines), to size the arrays once. */
+  capacity: number;
+  skipBadRows: boolean;
+}
+
+/**
+ * Parses CSV rows from a byte stream with csv-parse into typed arrays.
+ * Each record is consumed in on_record and dropped (returning null), so no row is
+ * kept as a JS array. Line numbers are exact: csv-parse counts lines within the
+ * stream and job.firstLine places the stream in the file. With `flush`, full
+ * arrays are handed to it and replaced, by arrays from `reuse` when it has some
+ * (a worker sends rows on in batches and gets the arrays back).
+ */
+export async function parseRows(
+  input: Readable,
+  job: RowJob,
+  flush?: (full: ParsedRows) => void,
+  reuse?: () => RowArrays | undefined,
+): Promise<ParsedRows> {
+  const { file, roles, skipBadRows } = job;
+  const fieldCount = roles.length;
+  const sink = new RowSink(job.capacity, job.hasLabels, job.hasIds, flush, reuse);
+  // The stream read starts with a lead line (the header, or a stand-in for it) on
+  // line firstLine - 1. Last line of the previous record: a record starts on the
+  // line after it (blank lines are records too, so this holds even with quoted
+  // line breaks).
+  const lineOffset = job.firstLine - 2;
+  let previousEnd = lineOffset;
+  let lead = true;
+
+  const badRow = (line: number, what: string, column?: string): null => {
+    if (!skipBadRows) throw dataError(file, `${what} ${SKIP_HINT}`, line, column);
+    sink.skip(line);
+    return null;
+  };
+  const badValue = (line: number, role: number, value: string, max: number): null =>
+    badRow(line, describeBadValue(value, max), columnName(role));
+
+  const onRecord = (record: string[], context: { lines: number }): null => {
+    const end = lineOffset + context.lines;
+    const line = previousEnd + 1;
+    previousEnd = end;
+    if (lead) {
+      lead = false;
+      return null;
+    }
+    if (record.length !== fieldCount) {
+      if (record.length === 1 && record[0] === '') return null; // a blank line
+      const fields = record.length === 1 ? '1 field' : `${record.length} fields`;
+      return badRow(line, `row has ${fields} but the header has ${fieldCount}`);
+    }
+    sink.reserve();
+    const row = sink.n;
+    const pixels = sink.pixels;
+    const base = row * PIXELS;
+    for (let i = 0; i < fieldCount; i++) {
+      const role = roles[i];
+      const s = record[i];
+      if (role >= 0) {
+        const v = parseUint(s, MAX_PIXEL);
+        if (v < 0) return badValue(line, role, s, MAX_PIXEL);
+        pixels[base + role] = v;
+      } else if (role === LABEL) {
+        const v = parseUint(s, MAX_LABEL);
+        if (v < 0) return badValue(line, role, s, MAX_LABEL);
+        sink.labels![row] = v;
+      } else {
+        const v = parseUint(s, MAX_ID);
+        if (v < 0) return badValue(line, ID, s, MAX_ID);
+        sink.ids![row] = v;
+      }
+    }
+    if (sink.idLines) sink.idLines[row] = line;
+    sink.n = row + 1;
+    return null;
+  };
+
+  const parser = parse({
+    cast: false,
+    bom: true,
+    relax_column_count: true, // field counts are checked in onRecord, with a better message
+    on_record: onRecord,
+  });
+  parser.resume(); // nothing is pushed, but the readable side must flow to end
+  const source = job.includesHeader ? input : Readable.from(withLeadLine(input, fieldCount, job.eol));
+  try {
+    await pipeline(source, parser);
+  } catch (err) {
+    throw asDataError(err, file, previousEnd + 1);
+  }
+  return sink;
+}
+
+/**
+ * A line of empty fields as many as the header's, then the input. csv-parse takes
+ * the record length from the first record and, with relax_column_count, builds a
+ * costly CsvError (the record copied through JSON) for every record of another
+ * length: if the first row of a range were bad or blank, every good row after it
+ * would pay that. The header plays this part when the stream has it.
+ */
+async function* withLeadLine(input: Readable, fieldCount: number, eol: string): AsyncGenerator<Buffer> {
+  yield Buffer.from(','.repeat(fieldCount - 1) + eol);
+  yield* input;
+}
+
+/** Turns a csv-parse, zlib or fs error into a DataError at the record being parsed. */
+function asDataError(err: unknown, file: string, line: number): Error {
+  if (err instanceof DataError) return err;
+  if (err instanceof CsvError) return dataError(file, csvProblem(err.code), line);
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && e.code.startsWith('Z_')) {
+    return dataError(file, `gzip data is corrupt or truncated (${e.message}); check the download`);
+  }
+  return dataError(file, `cannot read: ${e?.message ?? String(err)}`);
+}
+
+function csvProblem(code: string): string {
+  switch (code) {
+    case 'CSV_QUOTE_NOT_CLOSED':
+      return 'a quoted field is never closed (a " without its closing ")';
+    case 'CSV_INVALID_CLOSING_QUOTE':
+      return 'a closing quote is followed by something other than a comma or the end of the line';
+    case 'INVALID_OPENING_QUOTE':
+      return 'a quote inside an unquoted field; quote the whole field or remove the quote';
+    default:
+      return `not valid CSV (${code})`;
+  }
+}

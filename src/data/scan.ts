@@ -1,0 +1,106 @@
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import type { Source } from './source.js';
+
+/** A line-aligned byte range of rows: one unit of work for a parse worker. */
+export interface Range {
+  start: number;
+  /** Exclusive. */
+  end: number;
+  /** 1-based line number of the line at `start`. */
+  firstLine: number;
+  /** Non-blank lines in the range: the most rows it can hold (exact for a clean file). */
+  rows: number;
+}
+
+export interface Scan {
+  /** sha256 (hex) of the file's bytes, when asked for. */
+  hash: string | null;
+  /** The rows split into `parts` line-aligned ranges of about equal size (one range for gzip). */
+  ranges: Range[];
+  /** A `"` appears after the header: a quoted field could hold a line break, which a split would cut. */
+  hasQuotes: boolean;
+}
+
+const CHUNK = 1 << 20;
+const LF = 0x0a;
+const CR = 0x0d;
+const QUOTE = 0x22;
+
+interface Mark {
+  pos: number;
+  line: number;
+  blanks: number;
+}
+
+/**
+ * One fast pass over the raw file before parsing: hashes it (the cache key) and
+ * counts line breaks, so that each range starts at a line boundary whose line
+ * number is known exactly, and the arrays can be sized once. For gzip only the
+ * hash is taken; its rows are parsed in one decompressed stream.
+ */
+export async function scanFile(src: Source, opts: { hash: boolean; dataStart: number; parts: number }): Promise<Scan> {
+  const hash = opts.hash ? createHash('sha256') : null;
+  const { size } = src;
+  const dataStart = Math.min(opts.dataStart, size);
+  const countLines = !src.gzip;
+  const targets: number[] = [];
+  for (let k = 1; k < opts.parts; k++) targets.push(dataStart + Math.floor(((size - dataStart) * k) / opts.parts));
+  const marks: Mark[] = [{ pos: dataStart, line: 2, blanks: 0 }];
+  let lineBreaks = 0;
+  let blanks = 0;
+  let lineStart = 0; // of the line being read
+  let lastByte = -1; // of the previous chunk
+  let hasQuotes = false;
+
+  const fh = await open(src.file, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(CHUNK);
+    for (let offset = 0; offset < size; ) {
+      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - offset), offset);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      hash?.update(chunk);
+      if (countLines) {
+        if (!hasQuotes) hasQuotes = chunk.indexOf(QUOTE, Math.max(0, dataStart - offset)) >= 0;
+        for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, at + 1)) {
+          const pos = offset + at;
+          lineBreaks++;
+          const length = pos - lineStart;
+          const before = at > 0 ? chunk[at - 1] : lastByte;
+          if (lineStart >= dataStart && (length === 0 || (length === 1 && before === CR))) blanks++;
+          lineStart = pos + 1;
+          const k = marks.length - 1;
+          if (k < targets.length && lineStart >= targets[k] && lineStart < size) {
+            marks.push({ pos: lineStart, line: lineBreaks + 1, blanks });
+          }
+        }
+      }
+      lastByte = chunk[bytesRead - 1];
+      offset += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+
+  // Line number just past the last line (a last line without a line break still counts).
+  const endLine = lineBreaks + 1 + (lastByte === LF || lastByte === -1 ? 0 : 1);
+  marks.push({ pos: size, line: Math.max(2, endLine), blanks });
+  const ranges: Range[] = [];
+  for (let k = 0; k + 1 < marks.length; k++) {
+    const a = marks[k];
+    const b = marks[k + 1];
+    if (b.pos > a.pos) {
+      ranges.push({ start: a.pos, end: b.pos, firstLine: a.line, rows: Math.max(0, b.line - a.line - (b.blanks - a.blanks)) });
+    }
+  }
+  if (ranges.length === 0) ranges.push({ start: dataStart, end: size, firstLine: 2, rows: 0 });
+  return { hash: hash ? hash.digest('hex') : null, ranges, hasQuotes };
+}
+
+/** All ranges as one, for parsing on a single thread. */
+export function wholeRange(ranges: Range[]): Range {
+  const first = ranges[0];
+  const last = ranges[ranges.length - 1];
+  return { start: first.start, end: last.end, firstLine: first.firstLine, rows: ranges.reduce((sum, r) => sum + r.rows, 0) };
+}
