@@ -14,7 +14,8 @@
  * detaches or moves old views; `memory.buffer` just becomes a new SharedArrayBuffer
  * object, which is why membership is checked against every buffer object handed out.
  * Past the maximum, or with KCONV_KERNELS=js, allocF32 returns an ordinary
- * Float32Array, which every kernel still accepts (on the TypeScript path).
+ * Float32Array (allocI32 an ordinary Int32Array), which every kernel still accepts (on
+ * the TypeScript path).
  *
  * Worker threads: the bump pointer lives in the memory itself (an Int32 at byte 0,
  * updated with Atomics), so threads can allocate from one memory safely. Post
@@ -76,17 +77,33 @@ export function arenaMemory(): WasmMemory | null {
  */
 export function allocF32(length: number): Float32Array {
   if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocF32: bad length ${length}`);
+  const at = claim(length * 4);
+  return at === null ? new Float32Array(length) : new Float32Array(at.buffer, at.start, length);
+}
+
+/**
+ * A zero-filled Int32Array of `length` integers, from the same arena as allocF32 (for
+ * index arrays the kernels write, such as max-pooling's argmax).
+ */
+export function allocI32(length: number): Int32Array {
+  if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocI32: bad length ${length}`);
+  const at = claim(length * 4);
+  return at === null ? new Int32Array(length) : new Int32Array(at.buffer, at.start, length);
+}
+
+/** Claims `size` bytes of the arena (rounded up to ALIGN); null when there is no room or no arena. */
+function claim(size: number): { buffer: SharedArrayBuffer; start: number } | null {
   const a = getArena();
-  if (a === null) return new Float32Array(length);
-  const bytes = Math.ceil((length * 4) / ALIGN) * ALIGN;
+  if (a === null) return null;
+  const bytes = Math.ceil(size / ALIGN) * ALIGN;
   // Claim [start, end) with a compare-and-swap, so threads never hand out the same bytes
   // and a request that cannot fit claims nothing.
   let start = Atomics.load(a.header, 0);
   for (;;) {
     const end = start + bytes;
-    if (end > MAX_PAGES * PAGE || !ensureCapacity(a, end)) return new Float32Array(length);
+    if (end > MAX_PAGES * PAGE || !ensureCapacity(a, end)) return null;
     const seen = Atomics.compareExchange(a.header, 0, start, end);
-    if (seen === start) return new Float32Array(a.buffer, start, length);
+    if (seen === start) return { buffer: a.buffer, start };
     start = seen;
   }
 }
@@ -145,7 +162,7 @@ function ensureCapacity(a: Arena, end: number): boolean {
  * Byte address of element 0 of `arr` in the arena's memory, or -1 when `arr` is not
  * an arena view (an ordinary array, or one past the arena's maximum).
  */
-export function arenaAddress(arr: Float32Array): number {
+export function arenaAddress(arr: Float32Array | Int32Array): number {
   return arenaBuffers.has(arr.buffer) ? arr.byteOffset : -1;
 }
 

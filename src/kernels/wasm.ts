@@ -22,9 +22,18 @@ export type WasmVariant = 'relaxed' | 'simd';
 export interface WasmKernels {
   gemm(transA: number, transB: number, M: number, N: number, K: number,
     a: number, lda: number, b: number, ldb: number, c: number, ldc: number, accumulate: number, scratch: number): void;
+  gemmBatched(transA: number, transB: number, M: number, N: number, K: number,
+    a: number, lda: number, sa: number, b: number, ldb: number, sb: number, c: number, ldc: number, sc: number,
+    accumulate: number, batch: number, scratch: number): void;
   im2col(x: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
     OH: number, OW: number, cols: number, ldCols: number): void;
   col2im(cols: number, ldCols: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
+    OH: number, OW: number, dx: number): void;
+  reluForward(x: number, y: number, n: number): void;
+  reluBackward(y: number, g: number, dx: number, n: number): void;
+  maxPoolForward(x: number, planes: number, H: number, W: number, k: number, stride: number,
+    OH: number, OW: number, y: number, argmax: number): void;
+  maxPoolBackward(g: number, argmax: number, planes: number, H: number, W: number, k: number, stride: number,
     OH: number, OW: number, dx: number): void;
   /** Byte address of this thread's scratch area (packed panels). */
   scratch: number;
@@ -74,7 +83,7 @@ export function loadWasmKernels(variant: WasmVariant): WasmKernels | null {
       const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(bytes), { env: { memory } });
       const e = instance.exports as unknown as Omit<WasmKernels, 'scratch'> & { scratchBytes: WasmGlobal };
       const scratch = arenaAddress(allocF32(Math.ceil(Number(e.scratchBytes.value) / 4)));
-      if (scratch >= 0) kernels = { gemm: e.gemm, im2col: e.im2col, col2im: e.col2im, scratch };
+      if (scratch >= 0) kernels = { ...e, scratch };
     } catch {
       kernels = null;
     }
@@ -100,7 +109,7 @@ export function activeWasmKernels(): WasmKernels | null {
   return active.kernels;
 }
 
-/** Which kernels gemm/im2col/col2im use in this process. */
+/** Which kernels gemm/im2col/col2im and the layer kernels (ReLU, pooling) use in this process. */
 export function kernelInfo(): { backend: Backend } {
   active ??= pickBackend();
   return { backend: active.backend };

@@ -1,3 +1,5 @@
+import { allocI32 } from '../kernels/memory.js';
+import { maxPoolBackward, maxPoolForward, type PoolShape } from '../kernels/pooling.js';
 import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
 import type { Layer, Param } from './layer.js';
 
@@ -30,49 +32,27 @@ export class MaxPool2d implements Layer {
 
   forward(x: Tensor, _training: boolean): Tensor {
     const n = x.shape[0];
-    const [C, H, W] = this.inShape;
-    const [, OH, OW] = this.outShape;
     const y = this.out.get(n);
-    if (this.argmax.length < y.data.length) this.argmax = new Int32Array(y.data.length);
-    const xd = x.data;
-    const yd = y.data;
-    const am = this.argmax;
-    const s = this.stride;
-    const k = this.size;
-    let o = 0;
-    for (let plane = 0; plane < n * C; plane++) {
-      const base = plane * H * W;
-      for (let oy = 0; oy < OH; oy++) {
-        for (let ox = 0; ox < OW; ox++) {
-          let best = base + oy * s * W + ox * s;
-          let bestVal = xd[best];
-          for (let ki = 0; ki < k; ki++) {
-            const row = base + (oy * s + ki) * W + ox * s;
-            for (let kj = 0; kj < k; kj++) {
-              const v = xd[row + kj];
-              if (v > bestVal) {
-                bestVal = v;
-                best = row + kj;
-              }
-            }
-          }
-          yd[o] = bestVal;
-          am[o++] = best;
-        }
-      }
-    }
+    // In the kernel arena, so the wasm kernel can write it in place.
+    if (this.argmax.length < y.data.length) this.argmax = allocI32(y.data.length);
+    maxPoolForward(this.shape(n), x.data, y.data, this.argmax);
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
     if (!this.needsInputGrad) return null;
-    const dx = this.inGrad.get(dy.shape[0]);
-    dx.data.fill(0);
-    const g = dy.data;
-    const am = this.argmax;
-    const d = dx.data;
-    // += because overlapping windows (stride < size) can pick the same input twice.
-    for (let o = 0; o < g.length; o++) d[am[o]] += g[o];
+    const n = dy.shape[0];
+    const dx = this.inGrad.get(n);
+    // dx = 0, then each gradient added at its argmax (+= : overlapping windows, stride <
+    // size, can pick the same input twice).
+    maxPoolBackward(this.shape(n), dy.data, this.argmax, dx.data);
     return dx;
+  }
+
+  /** The kernels' view of a batch of n: n·C independent planes. */
+  private shape(n: number): PoolShape {
+    const [C, H, W] = this.inShape;
+    const [, OH, OW] = this.outShape;
+    return { planes: n * C, H, W, k: this.size, stride: this.stride, OH, OW };
   }
 }

@@ -1,3 +1,4 @@
+import { reluBackward, reluForward } from '../kernels/elementwise.js';
 import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
 import type { Layer, Param } from './layer.js';
 
@@ -22,9 +23,7 @@ export class Relu implements Layer {
 
   forward(x: Tensor, _training: boolean): Tensor {
     const y = this.out.get(x.shape[0]);
-    const xd = x.data;
-    const yd = y.data;
-    for (let i = 0; i < xd.length; i++) yd[i] = xd[i] > 0 ? xd[i] : 0;
+    reluForward(x.data, y.data, x.data.length); // y = x > 0 ? x : 0
     this.output = y;
     return y;
   }
@@ -32,10 +31,7 @@ export class Relu implements Layer {
   backward(dy: Tensor): Tensor | null {
     if (!this.needsInputGrad) return null;
     const dx = this.inGrad.get(dy.shape[0]);
-    const yd = this.output!.data;
-    const g = dy.data;
-    const d = dx.data;
-    for (let i = 0; i < g.length; i++) d[i] = yd[i] > 0 ? g[i] : 0;
+    reluBackward(this.output!.data, dy.data, dx.data, dy.data.length); // dx = y > 0 ? dy : 0
     return dx;
   }
 }

@@ -21,7 +21,8 @@ export async function compileKernels(options) {
   const mod = wabt.parseWat(`kernels-${options.relaxed ? 'relaxed' : 'simd'}.wat`, wat, features);
   try {
     mod.validate(features);
-    return { wat, wasm: mod.toBinary({}).buffer };
+    // Function names kept in the binary, so CPU profiles name the kernels.
+    return { wat, wasm: mod.toBinary({ write_debug_names: true }).buffer };
   } finally {
     mod.destroy();
   }

@@ -3,12 +3,81 @@
  *
  * For a row (c, ki, kj) of cols, the output positions whose input pixel exists form a
  * rectangle: oy in [ylo, yhi), ox in [lo, hi). Computing it once per row keeps the
- * per-pixel loops free of tests; with stride 1 each output row is a contiguous run of
- * the input row, copied (or, in col2im, added) with f32x4.
+ * per-pixel loops free of tests.
+ *
+ * With stride 1 (most nets) each output row of the rectangle is a contiguous run of an
+ * input row, copied (or, in col2im, added) with f32x4 by a dedicated loop. The runs are
+ * short (8 floats for a 5×5 kernel on 12×12), so the per-run bookkeeping, not memory, is
+ * what costs: runs of 4·v floats (v ≤ MAX_UNROLL) get a loop with the v vectors unrolled
+ * (about twice as fast as one generic loop). Other strides go pixel by pixel.
  */
 
+const MAX_UNROLL = 8;
+
+/**
+ * $<name>(d, s, rows, n, dStep, sStep): for each of `rows` runs, op(d[0..n), s[0..n)),
+ * then d += dStep, s += sStep bytes. `vec(offset)` / `scalar` are the op's statements.
+ */
+function rectLoops(name, vec, scalar) {
+  const fns = [];
+  for (let v = 1; v <= MAX_UNROLL; v++) {
+    const body = Array.from({ length: v }, (_, i) => vec(16 * i)).join('\n        ');
+    fns.push(`
+  (func $${name}${v} (param $d i32) (param $s i32) (param $rows i32) (param $dStep i32) (param $sStep i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $d) (i32.mul (local.get $rows) (local.get $dStep))))
+    (loop $run
+        ${body}
+      (local.set $s (i32.add (local.get $s) (local.get $sStep)))
+      (br_if $run (i32.lt_u (local.tee $d (i32.add (local.get $d) (local.get $dStep))) (local.get $end)))))`);
+  }
+  let dispatch = '';
+  for (let v = 1; v <= MAX_UNROLL; v++) {
+    dispatch += `
+    (if (i32.eq (local.get $n) (i32.const ${4 * v})) (then
+      (call $${name}${v} (local.get $d) (local.get $s) (local.get $rows) (local.get $dStep) (local.get $sStep)) (return)))`;
+  }
+  fns.push(`
+  (func $${name} (param $d i32) (param $s i32) (param $rows i32) (param $n i32) (param $dStep i32) (param $sStep i32)
+    (local $o i32) (local $vecBytes i32) (local $nBytes i32) (local $r i32)
+    (if (i32.or (i32.le_s (local.get $rows) (i32.const 0)) (i32.le_s (local.get $n) (i32.const 0))) (then (return)))
+    ${dispatch}
+    (local.set $nBytes (i32.shl (local.get $n) (i32.const 2)))
+    (local.set $vecBytes (i32.and (local.get $nBytes) (i32.const -16)))
+    (loop $run
+      (local.set $o (i32.const 0))
+      (block $vdone (loop $vl
+        (br_if $vdone (i32.ge_u (local.get $o) (local.get $vecBytes)))
+        ${vec(0, '(i32.add (local.get $d) (local.get $o))', '(i32.add (local.get $s) (local.get $o))')}
+        (local.set $o (i32.add (local.get $o) (i32.const 16)))
+        (br $vl)))
+      (block $sdone (loop $sl
+        (br_if $sdone (i32.ge_u (local.get $o) (local.get $nBytes)))
+        ${scalar('(i32.add (local.get $d) (local.get $o))', '(i32.add (local.get $s) (local.get $o))')}
+        (local.set $o (i32.add (local.get $o) (i32.const 4)))
+        (br $sl)))
+      (local.set $d (i32.add (local.get $d) (local.get $dStep)))
+      (local.set $s (i32.add (local.get $s) (local.get $sStep)))
+      (br_if $run (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows)))))`);
+  return fns.join('\n');
+}
+
+const D = '(local.get $d)', S = '(local.get $s)';
+
+/** copyRect: d[] = s[] (im2col); addRect: d[] += s[] (col2im). */
+function rectHelpers() {
+  return [
+    rectLoops('copyRect',
+      (off, d = D, s = S) => `(v128.store offset=${off} ${d} (v128.load offset=${off} ${s}))`,
+      (d, s) => `(f32.store ${d} (f32.load ${s}))`),
+    rectLoops('addRect',
+      (off, d = D, s = S) => `(v128.store offset=${off} ${d} (f32x4.add (v128.load offset=${off} ${d}) (v128.load offset=${off} ${s})))`,
+      (d, s) => `(f32.store ${d} (f32.add (f32.load ${d}) (f32.load ${s})))`),
+  ].join('\n');
+}
+
 export function patchHelpers() {
-  return `
+  return rectHelpers() + `
   ;; First o in [0, n) whose input coordinate o·s + kk − pad is ≥ 0 (n when none).
   (func $validLo (param $s i32) (param $pad i32) (param $kk i32) (param $n i32) (result i32)
     (local $t i32)
@@ -39,14 +108,16 @@ export function patchHelpers() {
 
 const params = '(param $C i32) (param $H i32) (param $W i32) (param $k i32) (param $s i32) (param $pad i32) (param $OH i32) (param $OW i32)';
 const locals = `(local $c i32) (local $ki i32) (local $kj i32) (local $oy i32) (local $lo i32) (local $hi i32) (local $ylo i32) (local $yhi i32)
-    (local $row i32) (local $dst i32) (local $src i32) (local $d i32) (local $e i32) (local $p i32) (local $srcStep i32) (local $pStep i32) (local $vecBytes i32) (local $vecEnd i32)`;
+    (local $row i32) (local $dst i32) (local $src i32) (local $d i32) (local $e i32) (local $p i32) (local $srcStep i32) (local $pStep i32)`;
 
 /**
  * The loops over (c, ki, kj) and the valid output rows, shared by both directions.
- * `perRow` runs once per (c, ki, kj) before the rows (zero padding rows in im2col);
- * `run` runs per valid output row with $d..$e the cols run and $p the first pixel.
+ * `perRow` runs once per (c, ki, kj) before the rows (zero padding rows in im2col).
+ * With stride 1, `stride1` handles the whole valid rectangle, from $dst (its first cols
+ * row) and $src (its first pixel). Otherwise, per valid output row, `beforeRun` runs,
+ * then `run` for each pixel with $d the cols entry and $p the pixel.
  */
-function patchLoops({ perRow, beforeRun, run }) {
+function patchLoops({ perRow, beforeRun, run, stride1 }) {
   return `
     (if (i32.or (i32.or (i32.le_s (local.get $C) (i32.const 0)) (i32.le_s (local.get $k) (i32.const 0)))
                 (i32.or (i32.le_s (local.get $OH) (i32.const 0)) (i32.le_s (local.get $OW) (i32.const 0)))) (then (return)))
@@ -65,8 +136,6 @@ function patchLoops({ perRow, beforeRun, run }) {
           ;; row (c·k + ki)·k + kj of cols
           (local.set $row (i32.add (local.get $cols) (i32.shl (i32.mul (local.get $ld)
             (i32.add (i32.mul (i32.add (i32.mul (local.get $c) (local.get $k)) (local.get $ki)) (local.get $k)) (local.get $kj))) (i32.const 2))))
-          (local.set $vecBytes (select (i32.shl (i32.shr_u (i32.sub (local.get $hi) (local.get $lo)) (i32.const 2)) (i32.const 4)) (i32.const 0)
-            (i32.eq (local.get $s) (i32.const 1))))
           ${perRow}
           (if (i32.lt_s (local.get $ylo) (local.get $yhi)) (then
             (local.set $dst (i32.add (local.get $row) (i32.shl (i32.mul (local.get $ylo) (local.get $OW)) (i32.const 2))))
@@ -76,29 +145,25 @@ function patchLoops({ perRow, beforeRun, run }) {
                 (i32.mul (i32.add (i32.mul (local.get $c) (local.get $H)) (i32.sub (i32.add (i32.mul (local.get $ylo) (local.get $s)) (local.get $ki)) (local.get $pad))) (local.get $W))
                 (i32.sub (i32.add (i32.mul (local.get $lo) (local.get $s)) (local.get $kj)) (local.get $pad)))
               (i32.const 2))))
-            (local.set $oy (local.get $ylo))
-            (loop $oyLoop
-              ${beforeRun}
-              (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2))))
-              (local.set $e (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))))
-              (local.set $p (local.get $src))
-              ;; stride 1: $vecEnd marks where whole f32x4 runs stop (set per (c, ki, kj))
-              (if (local.get $vecBytes) (then
-                (local.set $vecEnd (i32.add (local.get $d) (local.get $vecBytes)))
-                (loop $vl
-                  ${run.vector}
-                  (local.set $d (i32.add (local.get $d) (i32.const 16)))
-                  (local.set $p (i32.add (local.get $p) (i32.const 16)))
-                  (br_if $vl (i32.lt_u (local.get $d) (local.get $vecEnd))))))
-              (block $sdone (loop $sl
-                (br_if $sdone (i32.ge_u (local.get $d) (local.get $e)))
-                ${run.scalar}
-                (local.set $d (i32.add (local.get $d) (i32.const 4)))
-                (local.set $p (i32.add (local.get $p) (local.get $pStep)))
-                (br $sl)))
-              (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $OW) (i32.const 2))))
-              (local.set $src (i32.add (local.get $src) (local.get $srcStep)))
-              (br_if $oyLoop (i32.lt_s (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $yhi))))))
+            (if (i32.eq (local.get $s) (i32.const 1))
+              (then ${stride1})
+              (else
+                ;; strided: one pixel at a time
+                (local.set $oy (local.get $ylo))
+                (loop $oyLoop
+                  ${beforeRun}
+                  (local.set $d (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2))))
+                  (local.set $e (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))))
+                  (local.set $p (local.get $src))
+                  (block $sdone (loop $sl
+                    (br_if $sdone (i32.ge_u (local.get $d) (local.get $e)))
+                    ${run}
+                    (local.set $d (i32.add (local.get $d) (i32.const 4)))
+                    (local.set $p (i32.add (local.get $p) (local.get $pStep)))
+                    (br $sl)))
+                  (local.set $dst (i32.add (local.get $dst) (i32.shl (local.get $OW) (i32.const 2))))
+                  (local.set $src (i32.add (local.get $src) (local.get $srcStep)))
+                  (br_if $oyLoop (i32.lt_s (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $yhi))))))))
           (br_if $kjLoop (i32.lt_s (local.tee $kj (i32.add (local.get $kj) (i32.const 1))) (local.get $k))))
         (br_if $kiLoop (i32.lt_s (local.tee $ki (i32.add (local.get $ki) (i32.const 1))) (local.get $k))))
       (br_if $cLoop (i32.lt_s (local.tee $c (i32.add (local.get $c) (i32.const 1))) (local.get $C))))`;
@@ -106,7 +171,7 @@ function patchLoops({ perRow, beforeRun, run }) {
 
 export function im2col() {
   return `
-  (func (export "im2col") (param $x i32) ${params} (param $cols i32) (param $ld i32)
+  (func $im2col (export "im2col") (param $x i32) ${params} (param $cols i32) (param $ld i32)
     ${locals}
     ${patchLoops({
     // whole output rows that fall in the top/bottom padding
@@ -119,23 +184,34 @@ export function im2col() {
               (if (local.get $lo) (then (call $zero (local.get $dst) (local.get $lo))))
               (if (i32.lt_s (local.get $hi) (local.get $OW)) (then
                 (call $zero (i32.add (local.get $dst) (i32.shl (local.get $hi) (i32.const 2))) (i32.sub (local.get $OW) (local.get $hi)))))`,
-    run: {
-      vector: '(v128.store (local.get $d) (v128.load (local.get $p)))',
-      scalar: '(f32.store (local.get $d) (f32.load (local.get $p)))',
-    },
+    run: '(f32.store (local.get $d) (f32.load (local.get $p)))',
+    // left/right padding of the valid rows, then the rectangle
+    stride1: `
+            (if (i32.or (i32.gt_s (local.get $lo) (i32.const 0)) (i32.lt_s (local.get $hi) (local.get $OW))) (then
+              (local.set $d (local.get $dst))
+              (local.set $oy (local.get $ylo))
+              (loop $padRows
+                (call $zero (local.get $d) (local.get $lo))
+                (call $zero (i32.add (local.get $d) (i32.shl (local.get $hi) (i32.const 2))) (i32.sub (local.get $OW) (local.get $hi)))
+                (local.set $d (i32.add (local.get $d) (i32.shl (local.get $OW) (i32.const 2))))
+                (br_if $padRows (i32.lt_s (local.tee $oy (i32.add (local.get $oy) (i32.const 1))) (local.get $yhi))))))
+            (call $copyRect (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2))) (local.get $src)
+              (i32.sub (local.get $yhi) (local.get $ylo)) (i32.sub (local.get $hi) (local.get $lo))
+              (i32.shl (local.get $OW) (i32.const 2)) (i32.shl (local.get $W) (i32.const 2)))`,
   })})`;
 }
 
 export function col2im() {
   return `
-  (func (export "col2im") (param $cols i32) (param $ld i32) ${params} (param $x i32)
+  (func $col2im (export "col2im") (param $cols i32) (param $ld i32) ${params} (param $x i32)
     ${locals}
     ${patchLoops({
     perRow: '',
     beforeRun: '',
-    run: {
-      vector: '(v128.store (local.get $p) (f32x4.add (v128.load (local.get $p)) (v128.load (local.get $d))))',
-      scalar: '(f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (local.get $d))))',
-    },
+    run: '(f32.store (local.get $p) (f32.add (f32.load (local.get $p)) (f32.load (local.get $d))))',
+    stride1: `
+            (call $addRect (local.get $src) (i32.add (local.get $dst) (i32.shl (local.get $lo) (i32.const 2)))
+              (i32.sub (local.get $yhi) (local.get $ylo)) (i32.sub (local.get $hi) (local.get $lo))
+              (i32.shl (local.get $W) (i32.const 2)) (i32.shl (local.get $OW) (i32.const 2)))`,
   })})`;
 }
