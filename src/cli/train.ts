@@ -167,14 +167,14 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
       }, cliProgress.Presets.shades_classic)
     : null;
   const started = Date.now();
-  io.err(`training ${opts.arch} on ${file}: ${data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
+  io.err(`training ${opts.arch} on ${file}: ${opts.limit !== null && opts.limit < data.n ? `${opts.limit} of ${data.n}` : data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
   try {
     const result = await train(data, valData, opts, {
       onEpochStart: (epoch, batches) => bar?.start(batches, 0, { epoch, loss: '-', acc: '-', speed: '-' }),
       onBatch: (p) => bar?.update(p.batch, { epoch: p.epoch, loss: p.loss.toFixed(4), acc: pct(p.acc), speed: Math.round(p.imagesPerSecond) }),
       onEpochEnd: (r, saved) => {
         bar?.stop();
-        io.err(`epoch ${String(r.epoch).padStart(3)}/${opts.epochs}  loss ${r.loss.toFixed(4)}  acc ${pct(r.acc)}  val loss ${r.valLoss === null ? '   -  ' : r.valLoss.toFixed(4)}  val acc ${pct(r.valAcc)}  ${r.seconds.toFixed(1)} s  → ${saved.join(', ')}\n`);
+        io.err(`epoch ${String(r.epoch).padStart(3)}/${opts.epochs}  loss ${r.loss.toFixed(4)}  acc ${pct(r.acc)}  val loss ${r.valLoss === null ? '   -  ' : r.valLoss.toFixed(4)}  val acc ${pct(r.valAcc)}  ${r.seconds.toFixed(2)} s  → ${saved.join(', ')}\n`);
         if (flags.json) io.out(JSON.stringify({ ...r, saved }) + '\n');
       },
       shouldStop: () => stopRequested,
