@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
+import { downloadCommand } from './download.js';
 import { exportCommand } from './export.js';
 import { evaluateCommand, predictCommand } from './predict.js';
 import { showCommand } from './show.js';
@@ -32,7 +33,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit), showCommand(io, setExit)]) {
+  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit), showCommand(io, setExit), downloadCommand(io, setExit)]) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }
