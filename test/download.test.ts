@@ -26,16 +26,10 @@ import {
   type DownloadOptions,
 } from '../src/download/index.js';
 import { KconvError, UsageError } from '../src/errors.js';
+import { idx } from './helpers/idx-file.js';
 
 // ---- synthetic official files ----------------------------------------------------------
 
-function idx(dims: number[], data: Uint8Array): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head[2] = 0x08;
-  head[3] = dims.length;
-  dims.forEach((d, k) => head.writeUInt32BE(d, 4 + 4 * k));
-  return Buffer.concat([head, data]);
-}
 function pixelsOf(n: number, seed: number): Uint8Array {
   const p = new Uint8Array(n * 784);
   // varied enough that gzip cannot squeeze a file into a few bytes (the drop test cuts one in half)

@@ -7,17 +7,10 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { idx } from './helpers/idx-file.js';
 import { DataError } from '../src/errors.js';
 import { labelsFileCandidates, looksLikeIdx, readIdxDataset, readIdxImages, readIdxLabels } from '../src/data/idx.js';
 
-/** An idx file: magic 00 00 <type> <ndims>, the dims as big-endian uint32, then the data. */
-function idx(dims: number[], data: Uint8Array, type = 0x08): Buffer {
-  const head = Buffer.alloc(4 + 4 * dims.length);
-  head[2] = type;
-  head[3] = dims.length;
-  dims.forEach((d, k) => head.writeUInt32BE(d >>> 0, 4 + 4 * k));
-  return Buffer.concat([head, data]);
-}
 
 /** n images whose pixels depend on the image and the position; labels 7, 8, 9, 0, 1, … */
 function images(n: number, seed = 0): Uint8Array {

@@ -18,6 +18,7 @@ interface PredictFlags {
   skipBadRows?: boolean;
   cache: boolean;
   threads?: number;
+  labels?: string;
 }
 
 /** `id` is the file's id column where it has one, else the 0-based row index. */
@@ -46,7 +47,7 @@ function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: 
 export function predictCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('predict')
     .description('classify every image of a CSV with a trained model; writes id,label (the Kaggle submission format)')
-    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz)')
+    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz), or an idx images file')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
@@ -54,6 +55,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
     .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
     .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name')
     .addHelpText('after', [
       '',
       'Example:',
@@ -65,7 +67,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
     ].join('\n'))
     .action(async (file: string, flags: PredictFlags) => {
       const model = await loadModel(flags.weights);
-      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true });
+      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, labels: flags.labels });
       reportSkipped(data, io);
       const p = await predict(model, data, flags.threads ?? defaultThreads());
       const metrics = data.labels ? computeMetrics(data.labels, p.labels) : null;
@@ -84,16 +86,17 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
 export function evaluateCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('evaluate')
     .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV')
-    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz)')
+    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--json', 'print the report as one JSON document')
     .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
     .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name')
     .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
     .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
       const model = await loadModel(flags.weights);
-      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true });
+      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true, labels: flags.labels });
       reportSkipped(data, io);
       const metrics = computeMetrics(data.labels!, (await predict(model, data, flags.threads ?? defaultThreads())).labels);
       io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, file));

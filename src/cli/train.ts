@@ -35,6 +35,7 @@ interface TrainFlags {
   skipBadRows?: boolean;
   cache: boolean;
   threads?: number;
+  labels?: string;
 }
 
 const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2)}%`);
@@ -42,7 +43,7 @@ const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(
 export function trainCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('train')
     .description('train a CNN on a labelled Kaggle-format CSV and save its weights as JSON')
-    .argument('<data.csv>', 'training images: label,pixel0..pixel783 (.csv or .csv.gz)')
+    .argument('<data.csv>', 'training images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
     .option('--recipe <name>', `a bundle of the options below: ${Object.keys(RECIPES).join(', ')} (see the README)`, oneOf('--recipe', Object.keys(RECIPES)), 'default')
     .option('--arch <preset|spec>', `network: a preset (${Object.keys(PRESETS).join(', ')}) or layers such as conv8k5,relu,pool2,dense10 (default: default)`)
     .option('--epochs <n>', 'passes over the training data (default 5)', positiveInt('--epochs'))
@@ -66,6 +67,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--json', 'one JSON line per epoch on stdout')
     .option('--threads <n>', 'threads computing each batch (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name')
     .addHelpText('after', [
       '',
       'Example:',
@@ -136,7 +138,7 @@ async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number
   }
 
   const read = { skipBadRows: flags.skipBadRows, cache: flags.cache };
-  const data = await readDataset(file, { ...read, requireLabels: true, requireRows: true });
+  const data = await readDataset(file, { ...read, requireLabels: true, requireRows: true, labels: flags.labels });
   reportSkipped(data, io);
   let valData: Dataset | null = null;
   if (opts.validation.kind === 'file') {
