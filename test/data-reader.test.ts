@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '../src/errors.js';
 import { readDataset, type ReadOptions } from '../src/data/index.js';
+import { readDataset as readCsvDataset } from '../src/data/read-dataset.js';
 import { columnsFor, makeCsv, PIXEL_COLUMNS, setField, setLine, tempDir, type TempDir } from './helpers/csv-fixture.js';
 
 let tmp: TempDir;
@@ -14,6 +15,15 @@ afterAll(async () => {
 });
 
 const noCache: ReadOptions = { cache: false };
+
+async function errorOf(promise: Promise<unknown>): Promise<Error> {
+  return promise.then(
+    () => {
+      throw new Error('no error');
+    },
+    (err: Error) => err,
+  );
+}
 
 /** The DataError that reading `file` throws. */
 async function failure(file: string, opts: ReadOptions = noCache): Promise<DataError> {
@@ -293,7 +303,7 @@ describe('readDataset: files that cannot be read', () => {
     expect((await failure(await tmp.write('latin.csv', bytes))).message).toMatch(/looks binary \(it is not valid UTF-8 text\)/);
   });
 
-  it('an idx file, plain or gzip, is recognised as such', async () => {
+  it('the CSV reader recognises an idx file, plain or gzip (readDataset hands idx images to the idx reader)', async () => {
     const idx = Buffer.alloc(16 + 784 * 2);
     idx.writeUInt32BE(0x00000803, 0);
     idx.writeUInt32BE(2, 4);
@@ -303,8 +313,10 @@ describe('readDataset: files that cannot be read', () => {
       ['train-images-idx3-ubyte', idx],
       ['train-images-idx3-ubyte.gz', gzipSync(idx)],
     ] as const) {
-      const e = await failure(await tmp.write(name, bytes));
-      expect(e.message).toMatch(/looks like an idx images file .*not CSV; idx files are not read here/);
+      const file = await tmp.write(name, bytes);
+      const e = await errorOf(readCsvDataset(file, noCache));
+      expect(e).toBeInstanceOf(DataError);
+      expect(e.message).toMatch(/^.*: looks like an idx images file \(binary MNIST format\), not CSV/);
     }
   });
 

@@ -100,7 +100,8 @@ describe('kconv train', () => {
 
   it('Ctrl-C finishes the batch, leaves a valid checkpoint, and resuming matches an uninterrupted run', async () => {
     const big = writeDigits(dir, 'big.csv', 3000, 2);
-    const args = ['train', big, '--arch', 'conv8k5,relu,pool2,dense10', '--batch-size', '8', '--epochs', '3', '--lr-schedule', 'constant', '--lr', '0.01'];
+    // One thread and small batches: an epoch lasts long enough to be interrupted in the middle.
+    const args = ['train', big, '--arch', 'conv8k5,relu,pool2,dense10', '--batch-size', '4', '--epochs', '3', '--lr-schedule', 'constant', '--lr', '0.01', '--threads', '1'];
     const child = spawn(process.execPath, [KCONV, ...args, '--out', 'int.json'], { cwd: dir, env: { ...process.env, ...env() } });
     let stderr = '';
     child.stderr.on('data', (d) => {
@@ -112,7 +113,9 @@ describe('kconv train', () => {
     expect(code).toBe(130);
     expect(stderr).toMatch(/Resume with: kconv train .*big\.csv --resume int\.json/);
     const partial = parseModel(readFileSync(join(dir, 'int.json'), 'utf8'), 'int');
-    expect(partial.training!.position).toBeDefined();
+    // Stopped inside an epoch (the usual case) or, if the signal landed on the last batch, at its end.
+    const history = partial.training!.history.length;
+    expect(partial.training!.position !== undefined || history < 3).toBe(true);
     const resumed = await run(['train', big, '--resume', 'int.json']);
     expect(resumed.code).toBe(0);
     await run([...args, '--out', 'straight.json']);

@@ -3,6 +3,7 @@
  * it, sending rows back in batches whose arrays are transferred, not copied; the
  * main thread sends the arrays back once it has copied them, to be filled again.
  */
+import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DataError } from '../errors.js';
 import { parseRows } from './row-parser.js';
@@ -12,19 +13,39 @@ import type { WorkerReply, WorkerRequest, WorkerSetup } from './worker-protocol.
 
 const { source, job, batchRows } = workerData as WorkerSetup;
 const port = parentPort!;
+/** Batches sent whose arrays are not back yet: past this, reading waits (a busy main thread must not let them pile up). */
+const MAX_IN_FLIGHT = 4;
 const spare: RowArrays[] = [];
+let inFlight = 0;
+let wakeReader: (() => void) | null = null;
 
 function sendBatch(index: number, rows: ParsedRows): void {
   const { n, pixels, labels, ids, idLines } = rows;
   const reply: WorkerReply = { index, batch: { n, pixels, labels, ids, idLines, skipped: { count: 0, lines: [] } } };
+  inFlight++;
   port.postMessage(reply, buffersOf(rows));
+}
+
+function recycled(arrays: RowArrays): void {
+  spare.push(arrays);
+  inFlight--;
+  wakeReader?.();
+  wakeReader = null;
+}
+
+/** The input, held back while too many batches are in flight. */
+async function* gated(input: Readable): AsyncGenerator<Buffer> {
+  for await (const chunk of input) {
+    while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((wake) => (wakeReader = wake));
+    yield chunk as Buffer;
+  }
 }
 
 async function parseRange(index: number, request: Extract<WorkerRequest, { range: unknown }>): Promise<void> {
   const { range } = request;
   try {
     const sink = await parseRows(
-      byteStream(source, range.start, range.end),
+      Readable.from(gated(byteStream(source, range.start, range.end)), { objectMode: false }),
       { ...job, firstLine: range.firstLine, capacity: Math.min(batchRows, Math.max(1, range.rows)) },
       (rows) => sendBatch(index, rows),
       () => spare.pop(),
@@ -42,6 +63,6 @@ async function parseRange(index: number, request: Extract<WorkerRequest, { range
 
 port.on('message', (request: WorkerRequest) => {
   if ('stop' in request) port.close();
-  else if ('recycle' in request) spare.push(request.recycle);
+  else if ('recycle' in request) recycled(request.recycle);
   else void parseRange(request.index, request);
 });

@@ -13,8 +13,6 @@ import { checkUniqueIds } from './unique-ids.js';
 
 /** Below this size a file is parsed on the calling thread: starting workers costs more than it saves. */
 const MIN_PARALLEL_BYTES = 4 * 1024 * 1024;
-/** Target range size: many more ranges than threads, so that a thread done early takes another. */
-const RANGE_BYTES = 4 * 1024 * 1024;
 /** Each worker holds 20–40 MB of heap while parsing: by default no more than this many. */
 const MAX_DEFAULT_THREADS = 4;
 
@@ -47,8 +45,7 @@ export async function readDataset(file: string, opts: Options = {}): Promise<Dat
   let kind: HeaderKind = layout.kind;
   let info: LoadInfo;
   try {
-    const parts = threads > 1 ? Math.max(threads * 4, Math.ceil(source.size / RANGE_BYTES)) : 1;
-    const scan = await scanFile(source, { hash: useCache, dataStart: headerLine.bytes, parts });
+    const scan = await scanFile(source, { hash: useCache, dataStart: headerLine.bytes, threads });
     const slot: CacheSlot | null = scan.hash ? cacheSlot(opts.cacheDir ?? defaultCacheDir(), scan.hash, skipBadRows) : null;
     const cached = slot ? await readCache(slot) : null;
     if (cached) {

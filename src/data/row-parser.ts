@@ -1,4 +1,4 @@
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parse, CsvError } from 'csv-parse';
 import { DataError } from '../errors.js';
@@ -106,9 +106,9 @@ export async function parseRows(
     on_record: onRecord,
   });
   parser.resume(); // nothing is pushed, but the readable side must flow to end
-  const source = job.includesHeader ? input : Readable.from(withLeadLine(input, fieldCount, job.eol));
+  if (!job.includesHeader) parser.write(leadLine(fieldCount, job.eol));
   try {
-    await pipeline(source, parser);
+    await pipeline(input, parser);
   } catch (err) {
     throw asDataError(err, file, previousEnd + 1);
   }
@@ -116,15 +116,15 @@ export async function parseRows(
 }
 
 /**
- * A line of empty fields as many as the header's, then the input. csv-parse takes
- * the record length from the first record and, with relax_column_count, builds a
- * costly CsvError (the record copied through JSON) for every record of another
- * length: if the first row of a range were bad or blank, every good row after it
- * would pay that. The header plays this part when the stream has it.
+ * A line of as many empty fields as the header has, parsed before a range's rows.
+ * csv-parse takes the record length from the first record and, with
+ * relax_column_count, builds a costly CsvError (the record copied through JSON)
+ * for every record of another length: if the first row of a range were bad or
+ * blank, every good row after it would pay that. The header plays this part when
+ * the stream has it.
  */
-async function* withLeadLine(input: Readable, fieldCount: number, eol: string): AsyncGenerator<Buffer> {
-  yield Buffer.from(','.repeat(fieldCount - 1) + eol);
-  yield* input;
+function leadLine(fieldCount: number, eol: string): Buffer {
+  return Buffer.from(','.repeat(fieldCount - 1) + eol);
 }
 
 /** Turns a csv-parse, zlib or fs error into a DataError at the record being parsed. */

@@ -16,7 +16,7 @@ export interface Range {
 export interface Scan {
   /** sha256 (hex) of the file's bytes, when asked for. */
   hash: string | null;
-  /** The rows split into `parts` line-aligned ranges of about equal size (one range for gzip). */
+  /** The rows split into line-aligned ranges for `threads` workers (one range for one thread, and for gzip). */
   ranges: Range[];
   /** A `"` appears after the header: a quoted field could hold a line break, which a split would cut. */
   hasQuotes: boolean;
@@ -39,13 +39,12 @@ interface Mark {
  * number is known exactly, and the arrays can be sized once. For gzip only the
  * hash is taken; its rows are parsed in one decompressed stream.
  */
-export async function scanFile(src: Source, opts: { hash: boolean; dataStart: number; parts: number }): Promise<Scan> {
+export async function scanFile(src: Source, opts: { hash: boolean; dataStart: number; threads: number }): Promise<Scan> {
   const hash = opts.hash ? createHash('sha256') : null;
   const { size } = src;
   const dataStart = Math.min(opts.dataStart, size);
   const countLines = !src.gzip;
-  const targets: number[] = [];
-  for (let k = 1; k < opts.parts; k++) targets.push(dataStart + Math.floor(((size - dataStart) * k) / opts.parts));
+  const targets = opts.threads > 1 && countLines ? splitTargets(dataStart, size, opts.threads) : [];
   const marks: Mark[] = [{ pos: dataStart, line: 2, blanks: 0 }];
   let lineBreaks = 0;
   let blanks = 0;
@@ -96,6 +95,26 @@ export async function scanFile(src: Source, opts: { hash: boolean; dataStart: nu
   }
   if (ranges.length === 0) ranges.push({ start: dataStart, end: size, firstLine: 2, rows: 0 });
   return { hash: hash ? hash.digest('hex') : null, ranges, hasQuotes };
+}
+
+const MAX_RANGE = 8 << 20;
+const MIN_RANGE = 256 << 10;
+
+/**
+ * Where to cut the rows for `threads` workers that each take the next range when
+ * done: ranges shrink towards the end (each about 1/(2·threads) of what is left),
+ * so that the threads finish close together, without paying for many small
+ * ranges throughout.
+ */
+export function splitTargets(start: number, end: number, threads: number): number[] {
+  const smallest = Math.max(1, Math.min(MIN_RANGE, Math.floor((end - start) / (4 * threads))));
+  const targets: number[] = [];
+  for (let pos = start; ; ) {
+    const left = end - pos;
+    pos += Math.min(MAX_RANGE, Math.max(smallest, Math.floor(left / (2 * threads))));
+    if (pos >= end - smallest / 2) return targets;
+    targets.push(pos);
+  }
 }
 
 /** All ranges as one, for parsing on a single thread. */

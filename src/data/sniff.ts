@@ -76,7 +76,7 @@ function checkText(head: Buffer, complete: boolean, file: string): void {
   // idx (MNIST's binary format) starts with two zero bytes, 0x08 (unsigned byte), then 1 or 3 dimensions.
   if (head.length >= 4 && head[0] === 0 && head[1] === 0 && head[2] === 0x08 && (head[3] === 1 || head[3] === 3)) {
     const what = head[3] === 3 ? 'images' : 'labels';
-    throw dataError(file, `looks like an idx ${what} file (binary MNIST format), not CSV; idx files are not read here: give a CSV file such as train.csv`);
+    throw dataError(file, `looks like an idx ${what} file (binary MNIST format), not CSV; the CSV reader cannot read it`);
   }
   if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
     throw dataError(file, 'is UTF-16 text; save it as UTF-8 CSV');

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
 
 /** A data file that exists and is a regular file; gzip is detected from its first bytes. */
@@ -58,10 +59,10 @@ export function byteStream(src: Source, start = 0, end = src.size): Readable {
 }
 
 function asOpenError(err: unknown, file: string): Error {
+  if (err instanceof DataError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return dataError(file, 'file not found (check the path)');
   if (code === 'EACCES' || code === 'EPERM') return dataError(file, 'cannot read the file (permission denied)');
   if (code === 'EISDIR') return dataError(file, 'is a directory; expected a CSV file');
-  if (err instanceof Error && err.name === 'DataError') return err;
   return dataError(file, `cannot open: ${(err as Error)?.message ?? String(err)}`);
 }
