@@ -6,12 +6,13 @@
  * the destination array: 60,000 images take their 47 MB once.
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
+import { readFileHead } from './source.js';
 import { PIXELS, type Dataset } from './types.js';
 
 export interface IdxReadOptions {
@@ -62,16 +63,8 @@ function isIdxMagic(b: Uint8Array): boolean {
  */
 export async function looksLikeIdx(file: string): Promise<boolean> {
   try {
-    const first = Buffer.alloc(64 * 1024);
-    const fh = await open(file, 'r');
-    let got: number;
-    try {
-      ({ bytesRead: got } = await fh.read(first, 0, first.length, 0));
-    } finally {
-      await fh.close();
-    }
-    let head = first.subarray(0, got);
-    if (got >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
+    let head = await readFileHead(file, 64 * 1024);
+    if (head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
       // A partial gzip stream: inflate what there is, without requiring its end.
       head = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
     }
@@ -290,18 +283,13 @@ async function openIdx(file: string, wanted: string, example: string): Promise<b
     throw asReadError(err, file);
   }
   if (size === 0) throw dataError(file, `is empty (0 bytes); expected an idx ${wanted} file such as ${example}`);
-  const first = Buffer.alloc(2);
+  let first: Buffer;
   try {
-    const fh = await open(file, 'r');
-    try {
-      await fh.read(first, 0, 2, 0);
-    } finally {
-      await fh.close();
-    }
+    first = await readFileHead(file, 2);
   } catch (err) {
     throw asReadError(err, file);
   }
-  return size >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
+  return first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
 }
 
 function asReadError(err: unknown, file: string): Error {

@@ -29,14 +29,9 @@ export async function openSource(file: string): Promise<Source> {
     throw asOpenError(err, file);
   }
   if (size === 0) throw dataError(file, 'is empty (0 bytes); expected a header line then one row per image');
-  const first = Buffer.alloc(2);
+  let first: Buffer;
   try {
-    const fh = await open(file, 'r');
-    try {
-      await fh.read(first, 0, 2, 0);
-    } finally {
-      await fh.close();
-    }
+    first = await readFileHead(file, 2);
   } catch (err) {
     throw asOpenError(err, file);
   }
@@ -65,4 +60,16 @@ function asOpenError(err: unknown, file: string): Error {
   if (code === 'EACCES' || code === 'EPERM') return dataError(file, 'cannot read the file (permission denied)');
   if (code === 'EISDIR') return dataError(file, 'is a directory; expected a CSV file');
   return dataError(file, `cannot open: ${(err as Error)?.message ?? String(err)}`);
+}
+
+/** The first `bytes` bytes of a file (fewer if it is shorter); file-system errors are thrown as they are. */
+export async function readFileHead(file: string, bytes: number): Promise<Buffer> {
+  const head = Buffer.alloc(bytes);
+  const fh = await open(file, 'r');
+  try {
+    const { bytesRead } = await fh.read(head, 0, bytes, 0);
+    return head.subarray(0, bytesRead);
+  } finally {
+    await fh.close();
+  }
 }
