@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 
 /** Option value parsers: a bad value becomes commander's one-line usage error (exit 2). */
 export function positiveInt(name: string) {
@@ -35,4 +35,12 @@ export function oneOf<T extends string>(name: string, choices: readonly T[]) {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`${name} must be one of ${choices.join(', ')}, got "${value}".`);
     return value as T;
   };
+}
+
+/** The options every command that reads images shares: how to read the file. */
+export function withReadOptions(command: Command): Command {
+  return command
+    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
+    .option('--no-cache', 'do not read or write the parsed-data cache')
+    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name');
 }

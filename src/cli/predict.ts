@@ -6,7 +6,7 @@ import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { predict, type Predictions } from '../predict/predict.js';
 import { reportSkipped } from './dataset-notes.js';
-import { positiveInt } from './options.js';
+import { positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
 import { defaultThreads } from './threads.js';
 
@@ -45,17 +45,14 @@ function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: 
 }
 
 export function predictCommand(io: Io, setExit: (code: number) => void): Command {
-  return new Command('predict')
+  return withReadOptions(new Command('predict'))
     .description('classify every image of a CSV with a trained model; writes id,label (the Kaggle submission format)')
     .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz), or an idx images file')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
     .option('--json', 'JSON lines instead of CSV (the last line carries the metrics when the file has labels)')
-    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
-    .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
-    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name')
     .addHelpText('after', [
       '',
       'Example:',
@@ -84,15 +81,12 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
 }
 
 export function evaluateCommand(io: Io, setExit: (code: number) => void): Command {
-  return new Command('evaluate')
+  return withReadOptions(new Command('evaluate'))
     .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV')
     .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--json', 'print the report as one JSON document')
-    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
-    .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
-    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name')
     .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
     .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
       const model = await loadModel(flags.weights);

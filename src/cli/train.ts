@@ -9,7 +9,7 @@ import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { RECIPES } from '../train/recipes.js';
 import { checkArch, train, type TrainOptions } from '../train/trainer.js';
 import { reportSkipped } from './dataset-notes.js';
-import { nonNegativeInt, number, oneOf, positiveInt } from './options.js';
+import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
 import { defaultThreads } from './threads.js';
 
@@ -41,7 +41,7 @@ interface TrainFlags {
 const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2)}%`);
 
 export function trainCommand(io: Io, setExit: (code: number) => void): Command {
-  return new Command('train')
+  return withReadOptions(new Command('train'))
     .description('train a CNN on a labelled Kaggle-format CSV and save its weights as JSON')
     .argument('<data.csv>', 'training images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
     .option('--recipe <name>', `a bundle of the options below: ${Object.keys(RECIPES).join(', ')} (see the README)`, oneOf('--recipe', Object.keys(RECIPES)), 'default')
@@ -63,11 +63,8 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--limit <n>', 'use only the first n rows of the training file', positiveInt('--limit'))
     .option('--save-best', 'keep the epoch with the best validation accuracy in --out (the latest goes to <out>.last.json)')
     .option('--no-optimizer-state', 'leave optimizer state out of the file (smaller; --resume then restarts momentum)')
-    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
-    .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--json', 'one JSON line per epoch on stdout')
     .option('--threads <n>', 'threads computing each batch (default: the machine\'s cores)', positiveInt('--threads'))
-    .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name')
     .addHelpText('after', [
       '',
       'Example:',
