@@ -151,77 +151,82 @@ export async function train(
   const model = (training: TrainingRecord): ModelFile => ({ input, arch, net, training, optimizerState: optimizer.state });
   const save = (path: string, training: TrainingRecord) => saveModel(path, model(training), { optimizerState: opts.optimizerState });
 
+  /** Every remaining epoch; returns early (stopped) when asked to stop. */
+  const runEpochs = async (): Promise<TrainResult> => {
+    let lastYield = performance.now();
+    for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
+      // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
+      order.set(trainIdx);
+      new Random(mixSeed(opts.seed, epoch)).shuffle(order);
+      net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
+      pool?.beginEpoch(epoch);
+      if (augment) augment.epoch = epoch;
+      let firstBatch = 0;
+      let lossSum = 0;
+      let correct = 0;
+      let seen = 0;
+      if (position && position.epoch === epoch) {
+        firstBatch = position.batch;
+        lossSum = position.lossSum;
+        correct = position.correct;
+        seen = position.seen;
+        if (position.dropoutState !== undefined) net.random.setState(position.dropoutState);
+      }
+      events.onEpochStart?.(epoch, batchesPerEpoch);
+      const started = performance.now();
+      let lr = opts.lr;
+      for (let b = firstBatch; b < batchesPerEpoch; b++) {
+        const start = b * batchSize;
+        const count = Math.min(batchSize, order.length - start);
+        const r = pool ? pool.step(step, data, start, count, augment) : step.run(data, order, start, count, count, augment);
+        const loss = r.lossSum / count;
+        if (!Number.isFinite(loss)) {
+          throw new TrainingError(
+            `the loss became ${loss} at epoch ${epoch}, batch ${b + 1}: training diverged, the learning rate ${opts.lr} is too high; try --lr ${+(opts.lr / 10).toPrecision(2)} (the last good weights in ${checkpointPath} were kept)`,
+          );
+        }
+        lr = learningRate(opts.schedule, opts.lr, (epoch - 1) * batchesPerEpoch + b, totalSteps);
+        optimizer.step(lr);
+        lossSum += r.lossSum;
+        correct += r.correct;
+        seen += count;
+        events.onBatch?.({
+          epoch, batch: b + 1, batches: batchesPerEpoch, loss: lossSum / seen, acc: correct / seen,
+          imagesPerSecond: ((seen - (position?.epoch === epoch ? position.seen : 0)) * 1000) / Math.max(1, performance.now() - started),
+        });
+        // Let signals and progress output through now and then.
+        if (performance.now() - lastYield > 50) {
+          await new Promise((resolve) => setImmediate(resolve));
+          lastYield = performance.now();
+        }
+        if (events.shouldStop?.() && b + 1 < batchesPerEpoch) {
+          await save(checkpointPath, record({ position: { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() } }));
+          return { stopped: true, checkpoint: checkpointPath, history };
+        }
+      }
+      const seconds = (performance.now() - started) / 1000;
+      const val = valSet ? evaluate(net, input, valSet, valIdx) : null;
+      const entry: EpochRecord = {
+        epoch, loss: lossSum / seen, acc: correct / seen,
+        valLoss: val ? val.loss : null, valAcc: val ? val.acc : null, seconds, lr,
+      };
+      history.push(entry);
+      const saved = [checkpointPath];
+      if (opts.saveBest && val && val.acc > bestAcc) {
+        bestAcc = val.acc;
+        bestEpoch = epoch;
+        await save(opts.out, record());
+        saved.push(opts.out);
+      }
+      await save(checkpointPath, record());
+      events.onEpochEnd?.(entry, saved);
+      if (events.shouldStop?.()) return { stopped: epoch < opts.epochs, checkpoint: checkpointPath, history };
+    }
+    return { stopped: false, checkpoint: checkpointPath, history };
+  };
+
   try {
-  let lastYield = performance.now();
-  for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
-    // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
-    order.set(trainIdx);
-    new Random(mixSeed(opts.seed, epoch)).shuffle(order);
-    net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
-    pool?.beginEpoch(epoch);
-    if (augment) augment.epoch = epoch;
-    let firstBatch = 0;
-    let lossSum = 0;
-    let correct = 0;
-    let seen = 0;
-    if (position && position.epoch === epoch) {
-      firstBatch = position.batch;
-      lossSum = position.lossSum;
-      correct = position.correct;
-      seen = position.seen;
-      if (position.dropoutState !== undefined) net.random.setState(position.dropoutState);
-    }
-    events.onEpochStart?.(epoch, batchesPerEpoch);
-    const started = performance.now();
-    let lr = opts.lr;
-    for (let b = firstBatch; b < batchesPerEpoch; b++) {
-      const start = b * batchSize;
-      const count = Math.min(batchSize, order.length - start);
-      const r = pool ? pool.step(step, data, start, count, augment) : step.run(data, order, start, count, count, augment);
-      const loss = r.lossSum / count;
-      if (!Number.isFinite(loss)) {
-        throw new TrainingError(
-          `the loss became ${loss} at epoch ${epoch}, batch ${b + 1}: training diverged, the learning rate ${opts.lr} is too high; try --lr ${+(opts.lr / 10).toPrecision(2)} (the last good weights in ${checkpointPath} were kept)`,
-        );
-      }
-      lr = learningRate(opts.schedule, opts.lr, (epoch - 1) * batchesPerEpoch + b, totalSteps);
-      optimizer.step(lr);
-      lossSum += r.lossSum;
-      correct += r.correct;
-      seen += count;
-      events.onBatch?.({
-        epoch, batch: b + 1, batches: batchesPerEpoch, loss: lossSum / seen, acc: correct / seen,
-        imagesPerSecond: ((seen - (position?.epoch === epoch ? position.seen : 0)) * 1000) / Math.max(1, performance.now() - started),
-      });
-      // Let signals and progress output through now and then.
-      if (performance.now() - lastYield > 50) {
-        await new Promise((resolve) => setImmediate(resolve));
-        lastYield = performance.now();
-      }
-      if (events.shouldStop?.() && b + 1 < batchesPerEpoch) {
-        await save(checkpointPath, record({ position: { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() } }));
-        return { stopped: true, checkpoint: checkpointPath, history };
-      }
-    }
-    const seconds = (performance.now() - started) / 1000;
-    const val = valSet ? evaluate(net, input, valSet, valIdx) : null;
-    const entry: EpochRecord = {
-      epoch, loss: lossSum / seen, acc: correct / seen,
-      valLoss: val ? val.loss : null, valAcc: val ? val.acc : null, seconds, lr,
-    };
-    history.push(entry);
-    const saved = [checkpointPath];
-    if (opts.saveBest && val && val.acc > bestAcc) {
-      bestAcc = val.acc;
-      bestEpoch = epoch;
-      await save(opts.out, record());
-      saved.push(opts.out);
-    }
-    await save(checkpointPath, record());
-    events.onEpochEnd?.(entry, saved);
-    if (events.shouldStop?.()) return { stopped: epoch < opts.epochs, checkpoint: checkpointPath, history };
-  }
-  return { stopped: false, checkpoint: checkpointPath, history };
+    return await runEpochs();
   } finally {
     await pool?.close();
   }
