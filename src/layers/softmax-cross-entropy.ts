@@ -24,18 +24,7 @@ export class SoftmaxCrossEntropy {
     const p = this.probs.get(n);
     const z = logits.data;
     const pd = p.data;
-    for (let i = 0; i < n; i++) {
-      const o = i * K;
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) if (z[o + k] > max) max = z[o + k];
-      let sum = 0;
-      for (let k = 0; k < K; k++) {
-        const e = Math.exp(z[o + k] - max);
-        pd[o + k] = e;
-        sum += e;
-      }
-      for (let k = 0; k < K; k++) pd[o + k] /= sum;
-    }
+    for (let i = 0; i < n; i++) this.softmaxRow(z, pd, i * K);
     this.lastProbs = p;
     return p;
   }
@@ -53,30 +42,45 @@ export class SoftmaxCrossEntropy {
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const o = i * K;
-      let max = -Infinity;
-      let arg = 0;
-      for (let k = 0; k < K; k++) {
-        if (z[o + k] > max) {
-          max = z[o + k];
-          arg = k;
-        }
-      }
-      let sum = 0;
-      for (let k = 0; k < K; k++) {
-        const e = Math.exp(z[o + k] - max);
-        p[o + k] = e;
-        sum += e;
-      }
-      for (let k = 0; k < K; k++) p[o + k] /= sum;
+      const logSum = this.softmaxRow(z, p, o);
       const y = labels[i];
       // −log softmax = log Σ exp(z − max) − (z_y − max)
-      loss += Math.log(sum) - (z[o + y] - max);
-      if (arg === y) correct++;
+      loss += logSum - (z[o + y] - z[o + this.rowArgMax]);
+      if (this.rowArgMax === y) correct++;
     }
     if (stats) stats.correct += correct;
     this.lastProbs = this.probs.get(n);
     this.lastLabels = labels;
     return loss / n;
+  }
+
+  /** The arg-max (first on ties) of the row softmaxRow last saw. */
+  private rowArgMax = 0;
+
+  /**
+   * Softmax of the logits z[o .. o+K) into p, with the row's maximum subtracted first
+   * (log-sum-exp) so no exp can overflow. Returns log Σ exp(z − max); leaves the
+   * arg-max in rowArgMax.
+   */
+  private softmaxRow(z: Float32Array, p: Float32Array, o: number): number {
+    const K = this.classes;
+    let max = -Infinity;
+    let arg = 0;
+    for (let k = 0; k < K; k++) {
+      if (z[o + k] > max) {
+        max = z[o + k];
+        arg = k;
+      }
+    }
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(z[o + k] - max);
+      p[o + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < K; k++) p[o + k] /= sum;
+    this.rowArgMax = arg;
+    return Math.log(sum);
   }
 
   /** dLoss/dlogits = (p − onehot) / N for the batch of the last forward. */

@@ -69,3 +69,6 @@ export function grey(value: number): Rgb {
 export function tint(c: Rgb, amount: number): Rgb {
   return [Math.round(c[0] + (255 - c[0]) * amount), Math.round(c[1] + (255 - c[1]) * amount), Math.round(c[2] + (255 - c[2]) * amount)];
 }
+
+/** The thin frame around every tile (filters, feature maps, keys). */
+export const TILE_FRAME: Rgb = [206, 212, 218];

@@ -2,8 +2,8 @@ import type { InputSpec } from '../model/weights-file.js';
 import type { Sequential } from '../net/sequential.js';
 import { activations, convLayers, type Activations } from './activations.js';
 import { capHeight, type Canvas } from './canvas.js';
-import { AXIS, BAD, BAR, diverging, GOOD, GRID, MUTED, sequential, TEXT, TRAIN, type Rgb } from './colors.js';
-import { absMax, baseName, MARGIN, short, Sketch, type Box } from './layout.js';
+import { AXIS, BAD, BAR, diverging, GOOD, GRID, MUTED, sequential, TEXT, TILE_FRAME, TRAIN, type Rgb } from './colors.js';
+import { absMax, baseName, divergingKey, MARGIN, short, Sketch, type Box } from './layout.js';
 
 /** What the digit view shows: one image of a data file and the model that looks at it. */
 export interface DigitViewInput {
@@ -61,7 +61,6 @@ const INPUT_SCALE = 8;
 const ROW_WIDTH = 888;
 const PER_LINE = 16;
 const TILE_GAP = 8;
-const TILE_FRAME: Rgb = [206, 212, 218];
 const POINTWISE = new Set(['relu', 'maxpool2d', 'dropout']);
 
 function hasNegative(values: Float32Array): boolean {
@@ -197,16 +196,7 @@ export function renderDigitView(v: DigitViewInput): DigitView {
   if (rows.length > 0) {
     s.text('colour scales', left, y, { color: TEXT });
     y += capHeight(2) + 10;
-    const keyBox = { x: left, y, w: columnWidth, h: 12 };
-    s.add(keyBox, (c) => {
-      c.colorBar(keyBox.x, keyBox.y, keyBox.w, keyBox.h, (t) => diverging(2 * t - 1, 1));
-      c.frame(keyBox.x, keyBox.y, keyBox.w, keyBox.h, TILE_FRAME);
-    });
-    y += keyBox.h + 6;
-    s.text('−max', keyBox.x, y, { color: MUTED });
-    s.text('0', keyBox.x + keyBox.w / 2 + 1, y, { color: MUTED, align: 'center' });
-    s.text('+max', keyBox.x + keyBox.w, y, { color: MUTED, align: 'right' });
-    y += capHeight(2) + 6;
+    y = divergingKey(s, left, y, columnWidth) + 6;
     s.text('filters, signed maps', left, y, { color: MUTED });
     y += capHeight(2) + 18;
     const seqBox = { x: left, y, w: columnWidth, h: 12 };

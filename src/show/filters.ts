@@ -2,15 +2,14 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Sequential } from '../net/sequential.js';
 import { convLayers } from './activations.js';
 import { capHeight, type Canvas } from './canvas.js';
-import { diverging, MUTED, TEXT, type Rgb } from './colors.js';
-import { absMax, baseName, MARGIN, short, Sketch, type Box } from './layout.js';
+import { diverging, MUTED, TEXT, TILE_FRAME, type Rgb } from './colors.js';
+import { absMax, baseName, divergingKey, MARGIN, short, Sketch, type Box } from './layout.js';
 
 export interface FiltersLayout {
   /** Per conv layer: its tiles, tiles[f][c] = filter f's weights on input channel c, and their enlargement. */
   layers: { conv: Conv2d; scaleMax: number; scale: number; tiles: Box[][] }[];
 }
 
-const TILE_FRAME: Rgb = [206, 212, 218];
 const GAP = 6;
 /** Filters per line; more wrap onto further lines. */
 const PER_LINE = 16;
@@ -33,16 +32,7 @@ export function renderFilters(net: Sequential, weightsFile: string, arch: string
   y += capHeight(2) + 8;
   s.text('blue negative, white 0, red positive; each layer on its own scale', MARGIN, y, { color: MUTED });
   y += capHeight(2) + 16;
-  const keyBox = { x: MARGIN, y, w: 240, h: 12 };
-  s.add(keyBox, (c) => {
-    c.colorBar(keyBox.x, keyBox.y, keyBox.w, keyBox.h, (t) => diverging(2 * t - 1, 1));
-    c.frame(keyBox.x, keyBox.y, keyBox.w, keyBox.h, TILE_FRAME);
-  });
-  y += keyBox.h + 6;
-  s.text('−max', keyBox.x, y, { color: MUTED });
-  s.text('0', keyBox.x + keyBox.w / 2 + 1, y, { color: MUTED, align: 'center' });
-  s.text('+max', keyBox.x + keyBox.w, y, { color: MUTED, align: 'right' });
-  y += capHeight(2) + 30;
+  y = divergingKey(s, MARGIN, y, 240) + 30;
 
   const layers: FiltersLayout['layers'] = [];
   // A left column for the row labels ("in 3"), the same for every layer so the tiles line up.

@@ -1,6 +1,7 @@
 /** Shared measures and helpers of the picture layouts. */
 
-import { Canvas, lineHeight, type TextOptions } from './canvas.js';
+import { Canvas, capHeight, lineHeight, type TextOptions } from './canvas.js';
+import { diverging, MUTED, TILE_FRAME } from './colors.js';
 import { textWidth } from './font.js';
 
 /** Space around a picture's content. */
@@ -84,4 +85,21 @@ export class Sketch {
     for (const step of this.steps) step(canvas);
     return canvas;
   }
+}
+
+/**
+ * The blue–white–red key of the diverging scale, `w` wide at (x, y), labelled −max, 0
+ * and +max underneath. Returns the y just below the labels.
+ */
+export function divergingKey(s: Sketch, x: number, y: number, w: number): number {
+  const box = { x, y, w, h: 12 };
+  s.add(box, (c) => {
+    c.colorBar(box.x, box.y, box.w, box.h, (t) => diverging(2 * t - 1, 1));
+    c.frame(box.x, box.y, box.w, box.h, TILE_FRAME);
+  });
+  const labels = y + box.h + 6;
+  s.text('−max', x, labels, { color: MUTED });
+  s.text('0', x + w / 2 + 1, labels, { color: MUTED, align: 'center' });
+  s.text('+max', x + w, labels, { color: MUTED, align: 'right' });
+  return labels + capHeight(2);
 }
