@@ -5,8 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/data/**'], testTimeout: 60_000 } },
-      { test: { name: 'data', include: ['test/data/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, fileParallelism: false } },
+      { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/real-data/**'], testTimeout: 60_000 } },
+      { test: { name: 'data', include: ['test/real-data/**/*.test.ts'], testTimeout: 600_000, hookTimeout: 600_000, fileParallelism: false } },
     ],
   },
 });

@@ -2,7 +2,7 @@
  * `kconv download` against an HTTP server started here on 127.0.0.1, serving small synthetic
  * gzip'd idx files under the official names. Their blob ids are computed here and injected
  * through the library's internal `blobIds` option, so the synthetic set verifies. The real
- * files are tested in test/data/download.test.ts.
+ * files are tested in test/real-data/download.test.ts.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';

@@ -1,7 +1,6 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DataError } from '../errors.js';
+import { findWorkerScript } from '../io/worker-url.js';
 import type { RowJob } from './row-parser.js';
 import { buffersOf, copyRows, mergeSkipped, type ParsedRows, type Skipped } from './rows.js';
 import type { Range } from './scan.js';
@@ -9,16 +8,15 @@ import type { Source } from './source.js';
 import { PIXELS } from './types.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
-// The worker is the compiled sibling (dist/data/parse-worker.js). Run from the
-// TypeScript sources (vitest), there is no .js sibling: callers then parse on one thread.
-const WORKER_URL = new URL('./parse-worker.js', import.meta.url);
+// The compiled parse worker (dist/data/parse-worker.js); without it, files parse on one thread.
+const WORKER_URL = findWorkerScript('./parse-worker.js', import.meta.url);
 const BATCH_ROWS = 1024;
 // csv-parse makes a short-lived object per field; a small young generation keeps
 // each worker's heap (and so the load's peak memory) small, at no cost in speed.
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
 
 export function workersAvailable(): boolean {
-  return WORKER_URL.protocol === 'file:' && existsSync(fileURLToPath(WORKER_URL));
+  return WORKER_URL !== null;
 }
 
 /** A worker failed for a reason other than the data; the caller parses on one thread instead. */
@@ -37,7 +35,7 @@ export class WorkerPool {
   constructor(source: Source, private readonly job: RowJob, threads: number) {
     const setup: WorkerSetup = { source, job, batchRows: BATCH_ROWS };
     for (let w = 0; w < threads; w++) {
-      this.workers.push(new Worker(WORKER_URL, { workerData: setup, resourceLimits: WORKER_LIMITS }));
+      this.workers.push(new Worker(WORKER_URL!, { workerData: setup, resourceLimits: WORKER_LIMITS }));
     }
   }
 

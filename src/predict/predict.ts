@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/index.js';
 import type { ModelFile } from '../model/weights-file.js';
 import { layerSpec } from '../net/sequential.js';
-import { DataParallel } from '../parallel/pool.js';
+import { DataParallel } from '../train/data-parallel.js';
 import { EVAL_BATCH, forEachPrediction } from '../train/evaluate.js';
 
 export interface Predictions {

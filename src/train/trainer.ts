@@ -10,7 +10,7 @@ import { learningRate, type ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
 import { augmentation, range, stratifiedSplit } from './batches.js';
 import { GradientStep } from './step.js';
-import { DataParallel } from '../parallel/pool.js';
+import { DataParallel } from './data-parallel.js';
 import { layerSpec } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
 import { evaluate } from './evaluate.js';

@@ -4,14 +4,11 @@ import type { Param } from '../layers/layer.js';
 import type { InputSpec } from '../model/weights-file.js';
 import type { Sequential } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
-import { forEachPrediction } from '../train/evaluate.js';
-import type { Augmentation } from '../train/batches.js';
-import type { GradientStep } from '../train/step.js';
-import {
-  CMD_EPOCH, CMD_EXIT, CMD_PREDICT, CMD_STEP, COMMAND, CONTROL_WORDS, DONE, FAILED, FAILURE_BYTES, GENERATION, shareDataset,
-  type WorkerInit,
-} from './shared.js';
-import { workerUrl } from './worker-url.js';
+import { findWorkerScript } from '../io/worker-url.js';
+import { forEachPrediction } from './evaluate.js';
+import type { Augmentation } from './batches.js';
+import type { GradientStep } from './step.js';
+import { Command, CONTROL_WORDS, FAILURE_BYTES, shareDataset, Slot, type WorkerInit } from './thread-protocol.js';
 
 /**
  * Data parallelism over worker threads. Each batch is cut into one slice per thread;
@@ -58,7 +55,8 @@ export class DataParallel {
     const grads: Float32Array[] = [];
     const stats: Float64Array[] = [];
     const workers: Worker[] = [];
-    const url = workerUrl('./worker.js', import.meta.url);
+    const url = findWorkerScript('./worker.js', import.meta.url);
+    if (!url) throw new Error('the training worker script (train/worker.js) is missing: run npm run build');
     for (let index = 1; index < threads; index++) {
       grads.push(f32(size));
       stats.push(new Float64Array(new SharedArrayBuffer(16)));
@@ -76,20 +74,20 @@ export class DataParallel {
   }
 
   /** Runs a job on every worker and waits until all are done. */
-  private dispatch(command: number, mainJob: () => void): void {
-    Atomics.store(this.control, DONE, 0);
-    Atomics.store(this.control, COMMAND, command);
-    Atomics.add(this.control, GENERATION, 1);
-    Atomics.notify(this.control, GENERATION);
+  private dispatch(command: Command, mainJob: () => void): void {
+    Atomics.store(this.control, Slot.Done, 0);
+    Atomics.store(this.control, Slot.Command, command);
+    Atomics.add(this.control, Slot.Generation, 1);
+    Atomics.notify(this.control, Slot.Generation);
     mainJob();
     const want = this.workers.length;
-    for (let done = Atomics.load(this.control, DONE); done < want; done = Atomics.load(this.control, DONE)) {
-      Atomics.wait(this.control, DONE, done, 10_000);
+    for (let done = Atomics.load(this.control, Slot.Done); done < want; done = Atomics.load(this.control, Slot.Done)) {
+      Atomics.wait(this.control, Slot.Done, done, 10_000);
     }
-    if (Atomics.load(this.control, FAILED) !== 0) {
+    if (Atomics.load(this.control, Slot.Failed) !== 0) {
       const end = this.failure.indexOf(0);
       const message = new TextDecoder().decode(this.failure.slice(0, end < 0 ? undefined : end));
-      throw new Error(`worker thread ${Atomics.load(this.control, FAILED)} failed: ${message}`);
+      throw new Error(`worker thread ${Atomics.load(this.control, Slot.Failed)} failed: ${message}`);
     }
   }
 
@@ -120,7 +118,7 @@ export class DataParallel {
   /** Dropout masks: every worker reseeds its stream for the epoch. */
   beginEpoch(epoch: number): void {
     this.slices[0] = epoch;
-    this.dispatch(CMD_EPOCH, () => undefined);
+    this.dispatch(Command.Epoch, () => undefined);
   }
 
   /**
@@ -132,7 +130,7 @@ export class DataParallel {
     const [s0, n0] = this.cut(start, count);
     let lossSum = 0;
     let correct = 0;
-    this.dispatch(CMD_STEP, () => {
+    this.dispatch(Command.Step, () => {
       const r = mainStep.run(data, this.order, s0, n0, count, augment);
       lossSum = r.lossSum;
       correct = r.correct;
@@ -155,7 +153,7 @@ export class DataParallel {
   predict(net: Sequential, input: InputSpec, data: Dataset, count: number): Float32Array {
     this.publishParams();
     const [s0, n0] = this.cut(0, count);
-    this.dispatch(CMD_PREDICT, () => {
+    this.dispatch(Command.Predict, () => {
       forEachPrediction(net, input, data, this.order.subarray(s0, s0 + n0), (s, c, p) => {
         this.probs.set(p.subarray(0, c * 10), (s0 + s) * 10);
       });
@@ -164,9 +162,9 @@ export class DataParallel {
   }
 
   async close(): Promise<void> {
-    Atomics.store(this.control, COMMAND, CMD_EXIT);
-    Atomics.add(this.control, GENERATION, 1);
-    Atomics.notify(this.control, GENERATION);
+    Atomics.store(this.control, Slot.Command, Command.Exit);
+    Atomics.add(this.control, Slot.Generation, 1);
+    Atomics.notify(this.control, Slot.Generation);
     await Promise.all(this.workers.map((w) => new Promise((resolve) => (w.threadId < 0 ? resolve(0) : w.once('exit', resolve)))));
   }
 }

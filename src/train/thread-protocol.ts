@@ -35,16 +35,27 @@ export interface SharedDataset {
   labels: Uint8Array | null;
 }
 
-/** Control words (Int32 slots of `control`). */
-export const GENERATION = 0; // bumped by the main thread to start a job
-export const DONE = 1; // workers count themselves done here
-export const COMMAND = 2; // what the job is
-export const CMD_STEP = 1;
-export const CMD_PREDICT = 2;
-export const CMD_EXIT = 3;
-export const CMD_EPOCH = 4; // reseed dropout for an epoch: slices[0] carries the epoch
-export const FAILED = 3; // a worker that threw sets this to its index
+/** The Int32 slots of `control`. */
+export enum Slot {
+  /** Bumped by the main thread to start a job. */
+  Generation = 0,
+  /** Workers count themselves done here. */
+  Done = 1,
+  /** What the job is: a Command. */
+  Command = 2,
+  /** A worker that threw sets this to its index. */
+  Failed = 3,
+}
 export const CONTROL_WORDS = 4;
+
+/** What a job is (the value in Slot.Command). */
+export enum Command {
+  Step = 1,
+  Predict = 2,
+  Exit = 3,
+  /** Reseed dropout and augmentation for an epoch: slices[0] carries the epoch. */
+  Epoch = 4,
+}
 /** Bytes of `failure`, where a failed worker leaves its error message (UTF-8). */
 export const FAILURE_BYTES = 1024;
 

@@ -6,12 +6,10 @@
 import { workerData } from 'node:worker_threads';
 import { Sequential } from '../net/sequential.js';
 import { mixSeed } from '../random.js';
-import { augmentation } from '../train/batches.js';
-import { forEachPrediction } from '../train/evaluate.js';
-import { GradientStep } from '../train/step.js';
-import {
-  asDataset, CMD_EPOCH, CMD_EXIT, CMD_PREDICT, CMD_STEP, COMMAND, DONE, FAILED, FAILURE_BYTES, GENERATION, type WorkerInit,
-} from './shared.js';
+import { augmentation } from './batches.js';
+import { forEachPrediction } from './evaluate.js';
+import { GradientStep } from './step.js';
+import { asDataset, Command, FAILURE_BYTES, Slot, type WorkerInit } from './thread-protocol.js';
 
 const init = workerData as WorkerInit;
 const net = new Sequential(init.specs, [init.input.channels, init.input.height, init.input.width], init.seed);
@@ -31,15 +29,15 @@ function loadParams(): void {
 
 let generation = 0;
 for (;;) {
-  Atomics.wait(control, GENERATION, generation);
-  generation = Atomics.load(control, GENERATION);
-  const command = Atomics.load(control, COMMAND);
-  if (command === CMD_EXIT) break;
+  Atomics.wait(control, Slot.Generation, generation);
+  generation = Atomics.load(control, Slot.Generation);
+  const command = Atomics.load(control, Slot.Command);
+  if (command === Command.Exit) break;
   try {
     const start = slices[init.index * 3];
     const count = slices[init.index * 3 + 1];
     const batchCount = slices[init.index * 3 + 2];
-    if (command === CMD_STEP) {
+    if (command === Command.Step) {
       stats[0] = 0;
       stats[1] = 0;
       if (count > 0) {
@@ -55,14 +53,14 @@ for (;;) {
       } else {
         init.grads.fill(0);
       }
-    } else if (command === CMD_PREDICT) {
+    } else if (command === Command.Predict) {
       if (count > 0) {
         loadParams();
         forEachPrediction(net, init.input, data, init.order.subarray(start, start + count), (s, c, probs) => {
           init.probs.set(probs.subarray(0, c * 10), (start + s) * 10);
         });
       }
-    } else if (command === CMD_EPOCH) {
+    } else if (command === Command.Epoch) {
       net.random.setState(mixSeed(init.seed, 1_000_000 * (init.index + 1) + slices[0]));
       if (augment) augment.epoch = slices[0];
     }
@@ -71,8 +69,8 @@ for (;;) {
     const text = new TextEncoder().encode(String((error as Error)?.stack ?? error)).subarray(0, FAILURE_BYTES - 1);
     init.failure.fill(0);
     init.failure.set(text);
-    Atomics.store(control, FAILED, init.index);
+    Atomics.store(control, Slot.Failed, init.index);
   }
-  Atomics.add(control, DONE, 1);
-  Atomics.notify(control, DONE);
+  Atomics.add(control, Slot.Done, 1);
+  Atomics.notify(control, Slot.Done);
 }
