@@ -39,3 +39,14 @@ export class UsageError extends KconvError {
 
 /** Training could not go on (for example the loss became NaN). */
 export class TrainingError extends KconvError {}
+
+/** A file kconv was asked to write cannot be written (a full disk, a read-only folder, no permission). */
+export class OutputError extends KconvError {
+  constructor(
+    message: string,
+    /** The file-system error code behind it, e.g. ENOSPC. */
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}

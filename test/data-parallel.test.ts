@@ -9,11 +9,12 @@ import { mkdir, readdir, readFile, stat, truncate, writeFile } from 'node:fs/pro
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCsv, setField, setLine, tempDir, type Fixture, type TempDir } from './helpers/csv-fixture.js';
+import { flat, type Flat } from './helpers/flat.js';
 
 const DIST = fileURLToPath(new URL('../dist/data/index.js', import.meta.url));
 if (!existsSync(DIST)) throw new Error(`${DIST} is missing: run \`npm run build\` before these tests`);
 const { readDataset } = (await import(DIST)) as typeof import('../src/data/index.js');
-type Dataset = Awaited<ReturnType<typeof readDataset>>;
+type Dataset = Flat;
 type LoadInfo = import('../src/data/index.js').LoadInfo;
 
 const ROWS = 3000;
@@ -32,7 +33,7 @@ afterAll(async () => {
 
 async function read(f: string, opts: Parameters<typeof readDataset>[1] = {}): Promise<{ ds: Dataset; info: LoadInfo }> {
   let info: LoadInfo | undefined;
-  const ds = await readDataset(f, { cache: false, ...opts, onLoad: (i) => (info = i) });
+  const ds = flat(await readDataset(f, { cache: false, ...opts, onLoad: (i) => (info = i) }));
   return { ds, info: info! };
 }
 const parallel = { threads: 2, minParallelBytes: 0 };

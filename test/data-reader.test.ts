@@ -2,9 +2,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { DataError } from '../src/errors.js';
-import { readDataset, type ReadOptions } from '../src/data/index.js';
-import { readDataset as readCsvDataset } from '../src/data/read-dataset.js';
+import { readDataset as readDataFile, type ReadOptions } from '../src/data/index.js';
+import { readCsv } from '../src/data/read-csv.js';
+import { openSource } from '../src/data/source.js';
 import { columnsFor, makeCsv, PIXEL_COLUMNS, setField, setLine, tempDir, type TempDir } from './helpers/csv-fixture.js';
+import { flat } from './helpers/flat.js';
+
+const readDataset = async (file: string, opts?: ReadOptions) => flat(await readDataFile(file, opts));
+/** The CSV reader alone, on a file opened for it. */
+async function readCsvDataset(file: string, opts: ReadOptions) {
+  const source = await openSource(file);
+  try {
+    return await readCsv(source, opts);
+  } finally {
+    await source.close();
+  }
+}
 
 let tmp: TempDir;
 beforeAll(async () => {
@@ -293,14 +306,16 @@ describe('readDataset: files that cannot be read', () => {
     expect(e.message).toContain(`${file}:7: column id: id ${fx.ids[1]} is already used on line 3`);
   });
 
-  it('a binary file (NUL bytes)', async () => {
+  it('a binary file (NUL bytes): says on which line', async () => {
     const bytes = Buffer.concat([Buffer.from('label,pixel0\n'), Buffer.alloc(100), Buffer.from([1, 2, 3])]);
-    expect((await failure(await tmp.write('binary.csv', bytes))).message).toMatch(/looks binary \(it contains NUL bytes\)/);
+    const file = await tmp.write('binary.csv', bytes);
+    expect((await failure(file)).message).toBe(`${file}:2: line 2 has a NUL byte (byte 14 of the file): binary data, not CSV text`);
   });
 
-  it('a file that is not UTF-8', async () => {
+  it('a file that is not UTF-8: says which byte on which line', async () => {
     const bytes = Buffer.from([0x6c, 0x61, 0x62, 0xff, 0xfe, 0x80, 0x0a, 0x31, 0x0a]);
-    expect((await failure(await tmp.write('latin.csv', bytes))).message).toMatch(/looks binary \(it is not valid UTF-8 text\)/);
+    const file = await tmp.write('latin.csv', bytes);
+    expect((await failure(file)).message).toBe(`${file}:1: line 1 has byte 0xFF (Latin-1 "ÿ"?), which is not UTF-8 text; save the file as UTF-8`);
   });
 
   it('the CSV reader recognises an idx file, plain or gzip (readDataset hands idx images to the idx reader)', async () => {

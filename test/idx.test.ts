@@ -9,7 +9,23 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { idx } from './helpers/idx-file.js';
 import { DataError } from '../src/errors.js';
-import { labelsFileCandidates, looksLikeIdx, readIdxDataset, readIdxImages, readIdxLabels } from '../src/data/idx.js';
+import { labelsFileCandidates, readIdxDataset as readIdxDataFile, readIdxImages, readIdxLabels, type IdxReadOptions } from '../src/data/idx.js';
+import { sniffFormat } from '../src/data/sniff.js';
+import { openSource } from '../src/data/source.js';
+import { flat } from './helpers/flat.js';
+
+const readIdxDataset = async (file: string, opts?: IdxReadOptions) => flat(await readIdxDataFile(file, opts));
+
+/** Whether the reader routes a file to the idx reader (false when it cannot be opened at all). */
+async function looksLikeIdx(file: string): Promise<boolean> {
+  const source = await openSource(file).catch(() => null);
+  if (!source) return false;
+  try {
+    return sniffFormat(source) === 'idx';
+  } finally {
+    await source.close();
+  }
+}
 
 
 /** n images whose pixels depend on the image and the position; labels 7, 8, 9, 0, 1, … */

@@ -48,11 +48,11 @@ beforeAll(async () => {
   writeDigits(dir, 'digits.csv', 30, 1, 'label');
   writeDigits(dir, 'ids.csv', 6, 2, 'id');
   model = await loadModel(p('m.json'));
-  data = await readDataset(p('digits.csv'), { cache: false });
+  data = (await readDataset(p('digits.csv'), { cache: false })).images;
   // A labelled file the (untrained) net gets all right: its labels are the net's predictions.
   const text = digitsCsv(8, 3, 'label').text.trim().split('\n');
   writeFileSync(p('right.csv'), text.join('\n') + '\n');
-  const right = await readDataset(p('right.csv'), { cache: false });
+  const right = (await readDataset(p('right.csv'), { cache: false })).images;
   const guessed = (await predict(model, right, 1)).labels;
   writeFileSync(p('right.csv'), [text[0], ...text.slice(1).map((line, i) => `${guessed[i]}${line.slice(line.indexOf(','))}`)].join('\n') + '\n');
 });
@@ -76,7 +76,7 @@ async function show(args: string[]): Promise<{ code: number; stdout: string; std
   let stderr = '';
   let code = -1;
   let error: unknown = null;
-  const io: Io = { out: (s) => (stdout += s), err: (s) => (stderr += s), errIsTTY: false };
+  const io: Io = { out: (s) => (stdout += s), err: (s) => (stderr += s), errIsTTY: false, outColor: true };
   const command = showCommand(io, (c) => (code = c)).exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
   try {
     await command.parseAsync([...args, '--no-cache'], { from: 'user' });
@@ -402,12 +402,24 @@ describe('kconv show (the command, in process)', () => {
 describe('kconv show through the CLI (needs the command registered in main.ts)', () => {
   const run = (args: string[]) => runKconv(args, { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache') } });
 
-  it('draws the digit in the terminal: 14 lines of half blocks, then the prediction', async () => {
-    const r = await run(['show', 'digits.csv', '--row', '2', '--weights', 'm.json']);
+  it('draws the digit in half blocks of 256-colour greys when colours are wanted (FORCE_COLOR), then the prediction', async () => {
+    const r = await runKconv(['show', 'digits.csv', '--row', '2', '--weights', 'm.json'], { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache'), FORCE_COLOR: '1', NO_COLOR: '' } });
     expect(r.code).toBe(0);
     const lines = r.stdout.split('\n');
     expect(lines.slice(0, 14).filter((l) => l.replace(/\x1b\[[0-9;]*m/g, '') === UPPER_HALF.repeat(28))).toHaveLength(14);
     expect(lines[14]).toMatch(/^row 2 of digits\.csv: true \d, predicted \d/);
+  });
+
+  it('piped, or with NO_COLOR, draws the digit in plain characters: no escape codes reach a file', async () => {
+    for (const env of [{ NO_COLOR: '', FORCE_COLOR: '' }, { NO_COLOR: '1', FORCE_COLOR: '1' }]) {
+      const r = await runKconv(['show', 'digits.csv', '--row', '2', '--weights', 'm.json'], { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache'), ...env } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toContain('\x1b');
+      const lines = r.stdout.split('\n');
+      expect(lines.slice(0, 14).every((l) => l.length <= 28 && /^[ .:\-=+*#%@]*$/.test(l))).toBe(true);
+      expect(lines.slice(0, 14).join('')).toMatch(/[#%@]/); // the bright stroke
+      expect(lines[14]).toMatch(/^row 2 of digits\.csv: true \d, predicted \d/);
+    }
   });
 
   it('writes the PNG with --out', async () => {

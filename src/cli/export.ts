@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { Command } from 'commander';
-import { ModelFileError, UsageError } from '../errors.js';
+import { ModelFileError } from '../errors.js';
 import { exportOnnx, ONNX_BATCH_DIM, ONNX_INPUT, ONNX_OUTPUT } from '../export/onnx.js';
+import { checkOutput } from '../io/output-check.js';
 import type { Io } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -28,9 +28,7 @@ export function exportCommand(io: Io, setExit: (code: number) => void): Command 
     ].join('\n'))
     .action(async (file: string, flags: ExportFlags) => {
       if (!existsSync(file)) throw new ModelFileError(`${file}: no such weights file: train one with kconv train --out ${file}`);
-      if (resolve(flags.onnx) === resolve(file)) {
-        throw new UsageError(`--onnx ${flags.onnx} is the weights file itself: give the ONNX model another name, e.g. model.onnx`);
-      }
+      await checkOutput(flags.onnx, '--onnx', [{ flag: 'the weights file', file }]);
       const summary = await exportOnnx(file, flags.onnx, { producerVersion: pkg.version });
       io.err(`wrote ${flags.onnx}: ONNX opset ${summary.opset}, ${summary.ops.length} nodes (${summary.ops.join(', ')}), ` +
         `${summary.parameters.toLocaleString('en-US')} parameters, ${summary.bytes.toLocaleString('en-US')} bytes\n`);

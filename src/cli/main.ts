@@ -6,7 +6,7 @@ import { exportCommand } from './export.js';
 import { evaluateCommand, predictCommand } from './predict.js';
 import { showCommand } from './show.js';
 import { trainCommand } from './train.js';
-import { describeError, processIo, type Io } from './output.js';
+import { describeError, guardStandardStreams, processIo, type Io } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -42,6 +42,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
 /** Runs the CLI and returns the exit code; never throws, never prints a stack trace. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
+  if (io === processIo) guardStandardStreams();
   let exitCode = 0;
   const program = buildProgram(io, (code) => (exitCode = code));
   try {

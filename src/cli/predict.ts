@@ -1,14 +1,15 @@
 import { Command } from 'commander';
-import { readDataset, type Dataset } from '../data/index.js';
+import type { Images } from '../data/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { float32ToString } from '../model/float-json.js';
 import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { predict, type Predictions } from '../predict/predict.js';
-import { reportSkipped } from './dataset-notes.js';
+import { readData, refuseStdinTwice } from './inputs.js';
 import { positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
-import { defaultThreads } from './threads.js';
+import { threadsToUse } from './threads.js';
 
 interface PredictFlags {
   weights: string;
@@ -22,9 +23,9 @@ interface PredictFlags {
 }
 
 /** `id` is the file's id column where it has one, else the 0-based row index. */
-const idOf = (data: Dataset, i: number) => (data.ids ? data.ids[i] : i);
+const idOf = (data: Images, i: number) => (data.ids ? data.ids[i] : i);
 
-function csvOutput(data: Dataset, p: Predictions, withProbs: boolean): string {
+function csvOutput(data: Images, p: Predictions, withProbs: boolean): string {
   const rows: string[] = [withProbs ? 'id,label,' + Array.from({ length: 10 }, (_, k) => `p${k}`).join(',') : 'id,label'];
   for (let i = 0; i < data.n; i++) {
     let row = `${idOf(data, i)},${p.labels[i]}`;
@@ -34,7 +35,7 @@ function csvOutput(data: Dataset, p: Predictions, withProbs: boolean): string {
   return rows.join('\n') + '\n';
 }
 
-function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: object | null): string {
+function jsonOutput(data: Images, p: Predictions, withProbs: boolean, metrics: object | null): string {
   const lines: string[] = [];
   for (let i = 0; i < data.n; i++) {
     const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * 10, i * 10 + 10), float32ToString).join(',')}]` : '';
@@ -47,7 +48,7 @@ function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: 
 export function predictCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('predict'))
     .description('classify every image of a CSV with a trained model; writes id,label (the Kaggle submission format)')
-    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz), or an idx images file')
+    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz), or an idx images file; - reads standard input')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
@@ -58,24 +59,27 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
       'Example:',
       '  $ kconv predict ../shared/data/kannada/test.csv --weights model.json --out submission.csv',
       '  $ kconv predict ../shared/data/kannada/val.csv --probs | head',
+      '  $ gunzip -c images.csv.gz | kconv predict - > submission.csv',
       '',
       'When the file has labels, the accuracy, per-digit precision/recall and the confusion matrix go to stderr.',
       '',
     ].join('\n'))
     .action(async (file: string, flags: PredictFlags) => {
+      const inputs: NamedInput[] = [{ flag: '', file }, { flag: '--labels', file: flags.labels }];
+      refuseStdinTwice(inputs);
+      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...inputs, { flag: '--weights', file: flags.weights }]);
       const model = await loadModel(flags.weights);
-      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, labels: flags.labels });
-      reportSkipped(data, io);
-      const p = await predict(model, data, flags.threads ?? defaultThreads());
-      const metrics = data.labels ? computeMetrics(data.labels, p.labels) : null;
-      const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
+      const { images, file: name } = await readData(file, flags, io, { requireRows: true, labels: flags.labels });
+      const p = await predict(model, images, threadsToUse(flags.threads, io));
+      const metrics = images.labels ? computeMetrics(images.labels, p.labels) : null;
+      const text = flags.json ? jsonOutput(images, p, Boolean(flags.probs), metrics) : csvOutput(images, p, Boolean(flags.probs));
       if (flags.out) {
         await writeFileAtomic(flags.out, text);
-        io.err(`wrote ${data.n} predictions to ${flags.out}\n`);
+        io.err(`wrote ${images.n} predictions to ${flags.out}\n`);
       } else {
         io.out(text);
       }
-      if (metrics) io.err(formatMetrics(metrics, file));
+      if (metrics) io.err(formatMetrics(metrics, name));
       setExit(0);
     });
 }
@@ -83,17 +87,17 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
 export function evaluateCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('evaluate'))
     .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV')
-    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
+    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels; - reads standard input')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--json', 'print the report as one JSON document')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
     .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
     .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
+      refuseStdinTwice([{ flag: '', file }, { flag: '--labels', file: flags.labels }]);
       const model = await loadModel(flags.weights);
-      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true, labels: flags.labels });
-      reportSkipped(data, io);
-      const metrics = computeMetrics(data.labels!, (await predict(model, data, flags.threads ?? defaultThreads())).labels);
-      io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, file));
+      const { images, file: name } = await readData(file, flags, io, { requireRows: true, requireLabels: true, labels: flags.labels });
+      const metrics = computeMetrics(images.labels!, (await predict(model, images, threadsToUse(flags.threads, io))).labels);
+      io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, name));
       setExit(0);
     });
 }

@@ -1,7 +1,8 @@
 import { Command } from 'commander';
-import { PIXELS, readDataset, type Dataset } from '../data/index.js';
+import { PIXELS } from '../data/index.js';
 import { DataError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { checkOutput } from '../io/output-check.js';
 import { loadModel, type ModelFile } from '../model/weights-file.js';
 import { predict } from '../predict/predict.js';
 import { activations, convLayers } from '../show/activations.js';
@@ -13,9 +14,10 @@ import { baseName } from '../show/layout.js';
 import { renderMistakes } from '../show/mistakes.js';
 import { encodePng } from '../show/png.js';
 import { terminalView } from '../show/terminal.js';
+import { readData } from './inputs.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import type { Io } from './output.js';
-import { defaultThreads } from './threads.js';
+import { threadsToUse } from './threads.js';
 
 interface ShowFlags {
   weights: string;
@@ -25,6 +27,7 @@ interface ShowFlags {
   curves?: boolean;
   mistakes?: boolean;
   limit?: number;
+  layer?: string;
   cache: boolean;
 }
 
@@ -50,6 +53,7 @@ export function showMode(file: string | undefined, flags: Omit<ShowFlags, 'weigh
   }
   if (flags.row !== undefined && mode !== 'digit') throw new UsageError(`--row picks the one image to show: it does not go with --${mode}`);
   if (flags.limit !== undefined && mode !== 'mistakes') throw new UsageError('--limit goes with --mistakes (how many mistakes to draw)');
+  if (flags.layer !== undefined && mode !== 'filters') throw new UsageError('--layer goes with --filters (which conv layer\'s filters to draw)');
   if (mode !== 'digit' && flags.out === undefined) throw new UsageError(`--${mode} draws a picture: give the file to write it to, e.g. --out ${mode}.png`);
   if (flags.out !== undefined && !/\.png$/i.test(flags.out)) throw new UsageError(`--out writes a PNG picture: give a file name ending in .png, not "${flags.out}"`);
   return mode;
@@ -60,38 +64,61 @@ async function writePicture(io: Io, out: string, canvas: Canvas, what: string): 
   io.err(`wrote ${out} (${canvas.width}×${canvas.height}): ${what}\n`);
 }
 
+/** The conv layers to draw (0-based among them): --layer N, --layer all, or by default all of a small net and the first of a large one. */
+export function filterLayers(net: ModelFile['net'], layer: string | undefined, weightsFile: string): { layers: number[]; note: string | null } {
+  const convs = convLayers(net);
+  const all = convs.map((_, i) => i);
+  if (layer === 'all') return { layers: all, note: null };
+  if (layer !== undefined) {
+    const k = /^\d+$/.test(layer) ? Number(layer) : NaN;
+    if (!(k >= 1 && k <= convs.length)) {
+      throw new UsageError(`--layer ${layer}: ${weightsFile} has ${convs.length} conv layer${convs.length === 1 ? '' : 's'}; give a number from 1 to ${convs.length}, or all`);
+    }
+    return { layers: [k - 1], note: null };
+  }
+  const tiles = convs.reduce((sum, { conv }) => sum + conv.outChannels * conv.inChannels, 0);
+  if (tiles <= MAX_DEFAULT_TILES || convs.length === 1) return { layers: all, note: null };
+  return {
+    layers: [0],
+    note: `kconv: the network has ${convs.length} conv layers with ${tiles.toLocaleString('en-US')} filter tiles in all: drawing conv1; --layer N draws conv layer N, --layer all every one\n`,
+  };
+}
+
+/** Above this many filter tiles (filters × input channels) --filters draws only the first conv layer unless told. */
+const MAX_DEFAULT_TILES = 512;
+
 async function showDigit(io: Io, file: string, model: ModelFile, flags: ShowFlags): Promise<void> {
-  const data = await readDataset(file, { cache: flags.cache, requireRows: true });
+  const { images: data, file: name } = await readData(file, { cache: flags.cache }, io, { requireRows: true });
   const row = flags.row ?? 0;
   if (row >= data.n) {
-    throw new UsageError(`--row ${row} is out of range: ${file} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
+    throw new UsageError(`--row ${row} is out of range: ${name} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
   }
   const pixels = data.pixels.subarray(row * PIXELS, (row + 1) * PIXELS);
   const label = data.labels ? data.labels[row] : null;
   const id = data.ids ? data.ids[row] : null;
-  const where = `row ${row} of ${baseName(file)}${id === null ? '' : ` (id ${id})`}`;
+  const where = `row ${row} of ${baseName(name)}${id === null ? '' : ` (id ${id})`}`;
   if (flags.out === undefined) {
     const acts = activations(model.net, model.input, pixels);
-    io.out(terminalView({ pixels, probs: acts.probs, predicted: acts.predicted, label, where }));
+    io.out(terminalView({ pixels, probs: acts.probs, predicted: acts.predicted, label, where, color: Boolean(io.outColor) }));
     return;
   }
-  const view = renderDigitView({ pixels, label, row, file, id, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
+  const view = renderDigitView({ pixels, label, row, file: name, id, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
   const p = view.acts.predicted;
   await writePicture(io, flags.out, view.canvas, `${where}, ${label === null ? '' : `true ${label}, `}predicted ${p}`);
 }
 
 async function showMistakes(io: Io, file: string, model: ModelFile, flags: ShowFlags): Promise<void> {
-  const data: Dataset = await readDataset(file, { cache: flags.cache, requireRows: true });
+  const { images: data, file: name } = await readData(file, { cache: flags.cache }, io, { requireRows: true });
   if (!data.labels) {
-    throw new DataError(`${file}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, file);
+    throw new DataError(`${name}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, name);
   }
-  const p = await predict(model, data, defaultThreads());
+  const p = await predict(model, data, threadsToUse(undefined, io));
   const limit = flags.limit ?? DEFAULT_MISTAKES_LIMIT;
   const { canvas, layout } = renderMistakes({
-    pixels: data.pixels, labels: data.labels, predicted: p.labels, probs: p.probs, file, weightsFile: flags.weights, arch: model.arch, limit,
+    pixels: data.pixels, labels: data.labels, predicted: p.labels, probs: p.probs, file: name, weightsFile: flags.weights, arch: model.arch, limit,
   });
   const count = layout.mistakes.length;
-  if (count === 0) io.err(`kconv: no mistakes: all ${data.n} images of ${file} are classified correctly\n`);
+  if (count === 0) io.err(`kconv: no mistakes: all ${data.n} images of ${name} are classified correctly\n`);
   const what = count === 0
     ? 'a note that there are no mistakes'
     : `${count} mistake${count === 1 ? '' : 's'} of ${data.n}${count > layout.cells.length ? `, the first ${layout.cells.length} drawn (--limit)` : ''}`;
@@ -101,11 +128,12 @@ async function showMistakes(io: Io, file: string, model: ModelFile, flags: ShowF
 export function showCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('show')
     .description('see what the network sees: a digit with the filters, the feature maps and the probabilities; the filters; the training curves; the mistakes (PNG pictures, or a digit in the terminal)')
-    .argument('[data.csv]', 'images (.csv or .csv.gz): the file with the digit to show, or the labelled images for --mistakes')
+    .argument('[data.csv]', 'images (.csv or .csv.gz, or idx): the file with the digit to show, or the labelled images for --mistakes; - reads standard input')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--row <n>', 'which image of the data file to show, 0-based: the first image is row 0 (default 0)', nonNegativeInt('--row'))
     .option('--out <file.png>', 'write a PNG picture (atomically); without --out the digit is drawn in the terminal')
-    .option('--filters', 'draw every conv layer\'s filters (needs no data file)')
+    .option('--filters', 'draw the conv layers\' filters (needs no data file): all of them for a small net, the first layer of a large one')
+    .option('--layer <n>', 'with --filters: draw conv layer n (1 is the first), or all of them')
     .option('--curves', 'draw loss and accuracy per epoch, train and validation, from the weights file\'s training history (needs no data file)')
     .option('--mistakes', 'draw the misclassified images of a labelled data file, with their true and predicted digits')
     .option('--limit <n>', `with --mistakes: draw at most n of them, the first in file order (default ${DEFAULT_MISTAKES_LIMIT})`, positiveInt('--limit'))
@@ -116,6 +144,7 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv show ../shared/data/kannada/val.csv --row 3                 # the digit in the terminal, and the prediction',
       '  $ kconv show ../shared/data/kannada/val.csv --row 3 --out digit.png # input, filters, feature maps after relu and pool, p(digit)',
       '  $ kconv show --weights model.json --filters --out filters.png',
+      '  $ kconv show --weights wide.json --filters --layer 2 --out conv2.png',
       '  $ kconv show --weights model.json --curves --out curves.png',
       '  $ kconv show ../shared/data/kannada/val.csv --mistakes --out mistakes.png',
       '',
@@ -126,6 +155,7 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
     ].join('\n'))
     .action(async (file: string | undefined, flags: ShowFlags) => {
       const mode = showMode(file, flags);
+      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [{ flag: '', file }, { flag: '--weights', file: flags.weights }]);
       const model = await loadModel(flags.weights);
       switch (mode) {
         case 'digit':
@@ -134,8 +164,11 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
         case 'filters': {
           const convs = convLayers(model.net).length;
           if (convs === 0) throw new UsageError(`${flags.weights}: the network (${model.arch}) has no conv layers, so it has no filters to draw`);
-          const { canvas } = renderFilters(model.net, flags.weights, model.arch);
-          await writePicture(io, flags.out!, canvas, `the filters of ${convs} conv layer${convs === 1 ? '' : 's'}`);
+          const { layers, note } = filterLayers(model.net, flags.layer, flags.weights);
+          if (note) io.err(note);
+          const { canvas } = renderFilters(model.net, flags.weights, model.arch, { layers });
+          const what = layers.length === convs ? `the filters of ${convs} conv layer${convs === 1 ? '' : 's'}` : `the filters of conv layer ${layers[0] + 1} of ${convs}`;
+          await writePicture(io, flags.out!, canvas, what);
           break;
         }
         case 'curves': {

@@ -1,17 +1,20 @@
 import { Command } from 'commander';
 import cliProgress from 'cli-progress';
-import { readDataset, type Dataset } from '../data/index.js';
+import { STDIN } from '../data/index.js';
 import { UsageError } from '../errors.js';
+import { lockOutput } from '../io/lock.js';
+import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { loadModel, type ModelFile } from '../model/weights-file.js';
-import { PRESETS, GRAMMAR_HELP } from '../net/spec.js';
+import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { RECIPES } from '../train/recipes.js';
-import { checkArch, train, type TrainOptions } from '../train/trainer.js';
-import { reportSkipped } from './dataset-notes.js';
+import { checkArch, dataFingerprint, lastPath, train, type TrainOptions, type WrittenTrainingRecord } from '../train/trainer.js';
+import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
-import { defaultThreads } from './threads.js';
+import { progressLine } from './progress.js';
+import { threadsToUse } from './threads.js';
 
 interface TrainFlags {
   recipe: string;
@@ -38,12 +41,15 @@ interface TrainFlags {
   labels?: string;
 }
 
+/** Whether the user typed an option (rather than getting its default). */
+type Typed = (option: keyof TrainFlags) => boolean;
+
 const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2)}%`);
 
 export function trainCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('train'))
     .description('train a CNN on a labelled Kaggle-format CSV and save its weights as JSON')
-    .argument('<data.csv>', 'training images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
+    .argument('<data.csv>', 'training images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels; - reads standard input')
     .option('--recipe <name>', `a bundle of the options below: ${Object.keys(RECIPES).join(', ')} (see the README)`, oneOf('--recipe', Object.keys(RECIPES)), 'default')
     .option('--arch <preset|spec>', `network: a preset (${Object.keys(PRESETS).join(', ')}) or layers such as conv8k5,relu,pool2,dense10 (default: default)`)
     .option('--epochs <n>', 'passes over the training data (default 5)', positiveInt('--epochs'))
@@ -55,11 +61,11 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--augment', 'random rotation (±11°), scale (±10%) and shift (±2 px) of every image, new each epoch')
     .option('--no-augment', 'no augmentation, even where the recipe has it')
     .option('--val <file.csv>', 'validate on this labelled file after each epoch')
-    .option('--val-split <f>', 'else hold out this fraction of the training file (stratified)', number('--val-split', 0, 1, { maxExclusive: true }), 0.1)
+    .option('--val-split <f>', 'else hold out this fraction of the training file (stratified); 0 means no validation', number('--val-split', 0, 1, { maxExclusive: true }), 0.1)
     .option('--no-val', 'no validation')
     .option('--seed <n>', 'random seed: same seed, data and options give the same weights file', nonNegativeInt('--seed'), 1)
     .option('--out <file>', 'where to write the weights (after every epoch)', 'model.json')
-    .option('--resume <file>', 'continue training from a weights file written by kconv train')
+    .option('--resume <file>', 'continue training from a weights file written by kconv train (--epochs, --lr, --lr-schedule, --optimizer may change)')
     .option('--limit <n>', 'use only the first n rows of the training file', positiveInt('--limit'))
     .option('--save-best', 'keep the epoch with the best validation accuracy in --out (the latest goes to <out>.last.json)')
     .option('--no-optimizer-state', 'leave optimizer state out of the file (smaller; --resume then restarts momentum)')
@@ -71,121 +77,225 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv train ../shared/data/kannada/train.csv --epochs 5 --out model.json',
       '  $ kconv train train.csv --arch conv16k3p1,relu,pool2,conv32k3p1,relu,pool2,dense10 --optimizer adam',
       '  $ kconv train train.csv --recipe best --val val.csv',
+      '  $ kconv train train.csv --resume model.json --epochs 8 --lr 0.005   # fine-tune: a new schedule from epoch 6',
       '',
       `Architecture tokens: ${GRAMMAR_HELP}.`,
       'Ctrl-C finishes the current batch, saves a checkpoint and prints how to resume.',
       '',
     ].join('\n'))
-    .action(async (file: string, flags: TrainFlags) => {
-      setExit(await runTrain(file, flags, io));
+    .action(async (file: string, flags: TrainFlags, command: Command) => {
+      const typed: Typed = (option) => command.getOptionValueSource(option) === 'cli';
+      setExit(await runTrain(file, flags, typed, io));
     });
 }
 
-async function runTrain(file: string, flags: TrainFlags, io: Io): Promise<number> {
-  let resume: ModelFile | undefined;
-  let opts: TrainOptions;
-  if (flags.resume) {
-    resume = await loadModel(flags.resume);
-    const t = resume.training;
-    if (!t || !Array.isArray(t.history)) throw new UsageError(`${flags.resume}: has no training record to resume from (was it written by kconv train?)`);
-    opts = {
-      arch: resume.arch,
-      epochs: flags.epochs ?? t.epochs,
-      batchSize: t.batchSize,
-      optimizer: t.optimizer.name as OptimizerName,
-      lr: t.optimizer.lr,
-      schedule: t.schedule as ScheduleName,
-      weightDecay: t.optimizer.weightDecay,
-      seed: t.seed,
-      validation: t.validation,
-      limit: t.limit,
-      out: flags.out === 'model.json' ? flags.resume : flags.out,
-      saveBest: Boolean(flags.saveBest),
-      optimizerState: flags.optimizerState,
-      augment: Boolean(t.augment),
-      // Same thread count as before unless told: the sums then round the same way.
-      threads: flags.threads ?? t.threads ?? defaultThreads(),
-    };
-    if (t.history.length >= opts.epochs && !t.position) {
-      throw new UsageError(`${flags.resume}: already trained for ${t.history.length} epochs; give --epochs N with N > ${t.history.length} to train more`);
+/** A new run's options: the recipe's, with the options typed winning. */
+function freshOptions(flags: TrainFlags): TrainOptions {
+  const recipe = RECIPES[flags.recipe];
+  const optimizer = flags.optimizer ?? recipe.optimizer;
+  const opts: TrainOptions = {
+    arch: flags.arch ?? recipe.arch,
+    epochs: flags.epochs ?? recipe.epochs,
+    batchSize: flags.batchSize ?? recipe.batchSize,
+    optimizer,
+    lr: flags.lr ?? (flags.optimizer && flags.optimizer !== recipe.optimizer ? DEFAULT_LR[optimizer] : recipe.lr),
+    schedule: flags.lrSchedule ?? recipe.schedule,
+    weightDecay: flags.weightDecay ?? recipe.weightDecay,
+    augment: flags.augment ?? recipe.augment,
+    seed: flags.seed,
+    validation: validationOf(flags),
+    limit: flags.limit ?? null,
+    out: flags.out,
+    saveBest: Boolean(flags.saveBest),
+    optimizerState: flags.optimizerState,
+    threads: 1,
+  };
+  checkSaveBest(opts, flags.val === false ? 'with --no-val there is none' : 'with --val-split 0 no images are held out for it');
+  checkArch(opts.arch);
+  return opts;
+}
+
+function validationOf(flags: Pick<TrainFlags, 'val' | 'valSplit'>): TrainOptions['validation'] {
+  if (flags.val === false || (flags.val === undefined && flags.valSplit === 0)) return { kind: 'none' };
+  return typeof flags.val === 'string' ? { kind: 'file', file: flags.val } : { kind: 'split', fraction: flags.valSplit };
+}
+
+/** --save-best needs a validation accuracy to pick the best epoch by. */
+function checkSaveBest(opts: TrainOptions, noValidation: string): void {
+  if (!opts.saveBest || opts.validation.kind !== 'none') return;
+  throw new UsageError(`--save-best keeps the epoch with the best validation accuracy, but ${noValidation}; give --val file.csv or --val-split F (F > 0)`);
+}
+
+/**
+ * A resumed run's options. What carries over from the checkpoint and cannot change: the
+ * network, batch size, seed, validation, --limit and augmentation (they decide which
+ * images make each batch, so the run could not continue). What may change: --epochs
+ * (the target), --lr, --lr-schedule and --optimizer (a new schedule then starts where
+ * the run resumes; a new optimizer starts with fresh state), --weight-decay, --threads.
+ */
+function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: ModelFile): TrainOptions {
+  const t = resume.training as WrittenTrainingRecord | undefined;
+  if (!t || !Array.isArray(t.history)) throw new UsageError(`${from}: has no training record to resume from (was it written by kconv train?)`);
+  const fixed = (option: string, same: boolean, was: string) => {
+    if (!same) {
+      throw new UsageError(`${option} cannot change when resuming: ${from} was trained with ${was}, and the batches after it depend on it; leave ${option} out, or start a new run without --resume`);
     }
-  } else {
-    // A recipe gives every choice; options the user typed win.
-    const recipe = RECIPES[flags.recipe];
-    const optimizer = flags.optimizer ?? recipe.optimizer;
-    opts = {
-      arch: flags.arch ?? recipe.arch,
-      epochs: flags.epochs ?? recipe.epochs,
-      batchSize: flags.batchSize ?? recipe.batchSize,
-      optimizer,
-      lr: flags.lr ?? (flags.optimizer && flags.optimizer !== recipe.optimizer ? DEFAULT_LR[optimizer] : recipe.lr),
-      schedule: flags.lrSchedule ?? recipe.schedule,
-      weightDecay: flags.weightDecay ?? recipe.weightDecay,
-      augment: flags.augment ?? recipe.augment,
-      seed: flags.seed,
-      validation: flags.val === false ? { kind: 'none' } : typeof flags.val === 'string' ? { kind: 'file', file: flags.val } : { kind: 'split', fraction: flags.valSplit },
-      limit: flags.limit ?? null,
-      out: flags.out,
-      saveBest: Boolean(flags.saveBest),
-      optimizerState: flags.optimizerState,
-      threads: flags.threads ?? defaultThreads(),
-    };
-    if (opts.saveBest && opts.validation.kind === 'none') throw new UsageError('--save-best needs validation: drop --no-val');
-    checkArch(opts.arch);
+  };
+  if (typed('recipe')) throw new UsageError(`--recipe chooses a new run's options; with --resume give only what changes (--epochs, --lr, --lr-schedule, --optimizer)`);
+  if (typed('arch')) fixed('--arch', sameArch(flags.arch!, resume.arch), `the network ${resume.arch}`);
+  if (typed('batchSize')) fixed('--batch-size', flags.batchSize === t.batchSize, `batch size ${t.batchSize}`);
+  if (typed('seed')) fixed('--seed', flags.seed === t.seed, `seed ${t.seed}`);
+  if (typed('limit')) fixed('--limit', (flags.limit ?? null) === t.limit, t.limit === null ? 'no --limit' : `--limit ${t.limit}`);
+  if (typed('augment')) fixed(flags.augment ? '--augment' : '--no-augment', flags.augment === Boolean(t.augment), t.augment ? 'augmentation' : 'no augmentation');
+  if (typed('val') || typed('valSplit')) {
+    const v = validationOf(flags);
+    fixed(flags.val === false ? '--no-val' : typed('val') ? '--val' : '--val-split', JSON.stringify(v) === JSON.stringify(t.validation), describeValidation(t.validation));
   }
-
-  const read = { skipBadRows: flags.skipBadRows, cache: flags.cache };
-  const data = await readDataset(file, { ...read, requireLabels: true, requireRows: true, labels: flags.labels });
-  reportSkipped(data, io);
-  let valData: Dataset | null = null;
-  if (opts.validation.kind === 'file') {
-    valData = await readDataset(opts.validation.file, { ...read, requireLabels: true, requireRows: true });
-    reportSkipped(valData, io);
+  const optimizer = flags.optimizer ?? (t.optimizer.name as OptimizerName);
+  const changedOptimizer = optimizer !== t.optimizer.name;
+  const opts: TrainOptions = {
+    arch: resume.arch,
+    epochs: flags.epochs ?? t.epochs,
+    batchSize: t.batchSize,
+    optimizer,
+    lr: flags.lr ?? (changedOptimizer ? DEFAULT_LR[optimizer] : t.optimizer.lr),
+    schedule: flags.lrSchedule ?? (t.schedule as ScheduleName),
+    weightDecay: flags.weightDecay ?? t.optimizer.weightDecay,
+    seed: t.seed,
+    validation: t.validation,
+    limit: t.limit,
+    // An explicit --out wins; by default the checkpoint is continued in place.
+    out: typed('out') ? flags.out : from,
+    saveBest: Boolean(flags.saveBest),
+    optimizerState: flags.optimizerState,
+    augment: Boolean(t.augment),
+    threads: 1,
+    resumedFile: from,
+  };
+  checkSaveBest(opts, `${from} was trained without validation`);
+  if (t.history.length >= opts.epochs && !t.position) {
+    throw new UsageError(`${from}: already trained for ${t.history.length} epochs; give --epochs N with N > ${t.history.length} to train more`);
   }
+  return opts;
+}
 
+function sameArch(a: string, b: string): boolean {
+  try {
+    return formatArch(parseArch(a)) === formatArch(parseArch(b));
+  } catch {
+    return false;
+  }
+}
+
+function describeValidation(v: TrainOptions['validation']): string {
+  return v.kind === 'none' ? 'no validation' : v.kind === 'file' ? `--val ${v.file}` : `--val-split ${v.fraction}`;
+}
+
+/** What a resumed run changes, said once before it starts. */
+function resumeNote(opts: TrainOptions, resume: ModelFile): string | null {
+  const t = resume.training!;
+  const changes: string[] = [];
+  if (opts.optimizer !== t.optimizer.name) changes.push(`optimizer ${t.optimizer.name} → ${opts.optimizer} (its state starts afresh)`);
+  if (opts.lr !== t.optimizer.lr) changes.push(`lr ${t.optimizer.lr} → ${opts.lr}`);
+  if (opts.schedule !== t.schedule) changes.push(`schedule ${t.schedule} → ${opts.schedule}`);
+  if (changes.length === 0) return null;
+  return `kconv: resuming with ${changes.join(', ')}: a new ${opts.schedule} schedule runs from here to epoch ${opts.epochs}\n`;
+}
+
+async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): Promise<number> {
+  const resume = flags.resume ? await loadModel(flags.resume) : undefined;
+  const opts = resume ? resumeOptions(flags, typed, flags.resume!, resume) : freshOptions(flags);
+  const valFile = opts.validation.kind === 'file' ? opts.validation.file : undefined;
+  const inputs: NamedInput[] = [{ flag: '', file }, { flag: '--val', file: valFile }, { flag: '--labels', file: flags.labels }];
+  refuseStdinTwice(inputs);
+
+  // Before any work: the outputs can be written, are not inputs, and no other run writes them.
+  const outFlag = typed('out') || !resume ? '--out' : '--resume';
+  await checkOutput(opts.out, outFlag, inputs);
+  if (opts.saveBest) await checkOutput(lastPath(opts.out), outFlag, inputs);
+  const lock = await lockOutput(opts.out, `${outFlag} ${opts.out}`);
+  try {
+    const data = await readData(file, flags, io, { requireLabels: true, requireRows: true, labels: flags.labels });
+    const valData = valFile !== undefined ? await readData(valFile, flags, io, { requireLabels: true, requireRows: true }) : null;
+    opts.data = dataFingerprint(data.file, data.images);
+    const recorded = (resume?.training as WrittenTrainingRecord | undefined)?.data;
+    if (recorded && recorded.sha256 !== opts.data.sha256) {
+      io.err(`kconv: warning: ${data.file} is not the data ${flags.resume} was trained on (${recorded.file}, ${recorded.images} images; now ${data.images.n} images with other content): training goes on with it\n`);
+    }
+    if (resume) {
+      const note = resumeNote(opts, resume);
+      if (note) io.err(note);
+    }
+    opts.threads = threadsToUse(flags.threads ?? (resume?.training?.threads /* same sums, same rounding */), io);
+    return await trainWithProgress(file, data.images, valData?.images ?? null, opts, resume, flags, io);
+  } finally {
+    lock.release();
+  }
+}
+
+async function trainWithProgress(
+  file: string, data: import('../data/index.js').Images, valData: import('../data/index.js').Images | null,
+  opts: TrainOptions, resume: ModelFile | undefined, flags: TrainFlags, io: Io,
+): Promise<number> {
   // Ctrl-C / SIGTERM: the first finishes the batch and saves; a second one quits now
   // (the last checkpoint on disk is whole, since every write is atomic).
-  let stopRequested = false;
+  let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (stopRequested) {
+    if (stopSignal) {
       io.err(`\nkconv: stopped at once on a second ${signal}; the last checkpoint is intact\n`);
       process.exit(130);
     }
-    stopRequested = true;
+    stopSignal = signal;
     io.err(`\nkconv: ${signal}: finishing this batch and saving a checkpoint (again to quit at once)\n`);
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 
+  const columns = io.errColumns ?? (() => 80);
   const bar = io.errIsTTY
     ? new cliProgress.SingleBar({
-        format: 'epoch {epoch} |{bar}| {value}/{total} batches · loss {loss} · acc {acc} · {speed} img/s · ETA {eta_formatted}',
+        format: (_options, _params, payload) => progressLine(payload, columns()),
         hideCursor: true,
         clearOnComplete: true,
+        linewrap: false,
         stream: process.stderr,
-      }, cliProgress.Presets.shades_classic)
+      })
     : null;
   const started = Date.now();
-  io.err(`training ${opts.arch} on ${file}: ${opts.limit !== null && opts.limit < data.n ? `${opts.limit} of ${data.n}` : data.n} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
+  const images = opts.limit !== null && opts.limit < data.n ? `${opts.limit} of ${data.n}` : `${data.n}`;
+  io.err(`training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
+  const state = { epoch: 0, epochs: opts.epochs, batch: 0, batches: 0, loss: null as number | null, acc: null as number | null, imagesPerSecond: null as number | null, batchSize: opts.batchSize };
   try {
     const result = await train(data, valData, opts, {
-      onEpochStart: (epoch, batches) => bar?.start(batches, 0, { epoch, loss: '-', acc: '-', speed: '-' }),
-      onBatch: (p) => bar?.update(p.batch, { epoch: p.epoch, loss: p.loss.toFixed(4), acc: pct(p.acc), speed: Math.round(p.imagesPerSecond) }),
+      onEpochStart: (epoch, batches) => {
+        Object.assign(state, { epoch, batch: 0, batches, loss: null, acc: null });
+        bar?.start(batches, 0, state);
+      },
+      onBatch: (p) => {
+        Object.assign(state, { batch: p.batch, loss: p.loss, acc: p.acc, imagesPerSecond: p.imagesPerSecond });
+        bar?.update(p.batch, state);
+      },
       onEpochEnd: (r, saved) => {
         bar?.stop();
-        io.err(`epoch ${String(r.epoch).padStart(3)}/${opts.epochs}  loss ${r.loss.toFixed(4)}  acc ${pct(r.acc)}  val loss ${r.valLoss === null ? '   -  ' : r.valLoss.toFixed(4)}  val acc ${pct(r.valAcc)}  ${r.seconds.toFixed(2)} s  → ${saved.join(', ')}\n`);
+        io.err(`epoch ${String(r.epoch).padStart(3)}/${opts.epochs}  loss ${r.loss.toFixed(4)}  acc ${pct(r.acc)}${r.valAcc === null ? '' : `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAcc)}`}  ${r.seconds.toFixed(2)} s  → ${saved.join(', ')}\n`);
         if (flags.json) io.out(JSON.stringify({ ...r, saved }) + '\n');
       },
-      shouldStop: () => stopRequested,
+      shouldStop: () => stopSignal !== null,
     }, resume);
     bar?.stop();
+    const resumeWith = `kconv train ${file} --resume ${result.checkpoint}`;
     if (result.stopped) {
-      io.err(`kconv: stopped; checkpoint saved to ${result.checkpoint}. Resume with: kconv train ${file} --resume ${result.checkpoint}\n`);
+      io.err(`kconv: stopped; checkpoint saved to ${result.checkpoint}. Resume with: ${resumeWith}\n`);
       return 130;
     }
     const last = result.history[result.history.length - 1];
     if (!flags.json) {
       io.out(`saved ${opts.saveBest ? `${opts.out} (best epoch) and ${result.checkpoint} (last)` : opts.out}: ${result.history.length} epochs in ${((Date.now() - started) / 1000).toFixed(1)} s${last?.valAcc != null ? `, val acc ${pct(last.valAcc)}` : ''}\n`);
+    }
+    if (stopSignal) {
+      // The signal came as the last epoch was saved: the run is complete, but it was asked to stop.
+      io.err(`kconv: ${stopSignal} during the final save: training had finished; ${result.checkpoint} is complete (${result.history.length} epochs)\n`);
+      return 130;
     }
     return 0;
   } finally {

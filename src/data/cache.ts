@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, rename, unlink, type FileHandle } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import { endianness, homedir } from 'node:os';
 import path from 'node:path';
+import { writeAtomic } from '../io/atomic-write.js';
 import { PIXELS, type HeaderKind } from './types.js';
 import type { ParsedRows } from './rows.js';
 import { MAX_SKIPPED_LINES } from './rows.js';
@@ -101,10 +102,9 @@ export async function readCache(slot: CacheSlot): Promise<CachedRows | null> {
   }
 }
 
-/** Stores rows (arrays of exactly n rows); written to a temporary name then renamed, so readers never see half a file. */
+/** Stores rows (arrays of exactly n rows), atomically: readers never see half an entry. */
 export async function writeCache(slot: CacheSlot, rows: ParsedRows, kind: HeaderKind): Promise<boolean> {
   if (endianness() !== 'LE') return false;
-  const tmp = `${slot.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await mkdir(path.dirname(slot.file), { recursive: true });
     const parts = [rows.ids, rows.labels, rows.pixels].filter((a) => a !== null).map((a) => bytesOf(a!));
@@ -120,28 +120,14 @@ export async function writeCache(slot: CacheSlot, rows: ParsedRows, kind: Header
     kept.forEach((line, i) => v.setUint32(28 + 4 * i, line, true));
     slot.key.copy(head, 72);
     checksum(parts).copy(head, 104);
-    const fh = await open(tmp, 'wx');
-    try {
-      let at = 0;
-      for (const p of [head, ...parts]) at += await writeFully(fh, p, at);
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, slot.file);
+    // Not flushed to the disk: an entry lost to a crash is checked, found wrong and rebuilt.
+    await writeAtomic(slot.file, async (sink) => {
+      for (const p of [head, ...parts]) await sink.write(p);
+    }, { durable: false, regularOnly: true });
     return true;
   } catch {
-    await unlink(tmp).catch(() => {});
-    return false;
+    return false; // the cache is an optimisation: a full disk or a read-only folder only means no entry
   }
-}
-
-async function writeFully(fh: FileHandle, from: Uint8Array, position: number): Promise<number> {
-  let done = 0;
-  while (done < from.length) {
-    const { bytesWritten } = await fh.write(from, done, from.length - done, position + done);
-    done += bytesWritten;
-  }
-  return done;
 }
 
 async function readFully(fh: FileHandle, into: Uint8Array, position: number): Promise<number> {

@@ -2,18 +2,20 @@
  * Reading the official Kannada-MNIST (and MNIST) idx files: `*-idx3-ubyte` images
  * (magic 0x00000803, n×28×28 unsigned bytes) and `*-idx1-ubyte` labels (magic
  * 0x00000801, n bytes), gzip'd or not. Gzip is recognised by its first bytes (1f 8b),
- * never by the name. The data is streamed (through gunzip when needed) straight into
- * the destination array: 60,000 images take their 47 MB once.
+ * never by the name. The files are small (the largest official one is 47 MB
+ * uncompressed): each is read whole, gunzipped in one call (bounded), and its header
+ * read with a DataView.
  */
-import { createReadStream } from 'node:fs';
+import { read } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
-import { constants as zlibConstants, createGunzip, gunzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
-import { readFileHead } from './source.js';
-import { PIXELS, type Dataset } from './types.js';
+import { isIdxMagic } from './sniff.js';
+import { openSource, type Source } from './source.js';
+import { PIXELS, type DataFile } from './types.js';
 
 export interface IdxReadOptions {
   /**
@@ -23,22 +25,12 @@ export interface IdxReadOptions {
   labels?: string | false;
 }
 
-/** What an idx header says. */
-export interface IdxHeader {
-  /** The data type byte: 0x08 unsigned byte, 0x09 signed byte, 0x0B int16, 0x0C int32, 0x0D float32, 0x0E float64. */
-  type: number;
-  dims: number[];
-}
-
-const GZIP_MAGIC = [0x1f, 0x8b] as const;
+const readAt = promisify(read);
 const IMAGES_MAGIC = 0x00000803;
 const LABELS_MAGIC = 0x00000801;
 const SIDE = 28;
-const CHUNK_BYTES = 1 << 20;
-/** The first allocation for the data; it grows (by doubling) only when a header announces more. */
-const FIRST_ALLOCATION = 64 * 1024 * 1024;
-/** Larger than any Node typed array: a header announcing more is corrupt. */
-const MAX_DATA_BYTES = 2 ** 32;
+/** The most data an idx file may hold (1.4 million images): checked before allocating. */
+const MAX_DATA_BYTES = 2 ** 30;
 
 const TYPE_NAMES: Record<number, string> = {
   0x08: 'unsigned byte',
@@ -51,28 +43,6 @@ const TYPE_NAMES: Record<number, string> = {
 
 const hex = (bytes: Uint8Array) => Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join(' ');
 const magicHex = (magic: number) => `0x${magic.toString(16).padStart(8, '0')}`;
-
-/** Whether 4 bytes are an idx magic number: two zero bytes, a known data type, 1 to 4 dimensions. */
-function isIdxMagic(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0 && b[1] === 0 && b[2] in TYPE_NAMES && b[3] >= 1 && b[3] <= 4;
-}
-
-/**
- * Whether the file starts like an idx file (after gunzip of its first bytes when it is
- * gzip'd): so a reader can route it. Never throws: a file that cannot be read is not idx.
- */
-export async function looksLikeIdx(file: string): Promise<boolean> {
-  try {
-    let head = await readFileHead(file, 64 * 1024);
-    if (head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1]) {
-      // A partial gzip stream: inflate what there is, without requiring its end.
-      head = gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH });
-    }
-    return isIdxMagic(head);
-  } catch {
-    return false;
-  }
-}
 
 /**
  * Where the labels of an images file would be, by the official names: `X_` → `y_` at the
@@ -95,220 +65,158 @@ export function labelsFileCandidates(imagesPath: string): string[] {
 /** The first candidate labels file that exists, or null. */
 export async function findLabelsFile(imagesPath: string): Promise<string | null> {
   for (const candidate of labelsFileCandidates(imagesPath)) {
-    try {
-      if ((await stat(candidate)).isFile()) return candidate;
-    } catch {
-      // not there: try the next
-    }
+    if ((await stat(candidate).catch(() => null))?.isFile()) return candidate;
   }
   return null;
 }
 
 /**
- * Reads an idx images file and its labels into a Dataset (ids are always null; the header
- * is 'label' with labels, else 'pixels'). Every fault is a one-line DataError naming the file.
+ * Reads an idx images file (a path, or a source already opened) and its labels (the
+ * header is 'label' with labels, else 'pixels'; ids are null). Every fault is a one-line
+ * DataError naming the file.
  */
-export async function readIdxDataset(imagesPath: string, opts: IdxReadOptions = {}): Promise<Dataset> {
-  const images = await readIdxImages(imagesPath);
-  const labelsPath = opts.labels === false ? null : opts.labels ?? (await findLabelsFile(imagesPath));
+export async function readIdxDataset(images: string | Source, opts: IdxReadOptions = {}): Promise<DataFile> {
+  const { n, pixels } = await readIdxImages(images);
+  const imagesName = typeof images === 'string' ? images : images.name;
+  // Standard input has no name to find labels beside.
+  const byName = typeof images === 'string' || images.identity !== null;
+  const labelsPath = opts.labels === false ? null : opts.labels ?? (byName ? await findLabelsFile(imagesName) : null);
   let labels: Uint8Array | null = null;
   if (labelsPath !== null) {
     labels = await readIdxLabels(labelsPath);
-    if (labels.length !== images.n) {
+    if (labels.length !== n) {
       throw dataError(
         labelsPath,
-        `has ${labels.length} labels but ${imagesPath} has ${images.n} images; the two files do not belong together (give the labels file of these images)`,
+        `has ${labels.length} labels but ${imagesName} has ${n} images; the two files do not belong together (give the labels file of these images)`,
       );
     }
   }
-  return {
-    n: images.n,
-    pixels: images.pixels,
-    labels,
-    ids: null,
-    file: imagesPath,
-    skipped: { count: 0, lines: [] },
-    header: labels ? 'label' : 'pixels',
-  };
+  return { images: { n, pixels, labels, ids: null }, file: imagesName, format: 'idx', header: labels ? 'label' : 'pixels', skipped: { count: 0, lines: [] } };
 }
 
 /** An idx3 images file: n×28×28 unsigned bytes. */
-export async function readIdxImages(file: string): Promise<{ n: number; pixels: Uint8Array }> {
+export async function readIdxImages(file: string | Source): Promise<{ n: number; pixels: Uint8Array }> {
   const { dims, data } = await readIdx(file, IMAGES_MAGIC);
   return { n: dims[0], pixels: data };
 }
 
 /** An idx1 labels file: n digits 0..9. */
-export async function readIdxLabels(file: string): Promise<Uint8Array> {
+export async function readIdxLabels(file: string | Source): Promise<Uint8Array> {
   const { data } = await readIdx(file, LABELS_MAGIC);
   for (let i = 0; i < data.length; i++) {
     if (data[i] > 9) {
-      throw dataError(file, `label ${data[i]} at index ${i} (0-based) is not a digit 0–9; give a Kannada-MNIST or MNIST labels file`);
+      const name = typeof file === 'string' ? file : file.name;
+      throw dataError(name, `label ${data[i]} at index ${i} (0-based) is not a digit 0–9; give a Kannada-MNIST or MNIST labels file`);
     }
   }
   return data;
 }
 
-/** Reads a whole idx file whose magic must be `magic`, validating the header as soon as it has arrived. */
-async function readIdx(file: string, magic: number): Promise<{ dims: number[]; data: Uint8Array }> {
-  const wanted = magic === IMAGES_MAGIC ? 'images (idx3)' : 'labels (idx1)';
-  const example = magic === IMAGES_MAGIC ? 'X_kannada_MNIST_test-idx3-ubyte.gz' : 'y_kannada_MNIST_test-idx1-ubyte.gz';
-  const ndims = magic & 0xff;
-  const gzip = await openIdx(file, wanted, example);
-
-  const head = new Uint8Array(4 + 4 * 4);
-  let headLength = 0;
-  let headNeeded = 4;
-  let dims: number[] | null = null;
-  let expected = 0;
-  let data = new Uint8Array(0);
-  let filled = 0;
-  let extra = 0;
-
-  const onMagic = () => {
-    const got = head.subarray(0, 4);
-    if (!isIdxMagic(got)) {
-      throw dataError(file, `not an idx file (it starts with bytes ${hex(got)}; an idx ${wanted} file starts with ${hex(bytesOf(magic))}); give an official ${example} file, gzip'd or not`);
-    }
-    const found = (got[2] << 8) | got[3];
-    if (found !== magic) {
-      if (got[2] !== 0x08) {
-        throw dataError(file, `idx data of type ${TYPE_NAMES[got[2]]} (magic ${magicHex(found)}) is not supported; kconv reads unsigned bytes (magic ${magicHex(magic)})`);
-      }
-      const what = got[3] === 1 ? 'a labels (idx1) file' : got[3] === 3 ? 'an images (idx3) file' : `an idx file with ${got[3]} dimensions`;
-      const advice = magic === IMAGES_MAGIC ? 'give the images file (X_…-idx3-ubyte); its labels are found beside it' : 'give the labels file (y_…-idx1-ubyte)';
-      throw dataError(file, `is ${what} (magic ${magicHex(found)}), expected ${wanted} (magic ${magicHex(magic)}); ${advice}`);
-    }
-    headNeeded = 4 + 4 * ndims;
-  };
-
-  const onDims = () => {
-    const view = new DataView(head.buffer, head.byteOffset, headNeeded);
-    dims = Array.from({ length: ndims }, (_, k) => view.getUint32(4 + 4 * k));
-    if (magic === IMAGES_MAGIC && (dims[1] !== SIDE || dims[2] !== SIDE)) {
-      throw dataError(file, `the images are ${dims[1]}×${dims[2]}; kconv needs 28×28 images (Kannada-MNIST, MNIST)`);
-    }
-    expected = dims.reduce((a, b) => a * b, 1);
-    if (expected >= MAX_DATA_BYTES) {
-      throw dataError(file, `the header announces ${dims[0]} ${magic === IMAGES_MAGIC ? 'images' : 'labels'} (${expected} bytes), more than kconv can hold; the file is corrupt: download it again`);
-    }
-    data = new Uint8Array(Math.min(expected, FIRST_ALLOCATION));
-  };
-
-  // pipeline() may report its own AbortError instead of what the consumer threw: keep ours.
-  let fault: unknown = null;
-  const consume = async (source: AsyncIterable<Buffer>) => {
-    try {
-      await fill(source);
-    } catch (err) {
-      fault = err;
-      throw err;
-    }
-  };
-  const fill = async (source: AsyncIterable<Buffer>) => {
-    for await (const chunk of source) {
-      let at = 0;
-      while (at < chunk.length) {
-        if (dims === null) {
-          const take = Math.min(headNeeded - headLength, chunk.length - at);
-          head.set(chunk.subarray(at, at + take), headLength);
-          headLength += take;
-          at += take;
-          if (headLength === 4 && headNeeded === 4) onMagic();
-          if (headLength === headNeeded && headNeeded > 4) onDims();
-        } else if (filled < expected) {
-          if (filled === data.length) {
-            const grown = new Uint8Array(Math.min(expected, data.length * 2));
-            grown.set(data);
-            data = grown;
-          }
-          const take = Math.min(data.length - filled, chunk.length - at);
-          data.set(chunk.subarray(at, at + take), filled);
-          filled += take;
-          at += take;
-        } else {
-          extra += chunk.length - at;
-          at = chunk.length;
-        }
-      }
-    }
-  };
-
-  const raw = createReadStream(file, { highWaterMark: CHUNK_BYTES });
+/** Reads a whole idx file whose magic must be `magic`: opened here when given a path. */
+async function readIdx(file: string | Source, magic: number): Promise<{ dims: number[]; data: Uint8Array }> {
+  const expected = magic === IMAGES_MAGIC ? `an idx images (idx3) file such as ${EXAMPLE.images}` : `an idx labels (idx1) file such as ${EXAMPLE.labels}`;
+  if (typeof file !== 'string') return parseIdx(await wholeContent(file), file.name, file.gzip, magic);
+  const source = await openSource(file, expected);
   try {
-    if (gzip) await pipeline(raw, createGunzip({ chunkSize: 256 * 1024 }), consume);
-    else await pipeline(raw, consume);
-  } catch (err) {
-    throw asReadError(fault ?? err, file);
+    return parseIdx(await wholeContent(source), file, source.gzip, magic);
+  } finally {
+    await source.close();
   }
+}
 
-  if (dims === null) {
-    if (headLength < 4) {
-      throw dataError(file, `not an idx file (only ${headLength} byte${headLength === 1 ? '' : 's'}${gzip ? ' after gunzip' : ''}); give an official ${example} file`);
+const EXAMPLE = { images: 'X_kannada_MNIST_test-idx3-ubyte.gz', labels: 'y_kannada_MNIST_test-idx1-ubyte.gz' };
+
+/** The source's bytes, whole, gunzipped when gzip'd; at most MAX_DATA_BYTES plus a header. */
+async function wholeContent(source: Source): Promise<Uint8Array> {
+  const limit = MAX_DATA_BYTES + 64;
+  let raw: Uint8Array;
+  if ('bytes' in source.bytes) {
+    raw = source.bytes.bytes;
+  } else {
+    if (!source.gzip && source.size > limit) throw tooLarge(source.name);
+    const buf = new Uint8Array(source.size); // its own memory, not a slice of Node's shared pool
+    for (let done = 0; done < buf.length; ) {
+      const { bytesRead: got } = await readAt(source.bytes.fd, buf, done, buf.length - done, done).catch((err: Error) => {
+        throw dataError(source.name, `cannot read: ${err.message}`);
+      });
+      if (got === 0) throw dataError(source.name, 'changed while kconv was reading it (it became shorter); run again once nothing is writing to it');
+      done += got;
     }
-    throw dataError(file, `truncated: the idx header is cut short (${headLength} of ${headNeeded} bytes); the file is incomplete: download it again`);
+    raw = buf;
   }
-  const announced: number[] = dims;
+  if (!source.gzip) return raw;
+  try {
+    return gunzipSync(raw, { maxOutputLength: limit });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(source.name);
+    if (e.code === 'Z_BUF_ERROR') {
+      throw dataError(source.name, 'truncated: the gzip data is cut short (unexpected end of file); the file is incomplete: download it again');
+    }
+    // Node's gunzip also fails this way on bytes after the end of the gzip stream (trailing garbage).
+    throw dataError(source.name, `the gzip data is corrupt or has bytes after its end (${e.message}); download the file again`);
+  }
+}
+
+function tooLarge(name: string): DataError {
+  return dataError(name, `holds more than ${MAX_DATA_BYTES / 2 ** 30} GiB of idx data, more than kconv can hold; give a Kannada-MNIST or MNIST idx file`);
+}
+
+/** Checks an idx file's header against `magic` and its length against the header. */
+function parseIdx(bytes: Uint8Array, file: string, gzip: boolean, magic: number): { dims: number[]; data: Uint8Array } {
+  const images = magic === IMAGES_MAGIC;
+  const wanted = images ? 'images (idx3)' : 'labels (idx1)';
+  const example = images ? EXAMPLE.images : EXAMPLE.labels;
+  if (bytes.length < 4) {
+    throw dataError(file, `not an idx file (only ${bytes.length} byte${bytes.length === 1 ? '' : 's'}${gzip ? ' after gunzip' : ''}); give an official ${example} file`);
+  }
+  const got = bytes.subarray(0, 4);
+  if (!isIdxMagic(got)) {
+    throw dataError(file, `not an idx file (it starts with bytes ${hex(got)}; an idx ${wanted} file starts with ${hex(bytesOf(magic))}); give an official ${example} file, gzip'd or not`);
+  }
+  const found = (got[2] << 8) | got[3];
+  if (found !== magic) {
+    if (got[2] !== 0x08) {
+      throw dataError(file, `idx data of type ${TYPE_NAMES[got[2]]} (magic ${magicHex(found)}) is not supported; kconv reads unsigned bytes (magic ${magicHex(magic)})`);
+    }
+    const what = got[3] === 1 ? 'a labels (idx1) file' : got[3] === 3 ? 'an images (idx3) file' : `an idx file with ${got[3]} dimensions`;
+    const advice = images ? 'give the images file (X_…-idx3-ubyte); its labels are found beside it' : 'give the labels file (y_…-idx1-ubyte)';
+    throw dataError(file, `is ${what} (magic ${magicHex(found)}), expected ${wanted} (magic ${magicHex(magic)}); ${advice}`);
+  }
+  const ndims = magic & 0xff;
+  const headBytes = 4 + 4 * ndims;
+  if (bytes.length < headBytes) {
+    throw dataError(file, `truncated: the idx header is cut short (${bytes.length} of ${headBytes} bytes); the file is incomplete: download it again`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, headBytes);
+  const dims = Array.from({ length: ndims }, (_, k) => view.getUint32(4 + 4 * k));
+  if (images && (dims[1] !== SIDE || dims[2] !== SIDE)) {
+    throw dataError(file, `the images are ${dims[1]}×${dims[2]}; kconv needs 28×28 images (Kannada-MNIST, MNIST)`);
+  }
+  const expected = dims.reduce((a, b) => a * b, 1);
+  if (expected > MAX_DATA_BYTES) {
+    throw dataError(file, `the header announces ${dims[0]} ${images ? 'images' : 'labels'} (${expected} bytes), more than kconv can hold; the file is corrupt: download it again`);
+  }
+  const filled = bytes.length - headBytes;
   if (filled < expected) {
-    const unit = magic === IMAGES_MAGIC ? PIXELS : 1;
-    const whole = Math.floor(filled / unit);
-    const things = magic === IMAGES_MAGIC ? `images of 28×28 (${expected} bytes)` : 'labels';
+    const whole = Math.floor(filled / PIXELS);
+    const things = images ? `images of 28×28 (${expected} bytes)` : 'labels';
     throw dataError(
       file,
-      `truncated: the header announces ${announced[0]} ${things} but only ${filled} bytes follow${magic === IMAGES_MAGIC ? ` (${whole} whole image${whole === 1 ? '' : 's'})` : ''}; the file is incomplete: download it again`,
+      `truncated: the header announces ${dims[0]} ${things} but only ${filled} bytes follow${images ? ` (${whole} whole image${whole === 1 ? '' : 's'})` : ''}; the file is incomplete: download it again`,
     );
   }
-  if (extra > 0) {
+  if (filled > expected) {
+    const extra = filled - expected;
     throw dataError(
       file,
-      `${extra} unexpected byte${extra === 1 ? '' : 's'} after the ${announced[0]} ${magic === IMAGES_MAGIC ? 'images' : 'labels'} the header announces (trailing data); the file is corrupt or not one idx file: download it again`,
+      `${extra} unexpected byte${extra === 1 ? '' : 's'} after the ${dims[0]} ${images ? 'images' : 'labels'} the header announces (trailing data); the file is corrupt or not one idx file: download it again`,
     );
   }
-  return { dims: announced, data: data.length === expected ? data : data.subarray(0, expected) };
+  // A plain Uint8Array view (gunzip gives a Buffer), without copying the data.
+  return { dims, data: new Uint8Array(bytes.buffer, bytes.byteOffset + headBytes, expected) };
 }
 
 function bytesOf(magic: number): Uint8Array {
   return Uint8Array.of(magic >>> 24, (magic >>> 16) & 0xff, (magic >>> 8) & 0xff, magic & 0xff);
-}
-
-/** Checks that the file is there, a regular file and not empty; returns whether it is gzip'd. */
-async function openIdx(file: string, wanted: string, example: string): Promise<boolean> {
-  let size: number;
-  try {
-    const st = await stat(file);
-    if (st.isDirectory()) throw dataError(file, `is a directory; expected an idx ${wanted} file such as ${example}`);
-    if (!st.isFile()) throw dataError(file, `is not a regular file; expected an idx ${wanted} file such as ${example}`);
-    size = st.size;
-  } catch (err) {
-    throw asReadError(err, file);
-  }
-  if (size === 0) throw dataError(file, `is empty (0 bytes); expected an idx ${wanted} file such as ${example}`);
-  let first: Buffer;
-  try {
-    first = await readFileHead(file, 2);
-  } catch (err) {
-    throw asReadError(err, file);
-  }
-  return first.length >= 2 && first[0] === GZIP_MAGIC[0] && first[1] === GZIP_MAGIC[1];
-}
-
-function asReadError(err: unknown, file: string): Error {
-  if (err instanceof DataError) return err;
-  const e = err as NodeJS.ErrnoException;
-  switch (e?.code) {
-    case 'ENOENT':
-    case 'ENOTDIR':
-      return dataError(file, 'file not found (check the path)');
-    case 'EACCES':
-    case 'EPERM':
-      return dataError(file, 'cannot read the file (permission denied)');
-    case 'EISDIR':
-      return dataError(file, 'is a directory; expected an idx file');
-    case 'Z_BUF_ERROR':
-      return dataError(file, 'truncated: the gzip data is cut short (unexpected end of file); the file is incomplete: download it again');
-    case 'Z_DATA_ERROR':
-      // Node's gunzip also fails this way on bytes after the end of the gzip stream (trailing garbage).
-      return dataError(file, `the gzip data is corrupt or has bytes after its end (${e.message}); download the file again`);
-  }
-  return dataError(file, `cannot read: ${e?.message ?? String(err)}`);
 }

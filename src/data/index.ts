@@ -1,5 +1,6 @@
 /** Reading Kaggle-format Kannada-MNIST CSV files (and the official idx files) into typed arrays. */
-export { readDataset, type AnyReadOptions } from './read-any.js';
+export { readDataset } from './read.js';
 export { defaultCacheDir } from './cache.js';
-export { PIXELS } from './types.js';
-export type { Dataset, HeaderKind, InternalReadOptions, LoadInfo, ReadOptions } from './types.js';
+export { STDIN, STDIN_NAME } from './source.js';
+export { MAX_IMAGES, PIXELS } from './types.js';
+export type { DataFile, Dataset, HeaderKind, Images, InternalReadOptions, LoadInfo, ReadOptions, Skipped } from './types.js';

@@ -4,7 +4,7 @@ import { findWorkerScript } from '../io/worker-url.js';
 import type { RowJob } from './row-parser.js';
 import { buffersOf, copyRows, mergeSkipped, type ParsedRows, type Skipped } from './rows.js';
 import type { Range } from './scan.js';
-import type { Source } from './source.js';
+import type { ByteSource } from './source.js';
 import { PIXELS } from './types.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
@@ -32,8 +32,10 @@ type DataErrorInfo = Extract<WorkerReply, { dataError: unknown }>['dataError'];
 export class WorkerPool {
   private readonly workers: Worker[] = [];
 
-  constructor(source: Source, private readonly job: RowJob, threads: number) {
-    const setup: WorkerSetup = { source, job, batchRows: BATCH_ROWS };
+  constructor(source: ByteSource, private readonly job: RowJob, threads: number) {
+    if (!('fd' in source)) throw new Error('WorkerPool: parse workers read a file descriptor, not bytes in memory');
+    // The descriptor, not the path: workers read the very file the main thread opened and hashed.
+    const setup: WorkerSetup = { source: { fd: source.fd, size: source.size, gzip: source.gzip }, job, batchRows: BATCH_ROWS };
     for (let w = 0; w < threads; w++) {
       this.workers.push(new Worker(WORKER_URL!, { workerData: setup, resourceLimits: WORKER_LIMITS }));
     }
@@ -43,8 +45,9 @@ export class WorkerPool {
     return this.workers.length;
   }
 
-  close(): void {
-    for (const w of this.workers) void w.terminate();
+  /** Stops the workers; resolves once none can read the file any more. */
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
   }
 
   /**
@@ -81,7 +84,7 @@ export class WorkerPool {
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
-        this.close();
+        void this.close();
         if (error) reject(error);
         else if (failed) reject(new DataError(failed.error.message, failed.error.file, failed.error.line, failed.error.column));
         else resolve(compacted(out, ranges, base, filled, skipped));

@@ -6,7 +6,7 @@ import { dataError, SKIP_HINT } from './data-error.js';
 import { describeBadValue, MAX_ID, MAX_LABEL, MAX_PIXEL, parseUint } from './fields.js';
 import { columnName, ID, LABEL } from './header.js';
 import { RowSink, type ParsedRows, type RowArrays } from './rows.js';
-import { PIXELS } from './types.js';
+import { MAX_IMAGES, MAX_LINE_BYTES, PIXELS } from './types.js';
 
 /** What parseRows needs to know; plain data so that it can be sent to a worker. */
 export interface RowJob {
@@ -20,8 +20,6 @@ export interface RowJob {
   firstLine: number;
   /** The stream starts at the top of the file, header included (gzip), rather than at a row. */
   includesHeader: boolean;
-  /** The header's line ending, taken as the file's. */
-  eol: '\n' | '\r\n';
   /** Expected number of rows (lines), to size the arrays once. */
   capacity: number;
   skipBadRows: boolean;
@@ -73,6 +71,9 @@ export async function parseRows(
       const fields = record.length === 1 ? '1 field' : `${record.length} fields`;
       return badRow(line, `row has ${fields} but the header has ${fieldCount}`);
     }
+    if (sink.n + sink.flushed >= MAX_IMAGES) {
+      throw dataError(file, `has more than ${MAX_IMAGES.toLocaleString('en-US')} rows; kconv reads at most ${MAX_IMAGES.toLocaleString('en-US')} images from one file: split it`, line);
+    }
     sink.reserve();
     const row = sink.n;
     const pixels = sink.pixels;
@@ -102,11 +103,15 @@ export async function parseRows(
   const parser = parse({
     cast: false,
     bom: true,
+    // Both line endings, in any mix (a LF header over CRLF rows, or the reverse).
+    record_delimiter: ['\r\n', '\n'],
+    // A line far longer than a row is refused as it grows, not after it is whole.
+    max_record_size: MAX_LINE_BYTES,
     relax_column_count: true, // field counts are checked in onRecord, with a better message
     on_record: onRecord,
   });
   parser.resume(); // nothing is pushed, but the readable side must flow to end
-  if (!job.includesHeader) parser.write(leadLine(fieldCount, job.eol));
+  if (!job.includesHeader) parser.write(leadLine(fieldCount));
   try {
     await pipeline(input, parser);
   } catch (err) {
@@ -123,8 +128,8 @@ export async function parseRows(
  * blank, every good row after it would pay that. The header plays this part when
  * the stream has it.
  */
-function leadLine(fieldCount: number, eol: string): Buffer {
-  return Buffer.from(','.repeat(fieldCount - 1) + eol);
+function leadLine(fieldCount: number): Buffer {
+  return Buffer.from(','.repeat(fieldCount - 1) + '\n');
 }
 
 /** Turns a csv-parse, zlib or fs error into a DataError at the record being parsed. */
@@ -146,6 +151,8 @@ function csvProblem(code: string): string {
       return 'a closing quote is followed by something other than a comma or the end of the line';
     case 'INVALID_OPENING_QUOTE':
       return 'a quote inside an unquoted field; quote the whole field or remove the quote';
+    case 'CSV_MAX_RECORD_SIZE':
+      return `the line is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB (a row of 785 numbers takes at most about 3 KB): is this a CSV file of 28×28 images?`;
     default:
       return `not valid CSV (${code})`;
   }

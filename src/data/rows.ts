@@ -1,12 +1,9 @@
-import { PIXELS } from './types.js';
+import { PIXELS, type Skipped } from './types.js';
+
+export type { Skipped };
 
 /** Most skipped line numbers kept (the count is always exact). */
 export const MAX_SKIPPED_LINES = 10;
-
-export interface Skipped {
-  count: number;
-  lines: number[];
-}
 
 /** The arrays of a batch of rows. */
 export type RowArrays = Pick<ParsedRows, 'pixels' | 'labels' | 'ids' | 'idLines'>;
@@ -44,6 +41,8 @@ export class RowSink implements ParsedRows {
   ids!: Int32Array | null;
   idLines!: Int32Array | null;
   skipped: Skipped = { count: 0, lines: [] };
+  /** Rows handed off by earlier flushes. */
+  flushed = 0;
   private capacity: number;
 
   constructor(
@@ -75,6 +74,7 @@ export class RowSink implements ParsedRows {
   /** Hands the rows so far to `flush` and starts on fresh arrays. */
   flushRows(): void {
     if (this.n > 0) this.flush!(this);
+    this.flushed += this.n;
     this.n = 0;
     this.allocate();
   }

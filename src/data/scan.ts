@@ -1,6 +1,11 @@
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import type { Source } from './source.js';
+import { read } from 'node:fs';
+import { promisify } from 'node:util';
+import { dataError } from './data-error.js';
+import type { ByteSource } from './source.js';
+import { MAX_IMAGES, MAX_LINE_BYTES } from './types.js';
+
+const readAt = promisify(read);
 
 /** A line-aligned byte range of rows: one unit of work for a parse worker. */
 export interface Range {
@@ -34,14 +39,17 @@ interface Mark {
 }
 
 /**
- * One fast pass over the raw file before parsing: hashes it (the cache key) and
+ * One fast pass over the raw bytes before parsing: hashes them (the cache key) and
  * counts line breaks, so that each range starts at a line boundary whose line
- * number is known exactly, and the arrays can be sized once. For gzip only the
- * hash is taken; its rows are parsed in one decompressed stream.
+ * number is known exactly, and the arrays can be sized once. A line too long to be a
+ * row stops the scan at once, before anything is parsed. For gzip only the hash is
+ * taken; its rows are parsed in one decompressed stream. The bytes are read through
+ * the source's one descriptor, the same the parse workers read: what is hashed is
+ * what is parsed.
  */
-export async function scanFile(src: Source, opts: { hash: boolean; dataStart: number; threads: number }): Promise<Scan> {
+export async function scanFile(src: ByteSource, name: string, opts: { hash: boolean; dataStart: number; threads: number }): Promise<Scan> {
   const hash = opts.hash ? createHash('sha256') : null;
-  const { size } = src;
+  const size = 'bytes' in src ? src.bytes.length : src.size;
   const dataStart = Math.min(opts.dataStart, size);
   const countLines = !src.gzip;
   const targets = opts.threads > 1 && countLines ? splitTargets(dataStart, size, opts.threads) : [];
@@ -52,34 +60,42 @@ export async function scanFile(src: Source, opts: { hash: boolean; dataStart: nu
   let lastByte = -1; // of the previous chunk
   let hasQuotes = false;
 
-  const fh = await open(src.file, 'r');
-  try {
-    const buf = Buffer.allocUnsafe(CHUNK);
-    for (let offset = 0; offset < size; ) {
-      const { bytesRead } = await fh.read(buf, 0, Math.min(CHUNK, size - offset), offset);
+  const tooLong = (line: number) =>
+    dataError(name, `line ${line} is longer than ${MAX_LINE_BYTES / 2 ** 20} MiB (a row of 785 numbers takes at most about 3 KB): is this a CSV file of 28×28 images?`, line);
+  const buf = 'bytes' in src ? null : Buffer.allocUnsafe(CHUNK);
+  for (let offset = 0; offset < size; ) {
+    let chunk: Buffer;
+    if ('bytes' in src) {
+      chunk = Buffer.from(src.bytes.buffer, src.bytes.byteOffset + offset, Math.min(CHUNK, size - offset));
+    } else {
+      const { bytesRead } = await readAt(src.fd, buf!, 0, Math.min(CHUNK, size - offset), offset);
       if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      hash?.update(chunk);
-      if (countLines) {
-        if (!hasQuotes) hasQuotes = chunk.indexOf(QUOTE, Math.max(0, dataStart - offset)) >= 0;
-        for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, at + 1)) {
-          const pos = offset + at;
-          lineBreaks++;
-          const length = pos - lineStart;
-          const before = at > 0 ? chunk[at - 1] : lastByte;
-          if (lineStart >= dataStart && (length === 0 || (length === 1 && before === CR))) blanks++;
-          lineStart = pos + 1;
-          const k = marks.length - 1;
-          if (k < targets.length && lineStart >= targets[k] && lineStart < size) {
-            marks.push({ pos: lineStart, line: lineBreaks + 1, blanks });
-          }
+      chunk = buf!.subarray(0, bytesRead);
+    }
+    const bytesRead = chunk.length;
+    hash?.update(chunk);
+    if (countLines) {
+      if (!hasQuotes) hasQuotes = chunk.indexOf(QUOTE, Math.max(0, dataStart - offset)) >= 0;
+      for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, at + 1)) {
+        const pos = offset + at;
+        lineBreaks++;
+        const length = pos - lineStart;
+        if (length > MAX_LINE_BYTES) throw tooLong(lineBreaks);
+        const before = at > 0 ? chunk[at - 1] : lastByte;
+        if (lineStart >= dataStart && (length === 0 || (length === 1 && before === CR))) blanks++;
+        lineStart = pos + 1;
+        const k = marks.length - 1;
+        if (k < targets.length && lineStart >= targets[k] && lineStart < size) {
+          marks.push({ pos: lineStart, line: lineBreaks + 1, blanks });
         }
       }
-      lastByte = chunk[bytesRead - 1];
-      offset += bytesRead;
     }
-  } finally {
-    await fh.close();
+    lastByte = chunk[bytesRead - 1];
+    offset += bytesRead;
+    if (countLines && offset - lineStart > MAX_LINE_BYTES) throw tooLong(lineBreaks + 1);
+    if (countLines && lineBreaks > MAX_IMAGES + 1) {
+      throw dataError(name, `has more than ${MAX_IMAGES.toLocaleString('en-US')} lines; kconv reads at most ${MAX_IMAGES.toLocaleString('en-US')} images from one file: split it`);
+    }
   }
 
   // Line number just past the last line (a last line without a line break still counts).

@@ -1,21 +1,36 @@
 /** What a header says about the file: which of the non-pixel columns it has. */
 export type HeaderKind = 'label' | 'id' | 'id+label' | 'pixels';
 
-/** Images read from one CSV file. */
-export interface Dataset {
+/** Images as training and prediction use them: typed arrays, nothing about where they came from. */
+export interface Images {
   /** Number of images. */
   n: number;
   /** n×784 bytes, row-major: image i is pixels[i*784 .. i*784+783], pixel x at row x/28, column x%28. */
   pixels: Uint8Array;
-  /** Digits 0..9, or null when the file has no label column. */
+  /** Digits 0..9, or null when the file has no labels. */
   labels: Uint8Array | null;
   /** The `id` column (non-negative integers), or null when there is none. */
   ids: Int32Array | null;
-  /** The path as given. */
+}
+
+/** The name the training and prediction code gives its images (the same type). */
+export type Dataset = Images;
+
+/** Rows skipped as bad: how many, and the first (up to 10) 1-based line numbers. */
+export interface Skipped {
+  count: number;
+  lines: number[];
+}
+
+/** A data file read: its images, and beside them where they came from and what reading found. */
+export interface DataFile {
+  images: Images;
+  /** The path as given; `stdin` for standard input (`-`). */
   file: string;
-  /** With skipBadRows: how many rows were skipped and the first (up to 10) 1-based line numbers. */
-  skipped: { count: number; lines: number[] };
+  format: 'csv' | 'idx';
   header: HeaderKind;
+  /** With skipBadRows: the rows skipped. */
+  skipped: Skipped;
 }
 
 export interface ReadOptions {
@@ -31,6 +46,8 @@ export interface ReadOptions {
   requireLabels?: boolean;
   /** Fail when the file has no data rows. */
   requireRows?: boolean;
+  /** For an idx images file: its labels file, where it is not found beside it by name. */
+  labels?: string;
 }
 
 /** How a dataset was obtained, reported through the internal `onLoad` hook. */
@@ -52,3 +69,7 @@ export interface InternalReadOptions {
 
 /** Number of pixels in one 28×28 image. */
 export const PIXELS = 784;
+/** The most images kconv reads from one file (1.5 GB of pixels): a bound checked before allocating. */
+export const MAX_IMAGES = 2_000_000;
+/** The longest line a CSV row may have: a row of 785 numbers takes at most about 3 KB. */
+export const MAX_LINE_BYTES = 1 << 20;

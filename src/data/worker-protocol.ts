@@ -1,11 +1,12 @@
 import type { RowJob } from './row-parser.js';
 import type { ParsedRows, RowArrays, Skipped } from './rows.js';
 import type { Range } from './scan.js';
-import type { Source } from './source.js';
+import type { ByteSource } from './source.js';
 
 /** Given once to each parse worker (as workerData). */
 export interface WorkerSetup {
-  source: Source;
+  /** The main thread's open descriptor of the file (threads share descriptors), read at positions. */
+  source: Extract<ByteSource, { fd: number }>;
   job: RowJob;
   /** Rows per batch sent back. */
   batchRows: number;

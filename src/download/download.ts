@@ -4,7 +4,8 @@
  * (train.csv, test.csv, Dig-MNIST.csv) into <dir>.
  *
  * Nothing is ever half written: a file is fetched to a temporary name beside its final
- * one, verified, then renamed; a CSV is streamed to a temporary name and renamed.
+ * one, verified, then renamed; a CSV is streamed to a temporary name and renamed (both
+ * through io/atomic-write.ts, the one way kconv writes files).
  *
  * A rerun skips what is already there and good:
  * - a raw file is skipped when its blob id (recomputed on every run) is the expected one;
@@ -15,15 +16,16 @@
  * The library never prints: it reports through `onEvent` and returns a report whose
  * `failures` has one line per file that failed.
  */
-import { mkdir, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readIdxDataset } from '../data/idx.js';
 import { KconvError, UsageError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic-write.js';
+import { writeAtomic, writeFileAtomic } from '../io/atomic-write.js';
+import { isAlive } from '../io/lock.js';
 import { gitBlobIdOfFile } from './blob-id.js';
-import { tempNameFor, writeKaggleCsv } from './csv.js';
-import { copyToFile, FetchAborted, FetchFailure, fetchToFile } from './fetch-file.js';
+import { writeKaggleCsv } from './csv.js';
+import { copyInto, FetchAborted, FetchFailure, fetchInto } from './fetch-file.js';
 import { CSV_FILES, OFFICIAL_BASE_URL, OFFICIAL_BLOB_IDS, OFFICIAL_FILES, type CsvName, type OfficialFileName } from './official.js';
 
 export const DEFAULT_DIR = 'data/kannada';
@@ -137,22 +139,21 @@ export async function downloadKannada(opts: DownloadOptions = {}, internal: Inte
   const dir = opts.dir ?? DEFAULT_DIR;
   const rawDir = path.join(dir, 'raw');
   const source = await resolveSource(opts.mirror);
-  const emit = opts.onEvent ?? (() => undefined);
-  const expected = { ...OFFICIAL_BLOB_IDS, ...internal.blobIds } as Record<OfficialFileName, string>;
-  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  try {
-    await mkdir(rawDir, { recursive: true });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a file is in the way' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code ?? e.message;
-    throw new KconvError(`--dir ${dir}: cannot create the folder ${rawDir} (${why}); give another --dir`);
-  }
+  const run: Run = {
+    rawDir,
+    source,
+    mirrored: opts.mirror !== undefined,
+    emit: opts.onEvent ?? (() => undefined),
+    expected: { ...OFFICIAL_BLOB_IDS, ...internal.blobIds } as Record<OfficialFileName, string>,
+    timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    signal: opts.signal,
+    userAgent: internal.userAgent,
+  };
+  await makeFolder(dir, rawDir);
   await removeStaleTemporaries(dir, rawDir);
 
   const files: FileOutcome[] = [];
-  for (const file of OFFICIAL_FILES) {
-    files.push(await obtain(file));
-  }
+  for (const file of OFFICIAL_FILES) files.push(await obtain(run, file));
   const good = new Set(files.filter((f) => f.status !== 'failed').map((f) => f.file));
 
   const csvs: CsvOutcome[] = [];
@@ -161,86 +162,110 @@ export async function downloadKannada(opts: DownloadOptions = {}, internal: Inte
     const sources: [OfficialFileName, OfficialFileName] = [spec.images, spec.labels];
     const missing = sources.filter((s) => !good.has(s));
     if (missing.length > 0) {
-      emit({ type: 'csv-not-made', file: spec.name, missing });
+      run.emit({ type: 'csv-not-made', file: spec.name, missing });
       csvs.push({ file: spec.name, path: csvPath, status: 'not-made', sources });
       continue;
     }
-    csvs.push(await makeCsv(spec.name, csvPath, sources));
+    csvs.push(await makeCsv(run, spec.name, csvPath, sources));
   }
 
   const failures = [...files, ...csvs].flatMap((o) => (o.error ? [o.error] : []));
   return { dir, source: source.kind === 'url' ? source.base : source.dir, files, csvs, failures };
+}
 
-  async function obtain(file: OfficialFileName): Promise<FileOutcome> {
-    const final = path.join(rawDir, file);
-    const existing = await stat(final).catch(() => null);
-    let replacing = false;
-    if (existing?.isFile()) {
-      if ((await gitBlobIdOfFile(final)) === expected[file]) {
-        emit({ type: 'verified', file, path: final, bytes: existing.size });
-        return { file, path: final, status: 'present', bytes: existing.size };
-      }
-      replacing = true;
+/** What every step of one download needs. */
+interface Run {
+  rawDir: string;
+  source: Source;
+  mirrored: boolean;
+  emit: (event: DownloadEvent) => void;
+  expected: Record<OfficialFileName, string>;
+  timeoutMs: number;
+  signal?: AbortSignal;
+  userAgent?: string;
+}
+
+async function makeFolder(dir: string, rawDir: string): Promise<void> {
+  try {
+    await mkdir(rawDir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'EEXIST' || e.code === 'ENOTDIR' ? 'a file is in the way' : e.code === 'EACCES' || e.code === 'EPERM' ? 'permission denied' : e.code ?? e.message;
+    throw new KconvError(`--dir ${dir}: cannot create the folder ${rawDir} (${why}); give another --dir`);
+  }
+}
+
+/** One official file: kept when it is there and verifies, else fetched (or copied) to a temporary name, verified, renamed. */
+async function obtain(run: Run, file: OfficialFileName): Promise<FileOutcome> {
+  const { emit, expected, source } = run;
+  const final = path.join(run.rawDir, file);
+  const existing = await stat(final).catch(() => null);
+  if (existing?.isFile() && (await gitBlobIdOfFile(final)) === expected[file]) {
+    emit({ type: 'verified', file, path: final, bytes: existing.size });
+    return { file, path: final, status: 'present', bytes: existing.size };
+  }
+  const from = source.kind === 'url' ? new URL(file, source.base).href : path.join(source.dir, file);
+  emit({ type: 'fetch', file, from, replacing: Boolean(existing?.isFile()) });
+  const onProgress = (received: number, total: number | null) => emit({ type: 'progress', file, received, total });
+  try {
+    const bytes = await writeAtomic(
+      final,
+      (sink) => (source.kind === 'url'
+        ? fetchInto(from, sink, { timeoutMs: run.timeoutMs, signal: run.signal, onProgress, userAgent: run.userAgent })
+        : copyInto(from, sink, { signal: run.signal, onProgress })),
+      { regularOnly: true, beforeReplace: (tmp) => verify(run, file, tmp) },
+    );
+    emit({ type: 'downloaded', file, path: final, bytes });
+    return { file, path: final, status: 'downloaded', bytes };
+  } catch (err) {
+    if (err instanceof FetchAborted || run.signal?.aborted) {
+      throw new DownloadInterrupted(`interrupted while fetching ${file}; the files verified so far are kept, nothing half written is left: run kconv download again to continue`);
     }
-    const from = source.kind === 'url' ? new URL(file, source.base).href : path.join(source.dir, file);
-    emit({ type: 'fetch', file, from, replacing });
-    const tmp = tempNameFor(final, 'part');
-    try {
-      const onProgress = (received: number, total: number | null) => emit({ type: 'progress', file, received, total });
-      const bytes =
-        source.kind === 'url'
-          ? await fetchToFile(from, tmp, { timeoutMs, signal: opts.signal, onProgress, userAgent: internal.userAgent })
-          : await copyToFile(from, tmp, { signal: opts.signal, onProgress });
-      const got = await gitBlobIdOfFile(tmp);
-      if (got !== expected[file]) {
-        throw new FetchFailure(`blob id mismatch: expected ${expected[file]}, got ${got}`);
-      }
-      if (opts.signal?.aborted) throw new FetchAborted('interrupted');
-      await rename(tmp, final);
-      emit({ type: 'downloaded', file, path: final, bytes });
-      return { file, path: final, status: 'downloaded', bytes };
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      if (err instanceof FetchAborted || opts.signal?.aborted) {
-        throw new DownloadInterrupted(`interrupted while fetching ${file}; the files verified so far are kept, nothing half written is left: run kconv download again to continue`);
-      }
-      if (!(err instanceof FetchFailure)) throw err; // the local disk, not the download: stop
-      const message = `${file}: ${err.message} (${source.kind === 'url' ? 'from ' : ''}${from})${hint(err.message, source, opts.mirror !== undefined)}`;
-      emit({ type: 'failed', file, message });
-      return { file, path: final, status: 'failed', error: message };
+    if (!(err instanceof FetchFailure)) throw err; // the local disk, not the download: stop
+    const message = `${file}: ${err.message} (${source.kind === 'url' ? 'from ' : ''}${from})${hint(err.message, source, run.mirrored)}`;
+    emit({ type: 'failed', file, message });
+    return { file, path: final, status: 'failed', error: message };
+  }
+}
+
+/** The fetched bytes must be the official file: its blob id, before it takes the final name. */
+async function verify(run: Run, file: OfficialFileName, tmp: string): Promise<void> {
+  const got = await gitBlobIdOfFile(tmp);
+  if (got !== run.expected[file]) throw new FetchFailure(`blob id mismatch: expected ${run.expected[file]}, got ${got}`);
+  if (run.signal?.aborted) throw new FetchAborted('interrupted');
+}
+
+/** One CSV: kept when its sidecar says it was made from these very files and it is unchanged, else written. */
+async function makeCsv(run: Run, name: CsvName, csvPath: string, sources: [OfficialFileName, OfficialFileName]): Promise<CsvOutcome> {
+  const { emit, expected, rawDir } = run;
+  const sidecar = path.join(rawDir, `${name}.sources.json`);
+  const want = { images: { file: sources[0], blobId: expected[sources[0]] }, labels: { file: sources[1], blobId: expected[sources[1]] } };
+  const recorded = await readSidecar(sidecar);
+  if (recorded && JSON.stringify(recorded.sources) === JSON.stringify(want) && recorded.layout === CSV_LAYOUT) {
+    const st = await stat(csvPath).catch(() => null);
+    if (st?.isFile() && st.size === recorded.size && st.mtimeMs === recorded.mtimeMs) {
+      emit({ type: 'csv-present', file: name, path: csvPath, rows: recorded.rows });
+      return { file: name, path: csvPath, status: 'present', rows: recorded.rows, sources };
     }
   }
-
-  async function makeCsv(name: CsvName, csvPath: string, sources: [OfficialFileName, OfficialFileName]): Promise<CsvOutcome> {
-    const sidecar = path.join(rawDir, `${name}.sources.json`);
-    const want = { images: { file: sources[0], blobId: expected[sources[0]] }, labels: { file: sources[1], blobId: expected[sources[1]] } };
-    const recorded = await readSidecar(sidecar);
-    if (recorded && JSON.stringify(recorded.sources) === JSON.stringify(want) && recorded.layout === CSV_LAYOUT) {
-      const st = await stat(csvPath).catch(() => null);
-      if (st?.isFile() && st.size === recorded.size && st.mtimeMs === recorded.mtimeMs) {
-        emit({ type: 'csv-present', file: name, path: csvPath, rows: recorded.rows });
-        return { file: name, path: csvPath, status: 'present', rows: recorded.rows, sources };
-      }
+  emit({ type: 'csv-writing', file: name, path: csvPath });
+  try {
+    const { images } = await readIdxDataset(path.join(rawDir, sources[0]), { labels: path.join(rawDir, sources[1]) });
+    if (run.signal?.aborted) throw new FetchAborted('interrupted');
+    const bytes = await writeKaggleCsv(csvPath, images, run.signal);
+    const st = await stat(csvPath);
+    const record: Sidecar = { format: 'kconv-csv-sources', version: 1, csv: name, layout: CSV_LAYOUT, sources: want, rows: images.n, size: st.size, mtimeMs: st.mtimeMs };
+    await writeFileAtomic(sidecar, JSON.stringify(record, null, 2) + '\n');
+    emit({ type: 'csv-written', file: name, path: csvPath, rows: images.n, bytes });
+    return { file: name, path: csvPath, status: 'written', rows: images.n, sources };
+  } catch (err) {
+    if (err instanceof FetchAborted || run.signal?.aborted) {
+      throw new DownloadInterrupted(`interrupted while writing ${csvPath}; it was not written (the raw files are kept): run kconv download again to continue`);
     }
-    emit({ type: 'csv-writing', file: name, path: csvPath });
-    try {
-      const data = await readIdxDataset(path.join(rawDir, sources[0]), { labels: path.join(rawDir, sources[1]) });
-      if (opts.signal?.aborted) throw new FetchAborted('interrupted');
-      const bytes = await writeKaggleCsv(csvPath, data, opts.signal);
-      const st = await stat(csvPath);
-      const record: Sidecar = { format: 'kconv-csv-sources', version: 1, csv: name, layout: CSV_LAYOUT, sources: want, rows: data.n, size: st.size, mtimeMs: st.mtimeMs };
-      await writeFileAtomic(sidecar, JSON.stringify(record, null, 2) + '\n');
-      emit({ type: 'csv-written', file: name, path: csvPath, rows: data.n, bytes });
-      return { file: name, path: csvPath, status: 'written', rows: data.n, sources };
-    } catch (err) {
-      if (err instanceof FetchAborted || opts.signal?.aborted) {
-        throw new DownloadInterrupted(`interrupted while writing ${csvPath}; it was not written (the raw files are kept): run kconv download again to continue`);
-      }
-      if (!(err instanceof KconvError)) throw err;
-      const message = `${csvPath}: not made: ${err.message}`;
-      emit({ type: 'csv-failed', file: name, message });
-      return { file: name, path: csvPath, status: 'failed', sources, error: message };
-    }
+    if (!(err instanceof KconvError)) throw err;
+    const message = `${csvPath}: not made: ${err.message}`;
+    emit({ type: 'csv-failed', file: name, message });
+    return { file: name, path: csvPath, status: 'failed', sources, error: message };
   }
 }
 
@@ -292,14 +317,5 @@ async function removeStaleTemporaries(dir: string, rawDir: string): Promise<void
       if (pid === process.pid || isAlive(pid)) continue;
       await unlink(path.join(folder, name)).catch(() => undefined);
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

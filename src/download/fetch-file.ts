@@ -1,10 +1,12 @@
 /**
- * Fetching one file to a path (a temporary name chosen by the caller) over HTTP(S) with
- * Node's built-in fetch, or copying it from a local folder. Failures are FetchFailures
- * whose message is the reason alone ("HTTP 404 Not Found", "connection reset after …").
+ * Fetching one file over HTTP(S) with Node's built-in fetch, or copying it from a local
+ * folder, into a sink (the temporary file of io/atomic-write.ts). Failures are
+ * FetchFailures whose message is the reason alone ("HTTP 404 Not Found", "connection
+ * reset after …").
  */
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
+import type { OutputSink } from '../io/atomic-write.js';
 
 /** Why one file could not be fetched; the caller adds which file. */
 export class FetchFailure extends Error {}
@@ -65,8 +67,8 @@ export function networkReason(err: unknown): string {
 
 const size = (n: number) => `${n} bytes`;
 
-/** Fetches `url` into `dest` (which must not exist); returns the number of bytes written. */
-export async function fetchToFile(url: string, dest: string, opts: FetchOptions): Promise<number> {
+/** Fetches `url` into `sink`; returns the number of bytes written. */
+export async function fetchInto(url: string, sink: OutputSink, opts: FetchOptions): Promise<number> {
   if (opts.signal?.aborted) throw new FetchAborted('interrupted');
   const controller = new AbortController();
   let timedOut = false;
@@ -84,7 +86,6 @@ export async function fetchToFile(url: string, dest: string, opts: FetchOptions)
 
   let received = 0;
   let total: number | null = null;
-  const fh = await open(dest, 'wx');
   try {
     arm();
     let res: Response;
@@ -113,7 +114,7 @@ export async function fetchToFile(url: string, dest: string, opts: FetchOptions)
       if (res.body) {
         for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
           arm();
-          await fh.write(chunk);
+          await sink.write(chunk);
           received += chunk.length;
           opts.onProgress?.(received, total);
         }
@@ -129,12 +130,11 @@ export async function fetchToFile(url: string, dest: string, opts: FetchOptions)
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    await fh.close();
   }
 }
 
-/** Copies `source` (a mirror folder's file) to `dest` (which must not exist); returns its size. */
-export async function copyToFile(source: string, dest: string, opts: Pick<FetchOptions, 'signal' | 'onProgress'>): Promise<number> {
+/** Copies `source` (a mirror folder's file) into `sink`; returns its size. */
+export async function copyInto(source: string, sink: OutputSink, opts: Pick<FetchOptions, 'signal' | 'onProgress'>): Promise<number> {
   if (opts.signal?.aborted) throw new FetchAborted('interrupted');
   let total: number;
   try {
@@ -147,23 +147,16 @@ export async function copyToFile(source: string, dest: string, opts: Pick<FetchO
   }
   opts.onProgress?.(0, total);
   let received = 0;
-  const fh = await open(dest, 'wx');
   try {
-    let input: AsyncIterable<Buffer>;
-    try {
-      input = createReadStream(source, { highWaterMark: 1 << 20 });
-      for await (const chunk of input) {
-        if (opts.signal?.aborted) throw new FetchAborted('interrupted');
-        await fh.write(chunk);
-        received += chunk.length;
-        opts.onProgress?.(received, total);
-      }
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException)?.syscall === 'read' || (err as NodeJS.ErrnoException)?.syscall === 'open') throw readFailure(err);
-      throw err;
+    for await (const chunk of createReadStream(source, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+      if (opts.signal?.aborted) throw new FetchAborted('interrupted');
+      await sink.write(chunk);
+      received += chunk.length;
+      opts.onProgress?.(received, total);
     }
-  } finally {
-    await fh.close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException)?.syscall === 'read' || (err as NodeJS.ErrnoException)?.syscall === 'open') throw readFailure(err);
+    throw err;
   }
   return received;
 }

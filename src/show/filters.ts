@@ -15,15 +15,20 @@ const GAP = 6;
 const PER_LINE = 16;
 /** The widest a line of filters should get. */
 const LINE_WIDTH = 900;
+/** The tallest one layer's tiles should get: a layer of many filters over many channels gets smaller tiles. */
+const LAYER_HEIGHT = 3000;
 
 /**
  * Every conv layer's filters on the blue–white–red scale (each layer symmetric around 0
  * at its own largest |weight|): one column per filter, one row per input channel, so a
  * filter over C channels is a column of C small tiles. More than 16 filters wrap.
  */
-export function renderFilters(net: Sequential, weightsFile: string, arch: string): { canvas: Canvas; layout: FiltersLayout } {
-  const convs = convLayers(net);
-  if (convs.length === 0) throw new RangeError('renderFilters: the network has no conv layers');
+export function renderFilters(net: Sequential, weightsFile: string, arch: string, opts: { layers?: number[] } = {}): { canvas: Canvas; layout: FiltersLayout } {
+  const all = convLayers(net);
+  if (all.length === 0) throw new RangeError('renderFilters: the network has no conv layers');
+  // Which conv layers (0-based among the conv layers) to draw; each keeps its number.
+  const chosen = opts.layers ?? all.map((_, i) => i);
+  const convs = chosen.map((i) => ({ ...all[i], number: i + 1 }));
   const s = new Sketch();
   let y = MARGIN;
   s.text('filters', MARGIN, y, { color: TEXT, scale: 3 });
@@ -37,16 +42,17 @@ export function renderFilters(net: Sequential, weightsFile: string, arch: string
   const layers: FiltersLayout['layers'] = [];
   // A left column for the row labels ("in 3"), the same for every layer so the tiles line up.
   const labelWidth = 80;
-  convs.forEach(({ conv }, i) => {
+  convs.forEach(({ conv, number }) => {
     const k = conv.kernel;
     const F = conv.outChannels;
     const C = conv.inChannels;
     const perLine = Math.min(F, PER_LINE);
     const cell = Math.max(24, Math.min(96, Math.floor((LINE_WIDTH - labelWidth - (perLine - 1) * GAP) / perLine)));
-    const scale = Math.max(2, Math.floor(cell / k));
+    const tileRows = C * Math.ceil(F / perLine);
+    const scale = Math.max(2, Math.min(Math.floor(cell / k), Math.floor((LAYER_HEIGHT / tileRows - GAP) / k)));
     const tile = k * scale;
     const scaleMax = absMax(conv.weight);
-    const tw = s.text(`conv${i + 1}`, MARGIN, y, { color: TEXT });
+    const tw = s.text(`conv${number}`, MARGIN, y, { color: TEXT });
     s.text(`${F} filters of ${C}×${k}×${k}, stride ${conv.stride}${conv.padding ? `, padding ${conv.padding}` : ''}, ±${short(scaleMax)}`, MARGIN + tw + 14, y, { color: MUTED });
     y += capHeight(2) + 14;
     const tiles: Box[][] = Array.from({ length: F }, () => []);

@@ -1,4 +1,8 @@
-/** The digit drawn in a terminal, two pixel rows per line, and the prediction under it. */
+/**
+ * The digit drawn in a terminal, two pixel rows per line, and the prediction under it:
+ * in 256-colour greys on a terminal, in plain characters elsewhere (a pipe, a file,
+ * NO_COLOR), so that no escape codes end up in files.
+ */
 
 export const UPPER_HALF = '▀';
 const RESET = '\x1b[0m';
@@ -41,6 +45,26 @@ export function halfBlocks(pixels: ArrayLike<number>, width = 28, height = 28): 
   return lines;
 }
 
+/** Characters from light to dark ink: a grey level without colour codes. */
+export const SHADES = ' .:-=+*#%@';
+
+/**
+ * The same picture in plain characters: each character stands for two pixel rows (their
+ * mean), so the digit keeps its shape in 28 columns × 14 lines.
+ */
+export function shadeLines(pixels: ArrayLike<number>, width = 28, height = 28): string[] {
+  const lines: string[] = [];
+  for (let r = 0; r < height; r += 2) {
+    let line = '';
+    for (let c = 0; c < width; c++) {
+      const v = r + 1 < height ? (pixels[r * width + c] + pixels[(r + 1) * width + c]) / 2 : pixels[r * width + c];
+      line += SHADES[Math.min(SHADES.length - 1, Math.floor((v / 256) * SHADES.length))];
+    }
+    lines.push(line.trimEnd());
+  }
+  return lines;
+}
+
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
 
 /** A horizontal bar of `fraction` × `width` cells, drawn to an eighth of a cell. */
@@ -58,6 +82,8 @@ export interface TerminalView {
   where: string;
   /** How many of the most probable digits to list. */
   top?: number;
+  /** Draw in 256-colour greys (a terminal) rather than plain characters. Default true. */
+  color?: boolean;
 }
 
 /**
@@ -70,7 +96,8 @@ export function terminalView(v: TerminalView): string {
   const verdict = v.label === null
     ? `predicted ${v.predicted}`
     : `true ${v.label}, predicted ${v.predicted}${v.label === v.predicted ? '' : ' (wrong)'}`;
-  const lines = [...halfBlocks(v.pixels), `${v.where}: ${verdict}`];
+  const picture = v.color === false ? shadeLines(v.pixels) : halfBlocks(v.pixels);
+  const lines = [...picture, `${v.where}: ${verdict}`];
   const shown = order.slice(0, v.top ?? 3);
   // The true digit is always listed, even when it is not among the most probable.
   if (v.label !== null && !shown.includes(v.label)) shown.push(v.label);

@@ -1,19 +1,21 @@
-import type { Dataset } from '../data/index.js';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import type { Images } from '../data/index.js';
 import { SpecError, TrainingError, UsageError } from '../errors.js';
 import {
   DEFAULT_INPUT, saveModel, type EpochRecord, type InputSpec, type ModelFile, type TrainingRecord,
 } from '../model/weights-file.js';
 import { createNetwork, formatArch, parseArch } from '../net/index.js';
 import type { Sequential } from '../net/sequential.js';
+import { layerSpec } from '../net/sequential.js';
+import type { LayerSpec } from '../net/spec.js';
 import { Optimizer, optimizerConfig, type OptimizerName } from '../optim/optimizer.js';
 import { learningRate, type ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
-import { augmentation, range, stratifiedSplit } from './batches.js';
-import { GradientStep } from './step.js';
+import { augmentation, range, stratifiedSplit, type Augmentation } from './batches.js';
 import { DataParallel } from './data-parallel.js';
-import { layerSpec } from '../net/sequential.js';
-import type { LayerSpec } from '../net/spec.js';
 import { evaluate } from './evaluate.js';
+import { GradientStep } from './step.js';
 
 export interface TrainOptions {
   arch: string;
@@ -37,7 +39,27 @@ export interface TrainOptions {
   threads: number;
   /** Random rotation, scale and shift of every training image, new each epoch (augment.ts). */
   augment: boolean;
+  /** What was trained on, recorded in the weights file so that a resume can tell when the data changed. */
+  data?: DataFingerprint;
+  /** The checkpoint a resumed run started from (for saying what is on disk when training fails). */
+  resumedFile?: string;
 }
+
+/** The training images as recorded in the weights file: name, count and a hash of their content. */
+export interface DataFingerprint {
+  file: string;
+  images: number;
+  /** sha256 of the pixels and labels as read (the same for a CSV, its .gz or its idx files). */
+  sha256: string;
+}
+
+/**
+ * The training record as written: the loader's TrainingRecord plus what this trainer
+ * adds. `scheduleFrom` is the step at which the current learning-rate schedule began
+ * (0, or where a resume changed the rate, schedule or optimizer); `data` is what was
+ * trained on.
+ */
+export type WrittenTrainingRecord = TrainingRecord & { scheduleFrom?: number; data?: DataFingerprint };
 
 export interface BatchProgress {
   epoch: number;
@@ -80,156 +102,285 @@ export function lastPath(out: string): string {
   return out.replace(/(\.json)?$/, '.last.json');
 }
 
+/** The fingerprint of training images: what a resume compares to tell whether the data changed. */
+export function dataFingerprint(file: string, images: Images): DataFingerprint {
+  const h = createHash('sha256').update(`${images.n}\n`).update(images.pixels.subarray(0, images.n * 784));
+  if (images.labels) h.update(images.labels.subarray(0, images.n));
+  return { file, images: images.n, sha256: h.digest('hex') };
+}
+
 /**
  * Mini-batch gradient descent. Every buffer is sized on the first batch and reused:
  * the loop itself allocates nothing. Each epoch's order comes from the seed and the
  * epoch number alone, so a resumed run continues exactly as an uninterrupted one.
  */
 export async function train(
-  data: Dataset, valData: Dataset | null, opts: TrainOptions, events: TrainEvents = {}, resume?: ModelFile,
+  data: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents = {}, resume?: ModelFile,
 ): Promise<TrainResult> {
-  if (!data.labels) throw new UsageError(`${data.file}: has no label column: training needs labelled images`);
-  const input: InputSpec = resume?.input ?? DEFAULT_INPUT;
-  const net: Sequential = resume?.net ?? createNetwork(opts.arch, opts.seed);
-  const arch = resume?.arch ?? formatArch(parseArch(opts.arch));
-  checkOutputs(net, arch);
-
-  // Which rows train and which validate.
-  const n = opts.limit !== null ? Math.min(opts.limit, data.n) : data.n;
-  let trainIdx = range(n);
-  let valIdx: Int32Array | null = null;
-  let valSet: Dataset | null = null;
-  if (opts.validation.kind === 'split') {
-    const split = stratifiedSplit(data.labels, n, opts.validation.fraction, opts.seed);
-    trainIdx = split.train;
-    valIdx = split.val;
-    valSet = data;
-  } else if (opts.validation.kind === 'file') {
-    if (!valData?.labels) throw new UsageError(`${opts.validation.file}: the validation file has no label column`);
-    valSet = valData;
+  const run = await TrainingRun.start(data, valData, opts, events, resume);
+  try {
+    return await run.remainingEpochs();
+  } finally {
+    await run.close();
   }
-  if (trainIdx.length === 0) throw new UsageError(`${data.file}: no images left to train on`);
+}
 
-  const params = net.params();
-  const optimizer = new Optimizer(
-    { ...optimizerConfig(opts.optimizer, opts.weightDecay) },
-    params,
-    resume?.optimizerState && resume.optimizerState.m.length + resume.optimizerState.v.length > 0 ? resume.optimizerState : undefined,
-  );
-  const history: EpochRecord[] = resume?.training?.history.slice() ?? [];
-  let bestAcc = -1;
-  let bestEpoch = resume?.training?.bestEpoch;
-  for (const r of history) if (r.valAcc !== null && r.valAcc > bestAcc) bestAcc = r.valAcc;
-  const position = resume?.training?.position;
+/** Which rows train and which validate. */
+function splitRows(data: Images, valData: Images | null, opts: TrainOptions): { trainIdx: Int32Array; valIdx: Int32Array | null; valSet: Images | null } {
+  const name = opts.data?.file ?? 'the training file';
+  const n = opts.limit !== null ? Math.min(opts.limit, data.n) : data.n;
+  const of = `${n} image${n === 1 ? '' : 's'}${opts.limit !== null && opts.limit < data.n ? ` (--limit ${opts.limit})` : ''}`;
+  if (opts.validation.kind === 'split') {
+    const { fraction } = opts.validation;
+    const split = stratifiedSplit(data.labels!, n, fraction, opts.seed);
+    if (split.train.length === 0) {
+      throw new UsageError(`--val-split ${fraction} holds out all ${of} of ${name} (the split is per digit, rounded), leaving none to train on; give a smaller --val-split, e.g. 0.1`);
+    }
+    if (split.val.length === 0) {
+      throw new UsageError(`--val-split ${fraction} holds out none of the ${of} of ${name} (the split is per digit, rounded); give a larger --val-split, or --no-val`);
+    }
+    return { trainIdx: split.train, valIdx: split.val, valSet: data };
+  }
+  if (n === 0) throw new UsageError(`${name}: no images to train on`);
+  if (opts.validation.kind === 'file') {
+    if (!valData?.labels) throw new UsageError(`${opts.validation.file}: the validation file has no label column`);
+    return { trainIdx: range(n), valIdx: null, valSet: valData };
+  }
+  return { trainIdx: range(n), valIdx: null, valSet: null };
+}
 
-  const batchSize = opts.batchSize;
-  const batchesPerEpoch = Math.ceil(trainIdx.length / batchSize);
-  const totalSteps = batchesPerEpoch * opts.epochs;
-  const threads = Math.max(1, Math.min(opts.threads, batchSize));
-  const pool = threads > 1
-    ? await DataParallel.create(threads, net, specsOf(net), input, opts.seed, data, batchSize, trainIdx.length, opts.augment)
-    : null;
-  const augment = opts.augment ? augmentation(opts.seed) : null;
-  const step = new GradientStep(net, input, pool ? Math.ceil(batchSize / threads) : batchSize);
-  const order = pool ? pool.order : new Int32Array(trainIdx.length);
-  const checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
+/** One training run: its set-up, then one epoch at a time, each ending in a checkpoint. */
+class TrainingRun {
+  private readonly history: EpochRecord[];
+  private bestAcc = -1;
+  private bestEpoch: number | undefined;
+  /** The last epoch (and batch, when stopped inside one) this run saved to the checkpoint file. */
+  private saved: { epoch: number; batch?: number } | null = null;
+  private lastYield = performance.now();
+  private readonly batchesPerEpoch: number;
+  private readonly totalSteps: number;
+  /** The step at which the current learning-rate schedule began. */
+  private readonly scheduleFrom: number;
+  private readonly checkpointPath: string;
+  private readonly order: Int32Array;
+  private readonly augment: Augmentation | null;
+  private readonly step: GradientStep;
 
-  const record = (extra: Partial<TrainingRecord> = {}): TrainingRecord => ({
-    epochs: opts.epochs,
-    seed: opts.seed,
-    batchSize,
-    optimizer: { ...optimizer.config, lr: opts.lr },
-    schedule: opts.schedule,
-    validation: opts.validation,
-    augment: opts.augment,
-    limit: opts.limit,
-    threads,
-    history,
-    ...(bestEpoch !== undefined ? { bestEpoch } : {}),
-    ...extra,
-  });
-  const model = (training: TrainingRecord): ModelFile => ({ input, arch, net, training, optimizerState: optimizer.state });
-  const save = (path: string, training: TrainingRecord) => saveModel(path, model(training), { optimizerState: opts.optimizerState });
+  private constructor(
+    private readonly data: Images,
+    private readonly opts: TrainOptions,
+    private readonly events: TrainEvents,
+    private readonly resume: ModelFile | undefined,
+    private readonly input: InputSpec,
+    private readonly arch: string,
+    private readonly net: Sequential,
+    private readonly optimizer: Optimizer,
+    private readonly rows: ReturnType<typeof splitRows>,
+    private readonly pool: DataParallel | null,
+    private readonly threads: number,
+  ) {
+    const record = resume?.training as WrittenTrainingRecord | undefined;
+    this.history = record?.history.slice() ?? [];
+    this.bestEpoch = record?.bestEpoch;
+    for (const r of this.history) if (r.valAcc !== null && r.valAcc > this.bestAcc) this.bestAcc = r.valAcc;
+    this.batchesPerEpoch = Math.ceil(rows.trainIdx.length / opts.batchSize);
+    this.totalSteps = this.batchesPerEpoch * opts.epochs;
+    this.scheduleFrom = scheduleStart(record, opts, this.batchesPerEpoch);
+    this.checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
+    this.order = pool ? pool.order : new Int32Array(rows.trainIdx.length);
+    this.augment = opts.augment ? augmentation(opts.seed) : null;
+    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize);
+  }
+
+  /** Set-up: the network (new or resumed), the split, the optimizer (its state kept unless the optimizer changed) and the threads. */
+  static async start(data: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents, resume?: ModelFile): Promise<TrainingRun> {
+    if (!data.labels) throw new UsageError(`${opts.data?.file ?? 'the training file'}: has no label column: training needs labelled images`);
+    const input: InputSpec = resume?.input ?? DEFAULT_INPUT;
+    const net: Sequential = resume?.net ?? createNetwork(opts.arch, opts.seed);
+    const arch = resume?.arch ?? formatArch(parseArch(opts.arch));
+    checkOutputs(net, arch);
+    const rows = splitRows(data, valData, opts);
+    const state = resume?.optimizerState;
+    const sameOptimizer = resume?.training?.optimizer.name === opts.optimizer;
+    const optimizer = new Optimizer(
+      optimizerConfig(opts.optimizer, opts.weightDecay),
+      net.params(),
+      sameOptimizer && state && state.m.length + state.v.length > 0 ? state : undefined,
+    );
+    const threads = Math.max(1, Math.min(opts.threads, opts.batchSize));
+    const pool = threads > 1
+      ? await DataParallel.create(threads, net, specsOf(net), input, opts.seed, data, opts.batchSize, rows.trainIdx.length, opts.augment)
+      : null;
+    return new TrainingRun(data, opts, events, resume, input, arch, net, optimizer, rows, pool, threads);
+  }
+
+  async close(): Promise<void> {
+    await this.pool?.close();
+  }
 
   /** Every remaining epoch; returns early (stopped) when asked to stop. */
-  const runEpochs = async (): Promise<TrainResult> => {
-    let lastYield = performance.now();
-    for (let epoch = history.length + 1; epoch <= opts.epochs; epoch++) {
-      // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
-      order.set(trainIdx);
-      new Random(mixSeed(opts.seed, epoch)).shuffle(order);
-      net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
-      pool?.beginEpoch(epoch);
-      if (augment) augment.epoch = epoch;
-      let firstBatch = 0;
-      let lossSum = 0;
-      let correct = 0;
-      let seen = 0;
-      if (position && position.epoch === epoch) {
-        firstBatch = position.batch;
-        lossSum = position.lossSum;
-        correct = position.correct;
-        seen = position.seen;
-        if (position.dropoutState !== undefined) net.random.setState(position.dropoutState);
+  async remainingEpochs(): Promise<TrainResult> {
+    for (let epoch = this.history.length + 1; epoch <= this.opts.epochs; epoch++) {
+      const stoppedAt = await this.runEpoch(epoch);
+      if (stoppedAt !== null) {
+        await this.checkpoint(this.checkpointPath, stoppedAt);
+        return { stopped: true, checkpoint: this.checkpointPath, history: this.history };
       }
-      events.onEpochStart?.(epoch, batchesPerEpoch);
-      const started = performance.now();
-      let lr = opts.lr;
-      for (let b = firstBatch; b < batchesPerEpoch; b++) {
-        const start = b * batchSize;
-        const count = Math.min(batchSize, order.length - start);
-        const r = pool ? pool.step(step, data, start, count, augment) : step.run(data, order, start, count, count, augment);
-        const loss = r.lossSum / count;
-        if (!Number.isFinite(loss)) {
-          throw new TrainingError(
-            `the loss became ${loss} at epoch ${epoch}, batch ${b + 1}: training diverged, the learning rate ${opts.lr} is too high; try --lr ${+(opts.lr / 10).toPrecision(2)} (the last good weights in ${checkpointPath} were kept)`,
-          );
-        }
-        lr = learningRate(opts.schedule, opts.lr, (epoch - 1) * batchesPerEpoch + b, totalSteps);
-        optimizer.step(lr);
-        lossSum += r.lossSum;
-        correct += r.correct;
-        seen += count;
-        events.onBatch?.({
-          epoch, batch: b + 1, batches: batchesPerEpoch, loss: lossSum / seen, acc: correct / seen,
-          imagesPerSecond: ((seen - (position?.epoch === epoch ? position.seen : 0)) * 1000) / Math.max(1, performance.now() - started),
-        });
-        // Let signals and progress output through now and then.
-        if (performance.now() - lastYield > 50) {
-          await new Promise((resolve) => setImmediate(resolve));
-          lastYield = performance.now();
-        }
-        if (events.shouldStop?.() && b + 1 < batchesPerEpoch) {
-          await save(checkpointPath, record({ position: { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() } }));
-          return { stopped: true, checkpoint: checkpointPath, history };
-        }
-      }
-      const seconds = (performance.now() - started) / 1000;
-      const val = valSet ? evaluate(net, input, valSet, valIdx) : null;
-      const entry: EpochRecord = {
-        epoch, loss: lossSum / seen, acc: correct / seen,
-        valLoss: val ? val.loss : null, valAcc: val ? val.acc : null, seconds, lr,
-      };
-      history.push(entry);
-      const saved = [checkpointPath];
-      if (opts.saveBest && val && val.acc > bestAcc) {
-        bestAcc = val.acc;
-        bestEpoch = epoch;
-        await save(opts.out, record());
-        saved.push(opts.out);
-      }
-      await save(checkpointPath, record());
-      events.onEpochEnd?.(entry, saved);
-      if (events.shouldStop?.()) return { stopped: epoch < opts.epochs, checkpoint: checkpointPath, history };
+      const entry = this.history[this.history.length - 1];
+      const savedTo = await this.endOfEpoch(entry);
+      this.events.onEpochEnd?.(entry, savedTo);
+      if (this.events.shouldStop?.()) return { stopped: epoch < this.opts.epochs, checkpoint: this.checkpointPath, history: this.history };
     }
-    return { stopped: false, checkpoint: checkpointPath, history };
-  };
-
-  try {
-    return await runEpochs();
-  } finally {
-    await pool?.close();
+    return { stopped: false, checkpoint: this.checkpointPath, history: this.history };
   }
+
+  /**
+   * One epoch of batches, from where a resumed run stopped when it stopped inside this
+   * epoch. Returns null when it ran to the end (its record is in the history), or the
+   * position to save when asked to stop part way.
+   */
+  private async runEpoch(epoch: number): Promise<NonNullable<TrainingRecord['position']> | null> {
+    const { opts, net, pool, order, batchesPerEpoch } = this;
+    const batchSize = opts.batchSize;
+    // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
+    order.set(this.rows.trainIdx);
+    new Random(mixSeed(opts.seed, epoch)).shuffle(order);
+    net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
+    pool?.beginEpoch(epoch);
+    if (this.augment) this.augment.epoch = epoch;
+    const position = this.resume?.training?.position?.epoch === epoch ? this.resume.training.position : undefined;
+    const firstBatch = position?.batch ?? 0;
+    let lossSum = position?.lossSum ?? 0;
+    let correct = position?.correct ?? 0;
+    let seen = position?.seen ?? 0;
+    if (position?.dropoutState !== undefined) net.random.setState(position.dropoutState);
+    this.events.onEpochStart?.(epoch, batchesPerEpoch);
+    const started = performance.now();
+    let lr = opts.lr;
+    for (let b = firstBatch; b < batchesPerEpoch; b++) {
+      const start = b * batchSize;
+      const count = Math.min(batchSize, order.length - start);
+      const r = pool ? pool.step(this.step, this.data, start, count, this.augment) : this.step.run(this.data, order, start, count, count, this.augment);
+      const loss = r.lossSum / count;
+      if (!Number.isFinite(loss)) throw this.diverged(`the loss became ${loss} at epoch ${epoch}, batch ${b + 1}`);
+      const t = (epoch - 1) * batchesPerEpoch + b;
+      lr = learningRate(opts.schedule, opts.lr, t - this.scheduleFrom, this.totalSteps - this.scheduleFrom);
+      this.optimizer.step(lr);
+      lossSum += r.lossSum;
+      correct += r.correct;
+      seen += count;
+      this.events.onBatch?.({
+        epoch, batch: b + 1, batches: batchesPerEpoch, loss: lossSum / seen, acc: correct / seen,
+        imagesPerSecond: ((seen - (position?.seen ?? 0)) * 1000) / Math.max(1, performance.now() - started),
+      });
+      await this.letEventsThrough();
+      if (this.events.shouldStop?.() && b + 1 < batchesPerEpoch) {
+        return { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() };
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const val = this.rows.valSet ? evaluate(net, this.input, this.rows.valSet, this.rows.valIdx) : null;
+    this.history.push({ epoch, loss: lossSum / seen, acc: correct / seen, valLoss: val ? val.loss : null, valAcc: val ? val.acc : null, seconds, lr });
+    return null;
+  }
+
+  /** The epoch's checkpoint, and with --save-best the best epoch's weights; returns the files written. */
+  private async endOfEpoch(entry: EpochRecord): Promise<string[]> {
+    const savedTo = [this.checkpointPath];
+    if (this.opts.saveBest && entry.valAcc !== null && entry.valAcc > this.bestAcc) {
+      this.bestAcc = entry.valAcc;
+      this.bestEpoch = entry.epoch;
+      await this.checkpoint(this.opts.out);
+      savedTo.push(this.opts.out);
+    }
+    await this.checkpoint(this.checkpointPath);
+    return savedTo;
+  }
+
+  /** Writes the weights file, after checking that every number in it is finite. */
+  private async checkpoint(path: string, position?: TrainingRecord['position']): Promise<void> {
+    const epoch = position?.epoch ?? this.history.length;
+    const bad = firstNonFinite(this.net, this.optimizer);
+    if (bad) throw this.diverged(`${bad} at epoch ${epoch} though the loss was still finite`);
+    const model: ModelFile = { input: this.input, arch: this.arch, net: this.net, training: this.record(position), optimizerState: this.optimizer.state };
+    await saveModel(path, model, { optimizerState: this.opts.optimizerState });
+    if (path === this.checkpointPath) this.saved = position ? { epoch, batch: position.batch } : { epoch };
+  }
+
+  private record(position?: TrainingRecord['position']): WrittenTrainingRecord {
+    const { opts } = this;
+    return {
+      epochs: opts.epochs,
+      seed: opts.seed,
+      batchSize: opts.batchSize,
+      optimizer: { ...this.optimizer.config, lr: opts.lr },
+      schedule: opts.schedule,
+      ...(this.scheduleFrom > 0 ? { scheduleFrom: this.scheduleFrom } : {}),
+      validation: opts.validation,
+      augment: opts.augment,
+      limit: opts.limit,
+      threads: this.threads,
+      ...(opts.data ? { data: opts.data } : {}),
+      history: this.history,
+      ...(this.bestEpoch !== undefined ? { bestEpoch: this.bestEpoch } : {}),
+      ...(position ? { position } : {}),
+    };
+  }
+
+  /** Training diverged: the advice, and what is on disk now, said as it is. */
+  private diverged(what: string): TrainingError {
+    const { opts } = this;
+    const lower = +(opts.lr / 10).toPrecision(2);
+    return new TrainingError(`${what}: training diverged, the learning rate ${opts.lr} is too high; try --lr ${lower} (${this.whatIsKept()})`);
+  }
+
+  private whatIsKept(): string {
+    const path = this.checkpointPath;
+    const best = this.opts.saveBest && this.bestEpoch !== undefined && existsSync(this.opts.out) ? `; ${this.opts.out} holds the best epoch, ${this.bestEpoch}` : '';
+    if (this.saved) {
+      const at = this.saved.batch !== undefined ? `epoch ${this.saved.epoch}, batch ${this.saved.batch}` : `epoch ${this.saved.epoch}`;
+      return `${path} holds the last good weights, from ${at}${best}`;
+    }
+    const resumedFrom = this.resume?.training?.history.length;
+    if (this.resume && resumedFrom !== undefined && this.opts.resumedFile === path) {
+      return `${path} still holds the checkpoint this run resumed from, after epoch ${resumedFrom}${best}`;
+    }
+    return existsSync(path) ? `nothing was saved; ${path} is as it was before this run${best}` : `nothing was saved${best}`;
+  }
+
+  /** Lets signals and progress output through now and then. */
+  private async letEventsThrough(): Promise<void> {
+    if (performance.now() - this.lastYield > 50) {
+      await new Promise((resolve) => setImmediate(resolve));
+      this.lastYield = performance.now();
+    }
+  }
+}
+
+/**
+ * The step at which the learning-rate schedule runs from. A resume that keeps the rate,
+ * the schedule and the optimizer continues the schedule it was on (so an interrupted
+ * run and an uninterrupted one are the same); one that changes any of them starts the
+ * new schedule afresh where it resumes, over the steps left to the target.
+ */
+function scheduleStart(record: WrittenTrainingRecord | undefined, opts: TrainOptions, batchesPerEpoch: number): number {
+  if (!record) return 0;
+  const kept = record.optimizer.lr === opts.lr && record.schedule === opts.schedule && record.optimizer.name === opts.optimizer;
+  if (kept) return record.scheduleFrom ?? 0;
+  return record.history.length * batchesPerEpoch + (record.position?.batch ?? 0);
+}
+
+/** What is not finite in the parameters or the optimizer state, said in a few words; null when all is. */
+function firstNonFinite(net: Sequential, optimizer: Optimizer): string | null {
+  const check = (arrays: Float32Array[], what: string): string | null => {
+    for (const a of arrays) {
+      for (let i = 0; i < a.length; i++) {
+        if (!Number.isFinite(a[i])) return `the ${what} became ${a[i]}`;
+      }
+    }
+    return null;
+  };
+  return check(net.params().map((p) => p.value), 'weights') ?? check([...optimizer.state.m, ...optimizer.state.v], 'optimizer state');
 }
 
 /** The layer specs a network was built from, for building replicas on other threads. */

@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { workersThatFit } from '../io/thread-budget.js';
 import { cacheSlot, defaultCacheDir, readCache, writeCache, type CacheSlot } from './cache.js';
 import { dataError } from './data-error.js';
 import { ID, LABEL, layoutFromHeader, type ColumnLayout } from './header.js';
@@ -7,8 +8,8 @@ import { parseRows, type RowJob } from './row-parser.js';
 import { trimmed, type ParsedRows } from './rows.js';
 import { scanFile, wholeRange, type Scan } from './scan.js';
 import { readHeaderLine } from './sniff.js';
-import { byteStream, openSource, type Source } from './source.js';
-import type { Dataset, HeaderKind, InternalReadOptions, LoadInfo, ReadOptions } from './types.js';
+import { byteStream, type Source } from './source.js';
+import type { DataFile, HeaderKind, InternalReadOptions, LoadInfo, ReadOptions } from './types.js';
 import { checkUniqueIds } from './unique-ids.js';
 
 /** Below this size a file is parsed on the calling thread: starting workers costs more than it saves. */
@@ -19,14 +20,15 @@ const MAX_DEFAULT_THREADS = 4;
 type Options = ReadOptions & InternalReadOptions;
 
 /**
- * Reads a Kaggle-format CSV file (header line, then one image per line; `.csv.gz`
- * too) into typed arrays, from the cache when it has a copy. Throws DataError
- * with a one-line message for anything that is not a valid file.
+ * Reads a Kaggle-format CSV (header line, then one image per line; gzip'd too) from
+ * an opened source, from the cache when it has a copy: header → scan (hash, line
+ * breaks) → parse (here or in workers, through the same descriptor) → cache. Throws
+ * DataError with a one-line message for anything that is not a valid file.
  */
-export async function readDataset(file: string, opts: Options = {}): Promise<Dataset> {
+export async function readCsv(source: Source, opts: Options = {}): Promise<DataFile> {
+  const file = source.name;
   const skipBadRows = opts.skipBadRows ?? false;
   const useCache = opts.cache ?? true;
-  const source = await openSource(file);
   const headerLine = await readHeaderLine(source);
   const layout = layoutFromHeader(headerLine.fields, file);
   if (opts.requireLabels && !layout.roles.includes(LABEL)) {
@@ -38,14 +40,14 @@ export async function readDataset(file: string, opts: Options = {}): Promise<Dat
   }
 
   const threads = chooseThreads(source, opts);
-  const job = rowJob(source, layout, headerLine.eol, skipBadRows);
+  const job = rowJob(file, layout, skipBadRows);
   // Without the cache the file will be parsed: workers load their code while the file is scanned.
-  let pool = threads > 1 && !useCache ? new WorkerPool(source, job, threads) : null;
+  let pool = threads > 1 && !useCache ? new WorkerPool(source.bytes, job, threads) : null;
   let rows: ParsedRows;
   let kind: HeaderKind = layout.kind;
   let info: LoadInfo;
   try {
-    const scan = await scanFile(source, { hash: useCache, dataStart: headerLine.bytes, threads });
+    const scan = await scanFile(source.bytes, file, { hash: useCache, dataStart: headerLine.bytes, threads });
     const slot: CacheSlot | null = scan.hash ? cacheSlot(opts.cacheDir ?? defaultCacheDir(), scan.hash, skipBadRows) : null;
     const cached = slot ? await readCache(slot) : null;
     if (cached) {
@@ -55,15 +57,17 @@ export async function readDataset(file: string, opts: Options = {}): Promise<Dat
     } else {
       // Quotes could hide a line break inside a field, which line-aligned ranges would cut.
       const parallel = threads > 1 && scan.ranges.length > 1 && !scan.hasQuotes;
-      if (parallel) pool ??= new WorkerPool(source, job, threads);
-      else pool?.close();
+      if (parallel) pool ??= new WorkerPool(source.bytes, job, threads);
+      else await closePool(pool);
       const parsed = await parseFile(source, scan, job, parallel ? pool : null);
       rows = trimmed(checkUniqueIds(parsed.rows, file, skipBadRows));
       info = { source: 'parse', threads: parsed.threads };
+      // What was hashed and what was parsed are the same bytes only if nothing wrote to the file meanwhile.
+      await source.checkUnchanged();
       if (slot && (await writeCache(slot, rows, kind))) info.cacheFile = slot.file;
     }
   } finally {
-    pool?.close();
+    await closePool(pool);
   }
   opts.onLoad?.(info);
 
@@ -72,21 +76,29 @@ export async function readDataset(file: string, opts: Options = {}): Promise<Dat
     throw dataError(file, `has no data rows${why}; expected one row per image after the header`);
   }
   const { n, pixels, labels, ids, skipped } = rows;
-  return { n, pixels, labels, ids, file, skipped, header: kind };
+  return { images: { n, pixels, labels, ids }, file, format: 'csv', header: kind, skipped };
+}
+
+async function closePool(pool: WorkerPool | null): Promise<void> {
+  // Awaited: a worker must not read the descriptor after it is closed (or reused).
+  await pool?.close();
 }
 
 function chooseThreads(source: Source, opts: Options): number {
   const fallback = Math.min(availableParallelism(), MAX_DEFAULT_THREADS);
   const requested = Math.max(1, Math.floor(Number.isFinite(opts.threads) ? opts.threads! : fallback));
-  if (requested === 1 || source.gzip) return 1;
+  // Streams (standard input, FIFOs) are in memory on this thread: parsed here.
+  if (requested === 1 || source.gzip || 'bytes' in source.bytes) return 1;
   if (source.size < (opts.minParallelBytes ?? MIN_PARALLEL_BYTES)) return 1;
-  return workersAvailable() ? requested : 1;
+  if (!workersAvailable()) return 1;
+  // Under an address-space limit (ulimit -v) a worker that does not fit would abort the process.
+  const fit = workersThatFit(requested);
+  return fit >= 2 ? fit : 1;
 }
 
-function rowJob(source: Source, layout: ColumnLayout, eol: RowJob['eol'], skipBadRows: boolean): RowJob {
+function rowJob(file: string, layout: ColumnLayout, skipBadRows: boolean): RowJob {
   return {
-    eol,
-    file: source.file,
+    file,
     roles: layout.roles,
     hasLabels: layout.roles.includes(LABEL),
     hasIds: layout.roles.includes(ID),
@@ -109,11 +121,11 @@ async function parseFile(source: Source, scan: Scan, job: RowJob, pool: WorkerPo
   if (source.gzip) {
     // One decompressed stream from the top; the row count is not known ahead
     // (digit CSV compresses about 8:1, and a row is about 1.8 KB).
-    const capacity = Math.ceil((source.size * 8) / 1800);
-    return { rows: await parseRows(byteStream(source), { ...job, firstLine: 2, includesHeader: true, capacity }), threads: 1 };
+    const capacity = Math.min(Math.ceil((source.size * 8) / 1800), 100_000);
+    return { rows: await parseRows(byteStream(source.bytes), { ...job, firstLine: 2, includesHeader: true, capacity }), threads: 1 };
   }
   const range = wholeRange(scan.ranges);
-  const input = byteStream(source, range.start, range.end);
+  const input = byteStream(source.bytes, range.start, range.end);
   return { rows: await parseRows(input, { ...job, firstLine: range.firstLine, capacity: range.rows }), threads: 1 };
 }
 

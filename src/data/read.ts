@@ -1,0 +1,32 @@
+import { UsageError } from '../errors.js';
+import { dataError } from './data-error.js';
+import { readIdxDataset } from './idx.js';
+import { readCsv } from './read-csv.js';
+import { sniffFormat } from './sniff.js';
+import { openSource } from './source.js';
+import type { DataFile, InternalReadOptions, ReadOptions } from './types.js';
+
+/**
+ * Reads images from a Kaggle-format CSV or, recognised by content, an official idx
+ * images file (its labels paired by name or given), with the same checks either way.
+ * `file` may be `-` for standard input, or a FIFO. The input is opened once, here, and
+ * everything after reads what was opened.
+ */
+export async function readDataset(file: string, opts: ReadOptions & InternalReadOptions = {}): Promise<DataFile> {
+  const source = await openSource(file, 'a CSV or idx file');
+  try {
+    if (sniffFormat(source) === 'csv') {
+      if (opts.labels !== undefined) throw new UsageError(`--labels goes with an idx images file, and ${source.name} is not one`);
+      return await readCsv(source, opts);
+    }
+    const data = await readIdxDataset(source, opts.labels !== undefined ? { labels: opts.labels } : {});
+    if (opts.requireLabels && !data.images.labels) {
+      const why = source.identity === null ? 'idx images from a stream have no labels beside them' : 'no labels file found beside this idx images file';
+      throw dataError(data.file, `${why}; training needs labels: give it with --labels`);
+    }
+    if (opts.requireRows && data.images.n === 0) throw dataError(data.file, 'holds no images');
+    return data;
+  } finally {
+    await source.close();
+  }
+}
