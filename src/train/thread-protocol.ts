@@ -75,7 +75,7 @@ export function shareDataset(data: Dataset): SharedDataset {
   };
 }
 
-/** Treats a shared dataset as a Dataset for the batch code (which reads only these fields). */
+/** The shared arrays as the images the batch code reads (the dataset is images alone: nothing to fake). */
 export function asDataset(d: SharedDataset): Dataset {
-  return { n: d.n, pixels: d.pixels, labels: d.labels, ids: null, file: '', skipped: { count: 0, lines: [] }, header: 'label' } as Dataset;
+  return { n: d.n, pixels: d.pixels, labels: d.labels, ids: null };
 }
