@@ -10,11 +10,12 @@ accuracy goes to stderr. The graph does kconv's preprocessing itself: feed it ra
 values 0..255 as float32 [N, 1, 28, 28] under the name "pixels"; it returns "probabilities",
 float32 [N, 10].
 
-Not run on kconv's development machines: they cannot install onnxruntime for Python (no
-PyPI access, and Debian has no package). The same graph is tested there with
-onnxruntime-node, and this script was checked against a stand-in for onnxruntime.
+Checked with onnxruntime 1.30.0 from pip (`pip install onnxruntime==1.30.0 numpy`): on
+val.csv it gives the same accuracy as `kconv evaluate`. The graph itself is tested in
+kconv's test suite with onnxruntime-node.
 """
 import csv
+import signal
 import sys
 
 import numpy as np
@@ -42,6 +43,8 @@ def main(model_path, csv_path):
 
 
 if __name__ == "__main__":
+    # A closed pipe (`… | head`) ends the script quietly, as it ends other Unix tools.
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2])
