@@ -48,8 +48,8 @@ export function progressLine(p: ProgressState, width: number): string {
     `run ${left ? clock(left.run) : '-'}`,
   ];
   const head = `epoch ${p.epoch}/${p.epochs}`;
-  // Fields drop from the least needed when even a bar-less line is too wide.
-  const dropOrder = [3, 2, 5, 1];
+  // Fields drop, the least needed first, only when even a line without a bar is too wide.
+  const dropOrder = [3, 5, 2, 1];
   const kept = fields.map(() => true);
   const text = () => fields.filter((_, i) => kept[i]).join(' · ');
   for (const i of dropOrder) {
@@ -58,7 +58,7 @@ export function progressLine(p: ProgressState, width: number): string {
   }
   const numbers = text();
   const barRoom = room - head.length - numbers.length - 4; // ' |', '| '
-  if (barRoom < BAR_MIN) return `${head} ${numbers}`.slice(0, room);
+  if (barRoom < BAR_MIN || kept.includes(false)) return `${head} ${numbers}`.slice(0, room);
   const size = Math.min(BAR_MAX, barRoom);
   const filled = p.batches > 0 ? Math.round((size * p.batch) / p.batches) : 0;
   return `${head} |${'█'.repeat(filled)}${'░'.repeat(size - filled)}| ${numbers}`;

@@ -263,10 +263,11 @@ async function trainWithProgress(
     : null;
   const started = Date.now();
   const images = opts.limit !== null && opts.limit < data.n ? `${opts.limit} of ${data.n}` : `${data.n}`;
-  io.err(`training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
+  const banner = () => io.err(`training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
   const state = { epoch: 0, epochs: opts.epochs, batch: 0, batches: 0, loss: null as number | null, acc: null as number | null, imagesPerSecond: null as number | null, batchSize: opts.batchSize };
   try {
     const result = await train(data, valData, opts, {
+      onStart: banner,
       onEpochStart: (epoch, batches) => {
         Object.assign(state, { epoch, batch: 0, batches, loss: null, acc: null });
         bar?.start(batches, 0, state);

@@ -53,7 +53,6 @@ export interface Source {
 interface FileIdentity {
   size: number;
   mtimeMs: number;
-  ctimeMs: number;
 }
 
 /**
@@ -83,7 +82,7 @@ export async function openSource(file: string, expected = 'a CSV file'): Promise
     const { bytesRead } = await fh.read(headBuffer, 0, headBuffer.length, 0);
     const head = headBuffer.subarray(0, bytesRead);
     const gzip = isGzip(head);
-    const identity: FileIdentity = { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs };
+    const identity: FileIdentity = { size: st.size, mtimeMs: st.mtimeMs };
     return {
       name: file,
       bytes: { fd: fh.fd, size: st.size, gzip },
@@ -93,7 +92,8 @@ export async function openSource(file: string, expected = 'a CSV file'): Promise
       identity,
       async checkUnchanged() {
         const now = await fh.stat();
-        if (now.size !== identity.size || now.mtimeMs !== identity.mtimeMs || now.ctimeMs !== identity.ctimeMs) {
+        // Not ctime: it changes when the file is only renamed over (its link count drops), which leaves its bytes alone.
+        if (now.size !== identity.size || now.mtimeMs !== identity.mtimeMs) {
           throw dataError(file, 'changed while kconv was reading it; run again once nothing is writing to it');
         }
       },

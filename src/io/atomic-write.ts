@@ -180,14 +180,20 @@ const REASONS: Record<string, string> = {
   EIO: 'an input/output error on the device',
   ETXTBSY: 'the file is busy',
   EPIPE: 'the reading end of the pipe is closed',
+  ENXIO: 'no such device (a socket cannot be opened as a file)',
 };
+
+/** A file-system error code in a few words, e.g. ENOSPC → "the disk is full (…)". */
+export function reasonOf(code: string | undefined, message = ''): string {
+  return (code && REASONS[code]) ?? `${code ?? 'error'}${message ? ` (${message})` : ''}`;
+}
 
 /** The one line for a failed write: the path as typed, why, and what is left. */
 export function outputError(err: unknown, label: string, left?: string): Error {
   if (err instanceof OutputError) return err;
   const e = err as NodeJS.ErrnoException;
   if (typeof e?.code !== 'string') return err as Error; // not the file system's: a bug, or an error of the producer
-  const reason = REASONS[e.code] ?? `${e.code} (${e.message})`;
+  const reason = reasonOf(e.code, e.message);
   const advice = e.code === 'ENOSPC' || e.code === 'EDQUOT' ? '; free some space and run again' : '';
   return new OutputError(`${label}: cannot write: ${reason}${left ? `; ${left}` : ''}${advice}`, e.code);
 }

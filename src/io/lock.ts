@@ -8,7 +8,7 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { OutputError } from '../errors.js';
-import { resolveWriteTarget } from './atomic-write.js';
+import { reasonOf, resolveWriteTarget } from './atomic-write.js';
 
 export interface FileLock {
   /** The lock file. */
@@ -55,7 +55,8 @@ export async function lockOutput(target: string, label: string): Promise<FileLoc
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EEXIST') {
-        throw new OutputError(`${label}: cannot create the lock file ${lockFile} (${code ?? (err as Error).message})`, code);
+        await unlink(lockFile).catch(() => undefined); // created but not written (a full disk)
+        throw new OutputError(`${label}: cannot create the lock file ${lockFile}: ${reasonOf(code, (err as Error).message)}`, code);
       }
     }
     const owner = await readOwner(lockFile);

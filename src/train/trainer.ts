@@ -72,6 +72,8 @@ export interface BatchProgress {
 }
 
 export interface TrainEvents {
+  /** Once the run is set up (the network built, the images split, the threads started), before the first batch. */
+  onStart?: () => void;
   onEpochStart?: (epoch: number, batches: number) => void;
   onBatch?: (p: BatchProgress) => void;
   onEpochEnd?: (r: EpochRecord, savedTo: string[]) => void;
@@ -118,6 +120,7 @@ export async function train(
   data: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents = {}, resume?: ModelFile,
 ): Promise<TrainResult> {
   const run = await TrainingRun.start(data, valData, opts, events, resume);
+  events.onStart?.();
   try {
     return await run.remainingEpochs();
   } finally {
