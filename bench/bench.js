@@ -41,7 +41,7 @@ if (!existsSync(join(dataDir, 'train.csv'))) {
 const tmp = mkdtempSync(join(tmpdir(), 'kconv-bench-'));
 const results = { threads, kernels: kernelInfo().backend };
 try {
-  const trainSet = await readDataset(join(dataDir, 'train.csv'), { requireLabels: true });
+  const { images: trainSet } = await readDataset(join(dataDir, 'train.csv'), { requireLabels: true });
 
   /**
    * EPOCHS epochs of train.csv, batch 64, no validation; the first is warm-up and the
@@ -76,8 +76,8 @@ try {
     }
     return data.n / (best / 1000);
   }
-  results.predict_images_per_s = await predictRate(await readDataset(join(dataDir, 'Dig-MNIST.csv')));
-  results.predict_images_per_s_val = await predictRate(await readDataset(join(dataDir, 'val.csv')));
+  results.predict_images_per_s = await predictRate((await readDataset(join(dataDir, 'Dig-MNIST.csv'))).images);
+  results.predict_images_per_s_val = await predictRate((await readDataset(join(dataDir, 'val.csv'))).images);
 
   const ingestModule = join(here, 'ingest.mjs');
   if (existsSync(ingestModule)) {

@@ -82,7 +82,7 @@ async function childLoad(file, cacheDir) {
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
   const t = performance.now();
   let info;
-  const ds = await readDataset(file, { cacheDir, onLoad: (i) => (info = i) });
+  const { images: ds } = await readDataset(file, { cacheDir, onLoad: (i) => (info = i) });
   const s = (performance.now() - t) / 1000;
   clearInterval(sampler);
   // Not resourceUsage().maxRSS: Linux carries it over from the forked copy of the
@@ -105,8 +105,9 @@ export async function benchIngest(dataDir, { log = () => {} } = {}) {
     log(`  csv-parse alone          ${(mb / alone.s).toFixed(1).padStart(6)} MB/s  ${alone.s.toFixed(2)} s`);
     // Cold loads, alternated and best of two: other work on the machine only ever adds time.
     let threads = 0;
-    const loadSingle = () => seconds(() => readDataset(file, { cache: false, threads: 1 }));
-    const loadMulti = () => seconds(() => readDataset(file, { cache: false, onLoad: (i) => (threads = i.threads) }));
+    const images = async (load) => (await load).images;
+    const loadSingle = () => seconds(() => images(readDataset(file, { cache: false, threads: 1 })));
+    const loadMulti = () => seconds(() => images(readDataset(file, { cache: false, onLoad: (i) => (threads = i.threads) })));
     const runs = [];
     for (let k = 0; k < COLD_RUNS; k++) runs.push([await loadSingle(), await loadMulti()]);
     const best = (i) => runs.map((r) => r[i]).reduce((a, b) => (b.s < a.s ? b : a));

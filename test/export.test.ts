@@ -36,7 +36,7 @@ function randomImages(n: number, seed: number): Dataset {
   const random = new Random(seed);
   const pixels = new Uint8Array(n * 784);
   for (let i = 0; i < pixels.length; i++) pixels[i] = random.int(256);
-  return { n, pixels, labels: null, ids: null, file: 'random', skipped: { count: 0, lines: [] }, header: 'pixels' };
+  return { n, pixels, labels: null, ids: null };
 }
 
 async function runOnnx(file: string, data: Dataset): Promise<{ probs: Float32Array; dims: readonly number[] }> {

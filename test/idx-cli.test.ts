@@ -4,12 +4,13 @@ import { gzipSync } from 'node:zlib';
 import { idx } from './helpers/idx-file.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Random } from '../src/random.js';
-import { runKconv } from './helpers/cli.js';
+import { inProcessIn } from './helpers/in-process.js';
 import { digitPixels, tempDir, writeDigits } from './helpers/digits.js';
 
 
 let dir: string;
-const run = (args: string[]) => runKconv(args, { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache') } });
+// In this process (the CLI's code, without a Node start-up per run).
+const run = inProcessIn(() => dir, () => ({ XDG_CACHE_HOME: join(dir, 'cache') }));
 
 beforeAll(() => {
   dir = tempDir();

@@ -1,11 +1,12 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runKconv } from './helpers/cli.js';
+import { inProcessIn } from './helpers/in-process.js';
 import { digitsCsv, tempDir, writeDigits } from './helpers/digits.js';
 
 let dir: string;
-const run = (args: string[]) => runKconv(args, { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache') } });
+// In this process (the CLI's code, without a Node start-up per run).
+const run = inProcessIn(() => dir, () => ({ XDG_CACHE_HOME: join(dir, 'cache') }));
 
 beforeAll(async () => {
   dir = tempDir();

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { CommanderError } from 'commander';
 import { PNG } from 'pngjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { describeError, type Io } from '../src/cli/output.js';
+import { describeError, wantsColor, type Io } from '../src/cli/output.js';
 import { showCommand } from '../src/cli/show.js';
 import { readDataset, type Dataset } from '../src/data/index.js';
 import { DataError, KconvError, ModelFileError, UsageError } from '../src/errors.js';
@@ -410,16 +410,24 @@ describe('kconv show through the CLI (needs the command registered in main.ts)',
     expect(lines[14]).toMatch(/^row 2 of digits\.csv: true \d, predicted \d/);
   });
 
-  it('piped, or with NO_COLOR, draws the digit in plain characters: no escape codes reach a file', async () => {
-    for (const env of [{ NO_COLOR: '', FORCE_COLOR: '' }, { NO_COLOR: '1', FORCE_COLOR: '1' }]) {
-      const r = await runKconv(['show', 'digits.csv', '--row', '2', '--weights', 'm.json'], { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache'), ...env } });
-      expect(r.code).toBe(0);
-      expect(r.stdout).not.toContain('\x1b');
-      const lines = r.stdout.split('\n');
-      expect(lines.slice(0, 14).every((l) => l.length <= 28 && /^[ .:\-=+*#%@]*$/.test(l))).toBe(true);
-      expect(lines.slice(0, 14).join('')).toMatch(/[#%@]/); // the bright stroke
-      expect(lines[14]).toMatch(/^row 2 of digits\.csv: true \d, predicted \d/);
-    }
+  it('piped, draws the digit in plain characters: no escape codes reach a file', async () => {
+    const r = await runKconv(['show', 'digits.csv', '--row', '2', '--weights', 'm.json'], { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache'), NO_COLOR: '', FORCE_COLOR: '' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\x1b');
+    const lines = r.stdout.split('\n');
+    expect(lines.slice(0, 14).every((l) => l.length <= 28 && /^[ .:\-=+*#%@]*$/.test(l))).toBe(true);
+    expect(lines.slice(0, 14).join('')).toMatch(/[#%@]/); // the bright stroke
+    expect(lines[14]).toMatch(/^row 2 of digits\.csv: true \d, predicted \d/);
+  });
+
+  it('colours: on a terminal unless NO_COLOR; FORCE_COLOR forces them; NO_COLOR wins', () => {
+    expect(wantsColor(true, {})).toBe(true);
+    expect(wantsColor(false, {})).toBe(false);
+    expect(wantsColor(true, { NO_COLOR: '1' })).toBe(false);
+    expect(wantsColor(false, { FORCE_COLOR: '1' })).toBe(true);
+    expect(wantsColor(false, { FORCE_COLOR: '0' })).toBe(false);
+    expect(wantsColor(true, { NO_COLOR: '1', FORCE_COLOR: '1' })).toBe(false);
+    expect(wantsColor(true, { TERM: 'dumb' })).toBe(false);
   });
 
   it('writes the PNG with --out', async () => {

@@ -3,13 +3,15 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseModel } from '../src/model/weights-file.js';
-import { KCONV, runKconv } from './helpers/cli.js';
+import { KCONV } from './helpers/cli.js';
+import { inProcessIn } from './helpers/in-process.js';
 import { tempDir, writeDigits } from './helpers/digits.js';
 
 let dir: string;
 let data: string;
 const env = () => ({ XDG_CACHE_HOME: join(dir, 'cache') });
-const run = (args: string[]) => runKconv(args, { cwd: dir, env: env() });
+// In this process (the CLI's code, without a Node start-up per run); the Ctrl-C test spawns its own.
+const run = inProcessIn(() => dir, env);
 const SMALL = ['--arch', 'conv4k5,relu,pool2,dense10', '--batch-size', '16'];
 
 beforeAll(() => {

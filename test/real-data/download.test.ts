@@ -84,7 +84,7 @@ describe('kconv download, real files', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe(['label', ...Array.from({ length: 784 }, (_, x) => `pixel${x}`)].join(','));
     expect(lines.length).toBe(10_002); // header, 10,000 rows, and the empty string after the last newline
-    const idx = await readIdxDataset(dataFile('raw/X_kannada_MNIST_test-idx3-ubyte.gz'));
+    const { images: idx } = await readIdxDataset(dataFile('raw/X_kannada_MNIST_test-idx3-ubyte.gz'));
     for (const i of [0, 1, 4999, 9999]) {
       expect(lines[i + 1]).toBe([idx.labels![i], ...idx.pixels.subarray(i * 784, (i + 1) * 784)].join(','));
     }

@@ -6,8 +6,21 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { looksLikeIdx, readIdxDataset, readIdxLabels } from '../../src/data/idx.js';
-import type { Dataset } from '../../src/data/index.js';
+import { readIdxDataset as readIdxDataFile, readIdxLabels } from '../../src/data/idx.js';
+import { sniffFormat } from '../../src/data/sniff.js';
+import { openSource } from '../../src/data/source.js';
+import { flat, type Flat } from '../helpers/flat.js';
+
+type Dataset = Flat;
+const readIdxDataset = async (file: string) => flat(await readIdxDataFile(file));
+async function looksLikeIdx(file: string): Promise<boolean> {
+  const source = await openSource(file);
+  try {
+    return sniffFormat(source) === 'idx';
+  } finally {
+    await source.close();
+  }
+}
 import { dataFile } from '../helpers/real-data.js';
 
 const X_TEST = 'raw/X_kannada_MNIST_test-idx3-ubyte.gz';
@@ -93,7 +106,7 @@ describe('the official idx files', () => {
     expect(counts).toEqual(new Array(10).fill(6000));
   });
 
-  it('looksLikeIdx tells the idx files from the CSV files', async () => {
+  it('the sniffer tells the idx files from the CSV files', async () => {
     for (const f of [X_TEST, X_DIG, 'raw/y_dig_MNIST-idx1-ubyte.gz']) expect(await looksLikeIdx(dataFile(f)), f).toBe(true);
     for (const f of ['val.csv', 'Dig-MNIST.csv']) expect(await looksLikeIdx(dataFile(f)), f).toBe(false);
   });

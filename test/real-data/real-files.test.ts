@@ -6,8 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readDataset, type Dataset, type LoadInfo } from '../../src/data/index.js';
+import { readDataset as readDataFile, type LoadInfo, type ReadOptions } from '../../src/data/index.js';
 import { tempDir, type TempDir } from '../helpers/csv-fixture.js';
+import { flat, type Flat } from '../helpers/flat.js';
+
+type Dataset = Flat;
+const readDataset = async (file: string, opts: ReadOptions & { onLoad?: (i: LoadInfo) => void }) => flat(await readDataFile(file, opts));
 
 const DATA = process.env.KCONV_DATA ?? path.resolve('../shared/data/kannada');
 const at = (name: string) => path.join(DATA, name);
@@ -100,7 +104,7 @@ describe('real Kannada-MNIST files', () => {
   it.skipIf(!existsSync(dist))('a parallel read of the built reader equals a single-thread read', async () => {
     const built = (await import(dist)) as typeof import('../../src/data/index.js');
     let threads = 0;
-    const multi = await built.readDataset(at('Dig-MNIST.csv'), { cache: false, threads: 2, onLoad: (i) => (threads = i.threads) });
+    const multi = flat(await built.readDataset(at('Dig-MNIST.csv'), { cache: false, threads: 2, onLoad: (i) => (threads = i.threads) }));
     const single = await readDataset(at('Dig-MNIST.csv'), { cache: false, threads: 1 });
     expect(threads).toBe(2);
     expectSame(multi, single);
