@@ -39,19 +39,20 @@ export function timeLeft(p: ProgressState): { epoch: number; run: number } | nul
 export function progressLine(p: ProgressState, width: number): string {
   const room = Math.max(20, width) - 1;
   const left = timeLeft(p);
+  // Padded, so that the line keeps its length (and the bar its size) as the numbers change.
   const fields = [
-    `${p.batch}/${p.batches}`,
-    `loss ${p.loss === null ? '-' : p.loss.toFixed(4)}`,
-    `acc ${p.acc === null ? '-' : `${(p.acc * 100).toFixed(2)}%`}`,
-    `${p.imagesPerSecond === null ? '-' : Math.round(p.imagesPerSecond)} img/s`,
-    `ETA ${left ? clock(left.epoch) : '-'}`,
-    `run ${left ? clock(left.run) : '-'}`,
+    `${String(p.batch).padStart(String(p.batches).length)}/${p.batches}`,
+    `loss ${(p.loss === null ? '-' : p.loss.toFixed(4)).padStart(6)}`,
+    `acc ${(p.acc === null ? '-' : `${(p.acc * 100).toFixed(2)}%`).padStart(6)}`,
+    `${(p.imagesPerSecond === null ? '-' : String(Math.round(p.imagesPerSecond))).padStart(5)} img/s`,
+    `ETA ${(left ? clock(left.epoch) : '-').padStart(4)}`,
+    `run ${(left ? clock(left.run) : '-').padStart(4)}`,
   ];
   const head = `epoch ${p.epoch}/${p.epochs}`;
   // Fields drop, the least needed first, only when even a line without a bar is too wide.
   const dropOrder = [3, 5, 2, 1];
   const kept = fields.map(() => true);
-  const text = () => fields.filter((_, i) => kept[i]).join(' · ');
+  const text = () => fields.filter((_, i) => kept[i]).join('  ');
   for (const i of dropOrder) {
     if (head.length + 1 + text().length <= room) break;
     kept[i] = false;
