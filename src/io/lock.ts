@@ -28,6 +28,8 @@ process.on('exit', () => {
  */
 export async function lockOutput(target: string, label: string): Promise<FileLock> {
   const resolved = await resolveWriteTarget(target).catch(() => null);
+  // A device or a pipe is written to, not replaced: nothing to lose, and no lock file beside /dev/… .
+  if (resolved?.kind === 'direct') return { file: '', release: () => undefined };
   const lockFile = `${resolved?.file ?? target}.lock`;
   const mine = `${process.pid}\n${hostname()}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
