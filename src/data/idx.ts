@@ -13,7 +13,7 @@ import { promisify } from 'node:util';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
-import { isIdxMagic } from './sniff.js';
+import { isIdxMagic } from './magic.js';
 import { openSource, type Source } from './source.js';
 import { PIXELS, type DataFile } from './types.js';
 

@@ -8,23 +8,18 @@ import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { dataError } from './data-error.js';
 import { EXPECTED_HEADER } from './header.js';
+import { isIdxMagic } from './magic.js';
 import { byteStream, type Source } from './source.js';
 
 /** Bytes read to check the text and find the header (which is ~6 KB). */
 const HEADER_SEARCH_BYTES = 256 * 1024;
 const BOM = [0xef, 0xbb, 0xbf];
-const IDX_TYPES = new Set([0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e]);
 
 /** The header line, read apart from the rows so that workers can start after it. */
 export interface HeaderLine {
   fields: string[];
   /** Bytes up to and including the header's line break (BOM included); for gzip, decompressed bytes. */
   bytes: number;
-}
-
-/** Whether 4 bytes are an idx magic number: two zero bytes, a known data type, 1 to 4 dimensions. */
-export function isIdxMagic(b: Uint8Array): boolean {
-  return b.length >= 4 && b[0] === 0 && b[1] === 0 && IDX_TYPES.has(b[2]) && b[3] >= 1 && b[3] <= 4;
 }
 
 /** The first bytes after gunzip (as many as a partial stream gives), or the raw ones. */

@@ -15,6 +15,7 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
+import { isGzip, isIdxMagic } from './magic.js';
 
 /** The file name that means standard input. */
 export const STDIN = '-';
@@ -24,7 +25,6 @@ export const STDIN_NAME = 'stdin';
 export const HEAD_BYTES = 64 * 1024;
 /** A stream is held in memory whole: no more than this. */
 export const MAX_STREAM_BYTES = 1 << 30;
-const GZIP_MAGIC = [0x1f, 0x8b];
 // Small read chunks: parsing is no slower, and peak memory is much lower (each
 // chunk is copied once more inside csv-parse; large short-lived buffers pile up
 // in the allocator before they are freed).
@@ -120,10 +120,6 @@ function streamSource(name: string, bytes: Buffer): Source {
   };
 }
 
-function isGzip(head: Uint8Array): boolean {
-  return head.length >= 2 && head[0] === GZIP_MAGIC[0] && head[1] === GZIP_MAGIC[1];
-}
-
 /** A FIFO or device read to its end, in memory; stops early on what is plainly not text or gzip (/dev/zero). */
 async function readAll(fh: FileHandle, name: string): Promise<Buffer> {
   return collect(name, async function* () {
@@ -158,7 +154,7 @@ async function collect(name: string, chunks: AsyncIterable<Buffer>): Promise<Buf
         checked = true;
         // Binary data that is neither gzip nor idx will be refused by the sniffer, with a line number, from the head alone.
         const head = Buffer.concat(parts).subarray(0, HEAD_BYTES);
-        if (!isGzip(head) && head.indexOf(0, 4) >= 0 && !(head[0] === 0 && head[1] === 0)) return head;
+        if (!isGzip(head) && !isIdxMagic(head) && head.includes(0)) return head;
       }
     }
   } catch (err) {

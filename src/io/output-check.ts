@@ -20,6 +20,7 @@ export interface NamedInput {
  */
 export async function checkOutput(file: string, flag: string, inputs: NamedInput[] = []): Promise<WriteTarget> {
   const named = flag ? `${flag} ${file}` : file;
+  if (file.trim() === '') throw new UsageError(`${flag || 'the output'} needs a file name, got an empty one`);
   await refuseInputs(file, named, inputs);
   let target: WriteTarget;
   try {
