@@ -123,6 +123,13 @@ describe('12: FIFOs and standard input are read as streams', () => {
     }
   });
 
+  it('a character device is a stream too: /dev/zero is refused from its first bytes (not after reading a GiB), /dev/null is empty', async () => {
+    const zero = await failure(readDataset('/dev/zero', { cache: false }));
+    expect(zero.message).toBe('/dev/zero:1: line 1 has a NUL byte (byte 1 of the file): binary data, not CSV text');
+    expect((await failure(readDataset('/dev/null', { cache: false }))).message).toBe('/dev/null: is empty (no bytes arrived)');
+    expect((await failure(readDataset(tmp.dir, { cache: false }))).message).toBe(`${tmp.dir}: is a directory; expected a CSV or idx file`);
+  });
+
   it('- reads standard input: predict, and train with --val -', async () => {
     const text = (await import('node:fs')).readFileSync(path.join(tmp.dir, 'digits.csv'), 'utf8');
     const p = await runKconv(['predict', '-', '--weights', model], { input: text, cwd: tmp.dir, env: { XDG_CACHE_HOME: path.join(tmp.dir, 'c') } });
