@@ -36,7 +36,9 @@ async function read(f: string, opts: Parameters<typeof readDataset>[1] = {}): Pr
   const ds = flat(await readDataset(f, { cache: false, ...opts, onLoad: (i) => (info = i) }));
   return { ds, info: info! };
 }
-const parallel = { threads: 2, minParallelBytes: 0 };
+// Two workers parse every range (by default this thread parses beside them, and a
+// worker that starts late may get no range of a small file: then nothing tests it).
+const parallel = { threads: 2, minParallelBytes: 0, rangesBy: 'workers' } as const;
 
 /** Deep equality, with typed arrays compared as bytes (toEqual goes element by element: slow). */
 function expectSameDataset(a: Dataset, b: Dataset): void {
@@ -68,6 +70,15 @@ describe('parallel parsing', () => {
     expect(Buffer.compare(multi.ds.pixels, fx.pixels)).toBe(0);
     expectSameDataset(multi.ds, single.ds);
     expect(multi.ds.pixels.byteLength).toBe(multi.ds.pixels.buffer.byteLength); // exact-size arrays
+  });
+
+  it('gives the same bytes when this thread parses ranges beside a worker (the default), or alone', async () => {
+    const single = await read(file, { threads: 1 });
+    for (const opts of [{ threads: 2, minParallelBytes: 0 }, { threads: 3, minParallelBytes: 0, rangesBy: 'caller' as const }]) {
+      const split = await read(file, opts);
+      expect(split.info.threads).toBe(opts.rangesBy === 'caller' ? 1 : 2);
+      expectSameDataset(split.ds, single.ds);
+    }
   });
 
   it('handles CRLF, a BOM, no final newline and trailing blank lines', async () => {

@@ -63,7 +63,7 @@ function relabelled(text: string): string {
 describe('1: a file replaced while it is read is hashed and parsed as the same bytes', () => {
   it.each([
     ['on one thread', { threads: 1 }],
-    ['in parse workers', { threads: 2, minParallelBytes: 0 }],
+    ['in parse workers', { threads: 2, minParallelBytes: 0, rangesBy: 'workers' as const }],
   ])('mv of a same-size file with other labels between the hash scan and the parse (%s)', async (_, opts) => {
     const a = makeCsv({ rows: 600, seed: 3 });
     const b = relabelled(a.text);
@@ -193,7 +193,7 @@ describe('18: LF and CRLF line endings in any mix', () => {
   for (const [mix, text] of Object.entries(mixes)) {
     it.each([
       ['one thread', { threads: 1 }],
-      ['workers', { threads: 2, minParallelBytes: 0 }],
+      ['workers', { threads: 2, minParallelBytes: 0, rangesBy: 'workers' as const }],
     ])(`${mix} (%s)`, async (_, opts) => {
       const data = await readDataset(await tmp.write(`${mix.replace(/\W+/g, '-')}-${opts.threads}.csv`, text), { cache: false, ...opts });
       expect(labelsOf(data)).toEqual(Array.from(fx.labels));

@@ -2,7 +2,8 @@ import { Worker } from 'node:worker_threads';
 import { DataError } from '../errors.js';
 import { findWorkerScript } from '../io/worker-url.js';
 import type { RowJob } from './row-parser.js';
-import { buffersOf, copyRows, mergeSkipped, type ParsedRows, type Skipped } from './rows.js';
+import { parseRange } from './parse-range.js';
+import { buffersOf, copyRows, mergeSkipped, RowSink, type ParsedRows, type Skipped } from './rows.js';
 import type { Range } from './scan.js';
 import type { ByteSource } from './source.js';
 import { PIXELS } from './types.js';
@@ -25,22 +26,26 @@ export class WorkerFailure extends Error {}
 type DataErrorInfo = Extract<WorkerReply, { dataError: unknown }>['dataError'];
 
 /**
- * Parse worker threads for one file. They are started early (loading their code
- * while the main thread scans the file) and take ranges one at a time: rows do
- * not all cost the same to parse, so equal byte ranges would not finish together.
+ * Parse worker threads for one file, and the calling thread beside them. The workers
+ * are started early (loading their code while the main thread scans the file) and,
+ * once ready, take ranges one at a time, as the calling thread does: rows do not all
+ * cost the same to parse, so equal byte ranges would not finish together, and a
+ * worker that starts late (on a busy machine it can take a few hundred ms, as long as
+ * parsing 50 MB) only takes fewer ranges.
  */
 export class WorkerPool {
   private readonly workers: Worker[] = [];
 
-  constructor(source: ByteSource, private readonly job: RowJob, threads: number) {
+  constructor(private readonly source: ByteSource, private readonly job: RowJob, workers: number) {
     if (!('fd' in source)) throw new Error('WorkerPool: parse workers read a file descriptor, not bytes in memory');
     // The descriptor, not the path: workers read the very file the main thread opened and hashed.
     const setup: WorkerSetup = { source: { fd: source.fd, size: source.size, gzip: source.gzip }, job, batchRows: BATCH_ROWS };
-    for (let w = 0; w < threads; w++) {
+    for (let w = 0; w < workers; w++) {
       this.workers.push(new Worker(WORKER_URL!, { workerData: setup, resourceLimits: WORKER_LIMITS }));
     }
   }
 
+  /** Parse workers (the calling thread parses beside them). */
   get size(): number {
     return this.workers.length;
   }
@@ -51,13 +56,15 @@ export class WorkerPool {
   }
 
   /**
-   * Parses the ranges and closes the pool. Rows come back in transferred batches
-   * and are copied straight to their place in the output: range k starts at the
-   * sum of the row counts of the ranges before it; gaps left by skipped rows are
-   * closed at the end. When ranges have bad data, the earliest range's error is
-   * thrown: the same one a single-thread parse would give.
+   * Parses the ranges and closes the pool. Each range's rows go to their place in
+   * the output: range k starts at the sum of the row counts of the ranges before
+   * it. The calling thread writes there directly; workers send rows in transferred
+   * batches, copied there as they come. Gaps left by skipped rows are closed at the
+   * end. When ranges have bad data, the earliest range's error is thrown: the same
+   * one a single-thread parse would give. With callerParses false, the workers parse
+   * every range (tests).
    */
-  parse(ranges: Range[]): Promise<ParsedRows> {
+  async parse(ranges: Range[], callerParses = true): Promise<ParsedRows> {
     const { job } = this;
     const base: number[] = [];
     let total = 0;
@@ -77,56 +84,94 @@ export class WorkerPool {
     const skipped: Skipped[] = [];
     let failed: { index: number; error: DataErrorInfo } | null = null;
     let next = 0;
-    let pending = 0;
+    let pending = 0; // ranges being parsed by workers
+    let callerDone = false;
+    /** What stops all parsing at once: a worker that failed for a reason other than the data. */
+    let stop: Error | null = null;
+    let wake!: () => void;
+    const workersIdle = new Promise<void>((resolve) => (wake = resolve));
 
-    return new Promise<ParsedRows>((resolve, reject) => {
-      let settled = false;
-      const finish = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        void this.close();
-        if (error) reject(error);
-        else if (failed) reject(new DataError(failed.error.message, failed.error.file, failed.error.line, failed.error.column));
-        else resolve(compacted(out, ranges, base, filled, skipped));
-      };
-      const assign = (worker: Worker) => {
-        // After a data error in range k, ranges after k do not matter.
-        if (next < ranges.length && (failed === null || next < failed.index)) {
-          pending++;
-          worker.postMessage({ index: next, range: ranges[next] } satisfies WorkerRequest);
-          next++;
-        } else {
-          worker.postMessage({ stop: true } satisfies WorkerRequest);
-          if (pending === 0) finish();
-        }
-      };
-      const onReply = (worker: Worker, reply: WorkerReply) => {
-        const k = reply.index;
-        if ('batch' in reply) {
-          const { batch } = reply;
-          if (filled[k] + batch.n > ranges[k].rows) return finish(new WorkerFailure(`range ${k} has more rows than lines`));
-          copyRows(out, base[k] + filled[k], batch, 0, batch.n);
-          filled[k] += batch.n;
-          const { pixels, labels, ids, idLines } = batch;
-          worker.postMessage({ recycle: { pixels, labels, ids, idLines } } satisfies WorkerRequest, buffersOf(batch));
-          return;
-        }
-        pending--;
-        if ('crash' in reply) return finish(new WorkerFailure(reply.crash));
-        if ('done' in reply) skipped[k] = reply.done;
-        else if (failed === null || k < failed.index) failed = { index: k, error: reply.dataError };
-        assign(worker);
-      };
-
-      for (const worker of this.workers) {
-        worker.on('message', (reply: WorkerReply) => onReply(worker, reply));
-        worker.on('error', (err) => finish(new WorkerFailure(err.stack ?? err.message)));
-        worker.on('exit', (code) => {
-          if (code !== 0) finish(new WorkerFailure(`parse worker exited with code ${code}`));
-        });
-        assign(worker);
+    /** Ranges to parse are left: not past the end, nor past a range that failed. */
+    const left = () => next < ranges.length && (failed === null || next < failed.index);
+    /** The next range to parse, or -1. */
+    const take = () => (left() ? next++ : -1);
+    const wakeWhenDone = () => {
+      if (callerDone && pending === 0 && !left()) wake();
+    };
+    const fail = (k: number, error: DataErrorInfo) => {
+      if (failed === null || k < failed.index) failed = { index: k, error };
+    };
+    let closing = false; // the workers end as they are closed: no failure then
+    const halt = (error: Error) => {
+      if (closing) return;
+      stop ??= error;
+      wake();
+    };
+    const assign = (worker: Worker) => {
+      const k = take();
+      if (k >= 0) {
+        pending++;
+        worker.postMessage({ index: k, range: ranges[k] } satisfies WorkerRequest);
+        return;
       }
-    });
+      worker.postMessage({ stop: true } satisfies WorkerRequest);
+      wakeWhenDone();
+    };
+    const onReply = (worker: Worker, reply: WorkerReply) => {
+      if ('ready' in reply) return assign(worker);
+      const k = reply.index;
+      if ('batch' in reply) {
+        const { batch } = reply;
+        if (filled[k] + batch.n > ranges[k].rows) return halt(new WorkerFailure(`range ${k} has more rows than lines`));
+        copyRows(out, base[k] + filled[k], batch, 0, batch.n);
+        filled[k] += batch.n;
+        const { pixels, labels, ids, idLines } = batch;
+        worker.postMessage({ recycle: { pixels, labels, ids, idLines } } satisfies WorkerRequest, buffersOf(batch));
+        return;
+      }
+      pending--;
+      if ('crash' in reply) return halt(new WorkerFailure(reply.crash));
+      if ('done' in reply) skipped[k] = reply.done;
+      else fail(k, reply.dataError);
+      assign(worker);
+    };
+    for (const worker of this.workers) {
+      worker.on('message', (reply: WorkerReply) => onReply(worker, reply));
+      worker.on('error', (err) => halt(new WorkerFailure(err.stack ?? err.message)));
+      worker.on('exit', (code) => {
+        if (code !== 0) halt(new WorkerFailure(`parse worker exited with code ${code}`));
+      });
+    }
+
+    try {
+      // This thread's share, written in place; worker replies are handled while it waits for reads.
+      const stopped = () => (stop ? Promise.reject(stop) : undefined);
+      for (let k = callerParses ? take() : -1; k >= 0 && stop === null; k = take()) {
+        const range = ranges[k];
+        const sink = RowSink.over(out, base[k], range.rows);
+        try {
+          await parseRange(this.source, range, { ...job, firstLine: range.firstLine, capacity: range.rows }, sink, stopped);
+          filled[k] = sink.n;
+          skipped[k] = sink.skipped;
+        } catch (err) {
+          if (stop !== null) break;
+          if (!(err instanceof DataError)) throw new WorkerFailure((err as Error)?.stack ?? String(err));
+          fail(k, { message: err.message, file: err.file, line: err.line, column: err.column });
+        }
+      }
+      callerDone = true;
+      wakeWhenDone();
+      await workersIdle;
+    } finally {
+      closing = true;
+      // Awaited: no worker may read the descriptor once this returns (its owner may close it).
+      await this.close();
+    }
+    // (Both are set by the handlers above: the casts undo TypeScript's narrowing to null.)
+    if (stop) throw stop as Error;
+    const first = failed as { error: DataErrorInfo } | null;
+    if (first) throw new DataError(first.error.message, first.error.file, first.error.line, first.error.column);
+    return compacted(out, ranges, base, filled, skipped);
   }
 }
 

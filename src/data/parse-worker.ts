@@ -3,12 +3,10 @@
  * it, sending rows back in batches whose arrays are transferred, not copied; the
  * main thread sends the arrays back once it has copied them, to be filled again.
  */
-import { Readable } from 'node:stream';
 import { parentPort, workerData } from 'node:worker_threads';
 import { DataError } from '../errors.js';
-import { parseRows } from './row-parser.js';
-import { buffersOf, type ParsedRows, type RowArrays } from './rows.js';
-import { byteStream } from './source.js';
+import { parseRange } from './parse-range.js';
+import { buffersOf, RowSink, type ParsedRows, type RowArrays } from './rows.js';
 import type { WorkerReply, WorkerRequest, WorkerSetup } from './worker-protocol.js';
 
 const { source, job, batchRows } = workerData as WorkerSetup;
@@ -33,23 +31,18 @@ function recycled(arrays: RowArrays): void {
   wakeReader = null;
 }
 
-/** The input, held back while too many batches are in flight. */
-async function* gated(input: Readable): AsyncGenerator<Buffer> {
-  for await (const chunk of input) {
-    while (inFlight >= MAX_IN_FLIGHT) await new Promise<void>((wake) => (wakeReader = wake));
-    yield chunk as Buffer;
-  }
+/** Holds the reading back while too many batches are in flight (a busy main thread must not let them pile up). */
+function room(): Promise<void> | undefined {
+  if (inFlight < MAX_IN_FLIGHT) return undefined;
+  return new Promise<void>((wake) => (wakeReader = wake)).then(() => room());
 }
 
-async function parseRange(index: number, request: Extract<WorkerRequest, { range: unknown }>): Promise<void> {
+async function takeRange(index: number, request: Extract<WorkerRequest, { range: unknown }>): Promise<void> {
   const { range } = request;
   try {
-    const sink = await parseRows(
-      Readable.from(gated(byteStream(source, range.start, range.end)), { objectMode: false }),
-      { ...job, firstLine: range.firstLine, capacity: Math.min(batchRows, Math.max(1, range.rows)) },
-      (rows) => sendBatch(index, rows),
-      () => spare.pop(),
-    );
+    const capacity = Math.min(batchRows, Math.max(1, range.rows));
+    const rows = new RowSink(capacity, job.hasLabels, job.hasIds, (full) => sendBatch(index, full), () => spare.pop());
+    const sink = await parseRange(source, range, job, rows, room);
     if (sink.n > 0) sendBatch(index, sink);
     port.postMessage({ index, done: sink.skipped } satisfies WorkerReply);
   } catch (err) {
@@ -64,5 +57,6 @@ async function parseRange(index: number, request: Extract<WorkerRequest, { range
 port.on('message', (request: WorkerRequest) => {
   if ('stop' in request) port.close();
   else if ('recycle' in request) recycled(request.recycle);
-  else void parseRange(request.index, request);
+  else void takeRange(request.index, request);
 });
+port.postMessage({ ready: true } satisfies WorkerReply);

@@ -4,7 +4,8 @@ import { cacheSlot, defaultCacheDir, readCache, writeCache, type CacheSlot } fro
 import { dataError } from './data-error.js';
 import { ID, LABEL, layoutFromHeader, type ColumnLayout } from './header.js';
 import { WorkerFailure, WorkerPool, workersAvailable } from './parallel.js';
-import { parseRows, type RowJob } from './row-parser.js';
+import { parseRange } from './parse-range.js';
+import { parseRows, sinkFor, type RowJob } from './row-parser.js';
 import { trimmed, type ParsedRows } from './rows.js';
 import { scanFile, wholeRange, type Scan } from './scan.js';
 import { readHeaderLine } from './sniff.js';
@@ -40,9 +41,12 @@ export async function readCsv(source: Source, opts: Options = {}): Promise<DataF
   }
 
   const threads = chooseThreads(source, opts);
-  const job = rowJob(file, layout, skipBadRows);
+  const job = rowJob(file, layout, skipBadRows, csvParser(opts));
+  // This thread parses ranges too, beside threads - 1 workers (unless rangesBy says otherwise).
+  const workers = opts.rangesBy === 'caller' ? 0 : opts.rangesBy === 'workers' ? threads : threads - 1;
+  const newPool = () => new WorkerPool(source.bytes, job, workers);
   // Without the cache the file will be parsed: workers load their code while the file is scanned.
-  let pool = threads > 1 && !useCache ? new WorkerPool(source.bytes, job, threads) : null;
+  let pool = threads > 1 && !useCache ? newPool() : null;
   let rows: ParsedRows;
   let kind: HeaderKind = layout.kind;
   let info: LoadInfo;
@@ -57,9 +61,9 @@ export async function readCsv(source: Source, opts: Options = {}): Promise<DataF
     } else {
       // Quotes could hide a line break inside a field, which line-aligned ranges would cut.
       const parallel = threads > 1 && scan.ranges.length > 1 && !scan.hasQuotes;
-      if (parallel) pool ??= new WorkerPool(source.bytes, job, threads);
+      if (parallel) pool ??= newPool();
       else await closePool(pool);
-      const parsed = await parseFile(source, scan, job, parallel ? pool : null);
+      const parsed = await parseFile(source, scan, job, parallel ? pool : null, opts.rangesBy !== 'workers');
       rows = trimmed(checkUniqueIds(parsed.rows, file, skipBadRows));
       info = { source: 'parse', threads: parsed.threads };
       // What was hashed and what was parsed are the same bytes only if nothing wrote to the file meanwhile.
@@ -90,13 +94,27 @@ function chooseThreads(source: Source, opts: Options): number {
   // Streams (standard input, FIFOs) are in memory on this thread: parsed here.
   if (requested === 1 || source.gzip || 'bytes' in source.bytes) return 1;
   if (source.size < (opts.minParallelBytes ?? MIN_PARALLEL_BYTES)) return 1;
+  if (opts.rangesBy === 'caller') return requested; // ranges in turn on this thread: no worker
   if (!workersAvailable()) return 1;
   // Under an address-space limit (ulimit -v) a worker that does not fit would abort the process.
-  const fit = workersThatFit(requested);
-  return fit >= 2 ? fit : 1;
+  if (opts.rangesBy === 'workers') {
+    const fit = workersThatFit(requested);
+    return fit >= 2 ? fit : 1;
+  }
+  return 1 + workersThatFit(requested - 1); // this thread parses too: requested - 1 workers
 }
 
-function rowJob(file: string, layout: ColumnLayout, skipBadRows: boolean): RowJob {
+/**
+ * Which parser reads the rows: 'fast' (the default) parses plain lines itself and hands
+ * every other line to csv-parse; 'general' gives every line to csv-parse. The result is
+ * the same either way (tested); KCONV_CSV=general, or the csvParser option, is there
+ * to compare the two.
+ */
+function csvParser(opts: Options): 'fast' | 'general' {
+  return opts.csvParser ?? ((process.env.KCONV_CSV ?? '').toLowerCase() === 'general' ? 'general' : 'fast');
+}
+
+function rowJob(file: string, layout: ColumnLayout, skipBadRows: boolean, parser: 'fast' | 'general'): RowJob {
   return {
     file,
     roles: layout.roles,
@@ -106,14 +124,15 @@ function rowJob(file: string, layout: ColumnLayout, skipBadRows: boolean): RowJo
     includesHeader: false,
     capacity: 0,
     skipBadRows,
+    fast: parser === 'fast',
   };
 }
 
-/** Rows of the whole file: on the pool's workers when given one, else on this thread. */
-async function parseFile(source: Source, scan: Scan, job: RowJob, pool: WorkerPool | null): Promise<{ rows: ParsedRows; threads: number }> {
+/** Rows of the whole file: in ranges by the pool (this thread and its workers) when given one, else whole on this thread. */
+async function parseFile(source: Source, scan: Scan, job: RowJob, pool: WorkerPool | null, callerParses: boolean): Promise<{ rows: ParsedRows; threads: number }> {
   if (pool) {
     try {
-      return { rows: await pool.parse(scan.ranges), threads: Math.min(pool.size, scan.ranges.length) };
+      return { rows: await pool.parse(scan.ranges, callerParses), threads: Math.min(pool.size + (callerParses ? 1 : 0), scan.ranges.length) };
     } catch (err) {
       if (!(err instanceof WorkerFailure)) throw err;
     }
@@ -125,8 +144,8 @@ async function parseFile(source: Source, scan: Scan, job: RowJob, pool: WorkerPo
     return { rows: await parseRows(byteStream(source.bytes), { ...job, firstLine: 2, includesHeader: true, capacity }), threads: 1 };
   }
   const range = wholeRange(scan.ranges);
-  const input = byteStream(source.bytes, range.start, range.end);
-  return { rows: await parseRows(input, { ...job, firstLine: range.firstLine, capacity: range.rows }), threads: 1 };
+  const rangeJob = { ...job, firstLine: range.firstLine, capacity: range.rows };
+  return { rows: await parseRange(source.bytes, range, rangeJob, sinkFor(rangeJob)), threads: 1 };
 }
 
 function describeHeader(kind: HeaderKind): string {

@@ -1,11 +1,12 @@
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parse, CsvError } from 'csv-parse';
+import { parse, CsvError, type Options as CsvOptions } from 'csv-parse';
+import { parse as parseSync } from 'csv-parse/sync';
 import { DataError } from '../errors.js';
 import { dataError, SKIP_HINT } from './data-error.js';
 import { describeBadValue, MAX_ID, MAX_LABEL, MAX_PIXEL, parseUint } from './fields.js';
 import { columnName, ID, LABEL } from './header.js';
-import { RowSink, type ParsedRows, type RowArrays } from './rows.js';
+import { RowSink } from './rows.js';
 import { MAX_IMAGES, MAX_LINE_BYTES, PIXELS } from './types.js';
 
 /** What parseRows needs to know; plain data so that it can be sent to a worker. */
@@ -23,25 +24,22 @@ export interface RowJob {
   /** Expected number of rows (lines), to size the arrays once. */
   capacity: number;
   skipBadRows: boolean;
+  /**
+   * Plain lines (digits and commas) are parsed by the fast path (fast-rows.ts), the
+   * rest by csv-parse; false: csv-parse reads every line (KCONV_CSV=general).
+   */
+  fast: boolean;
 }
 
 /**
  * Parses CSV rows from a byte stream with csv-parse into typed arrays.
  * Each record is consumed in on_record and dropped (returning null), so no row is
  * kept as a JS array. Line numbers are exact: csv-parse counts lines within the
- * stream and job.firstLine places the stream in the file. With `flush`, full
- * arrays are handed to it and replaced, by arrays from `reuse` when it has some
- * (a worker sends rows on in batches and gets the arrays back).
+ * stream and job.firstLine places the stream in the file. Rows go to `sink`
+ * (by default one sized for job.capacity rows, which grows when full).
  */
-export async function parseRows(
-  input: Readable,
-  job: RowJob,
-  flush?: (full: ParsedRows) => void,
-  reuse?: () => RowArrays | undefined,
-): Promise<ParsedRows> {
-  const { file, roles, skipBadRows } = job;
-  const fieldCount = roles.length;
-  const sink = new RowSink(job.capacity, job.hasLabels, job.hasIds, flush, reuse);
+export async function parseRows(input: Readable, job: RowJob, sink: RowSink = sinkFor(job)): Promise<RowSink> {
+  const record = recordWriter(job, sink);
   // The stream read starts with a lead line (the header, or a stand-in for it) on
   // line firstLine - 1. Last line of the previous record: a record starts on the
   // line after it (blank lines are records too, so this holds even with quoted
@@ -50,24 +48,80 @@ export async function parseRows(
   let previousEnd = lineOffset;
   let lead = true;
 
-  const badRow = (line: number, what: string, column?: string): null => {
-    if (!skipBadRows) throw dataError(file, `${what} ${SKIP_HINT}`, line, column);
-    sink.skip(line);
-    return null;
-  };
-  const badValue = (line: number, role: number, value: string, max: number): null =>
-    badRow(line, describeBadValue(value, max), columnName(role));
-
-  const onRecord = (record: string[], context: { lines: number }): null => {
+  const onRecord = (fields: string[], context: { lines: number }): null => {
     const end = lineOffset + context.lines;
     const line = previousEnd + 1;
     previousEnd = end;
-    if (lead) {
-      lead = false;
-      return null;
-    }
+    if (lead) lead = false;
+    else record(fields, line);
+    return null;
+  };
+
+  const parser = parse({ ...CSV_OPTIONS, on_record: onRecord });
+  parser.resume(); // nothing is pushed, but the readable side must flow to end
+  if (!job.includesHeader) parser.write(leadLine(job.roles.length));
+  try {
+    await pipeline(input, parser);
+  } catch (err) {
+    throw asDataError(err, job.file, previousEnd + 1);
+  }
+  return sink;
+}
+
+/** A sink for a job's rows, sized for job.capacity (and growing past it). */
+export function sinkFor(job: RowJob): RowSink {
+  return new RowSink(job.capacity, job.hasLabels, job.hasIds);
+}
+
+/** How csv-parse reads kconv's CSV: the same for whole streams and for single lines. */
+const CSV_OPTIONS: CsvOptions = {
+  cast: false,
+  bom: true,
+  // Both line endings, in any mix (a LF header over CRLF rows, or the reverse).
+  record_delimiter: ['\r\n', '\n'],
+  // A line far longer than a row is refused as it grows, not after it is whole.
+  max_record_size: MAX_LINE_BYTES,
+  relax_column_count: true, // field counts are checked by the record writer, with a better message
+};
+
+/**
+ * One line of a file, without its line break, through csv-parse on its own: the fast
+ * path (fast-rows.ts) hands over each line it does not accept, so that the row, the
+ * error or the skip is exactly what a whole-stream parse gives. Only for a line with
+ * no quote and no CR: then csv-parse's state at its start is that of any record start
+ * (not in a quoted field, nothing pending) and it is one record. No BOM is stripped:
+ * mid-stream, a whole-stream parse strips none either.
+ */
+export function parseLine(bytes: Uint8Array, line: number, job: RowJob, sink: RowSink): void {
+  let records: string[][];
+  try {
+    records = parseSync(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), { ...CSV_OPTIONS, bom: false });
+  } catch (err) {
+    throw asDataError(err, job.file, line);
+  }
+  const write = recordWriter(job, sink);
+  for (const fields of records) write(fields, line);
+}
+
+/**
+ * What happens to one record (a line's fields as csv-parse gives them): a row
+ * written to the sink, a blank line passed over, or a bad row, which fails with
+ * its line or, with skipBadRows, is counted as skipped.
+ */
+function recordWriter(job: RowJob, sink: RowSink): (record: string[], line: number) => void {
+  const { file, roles, skipBadRows } = job;
+  const fieldCount = roles.length;
+
+  const badRow = (line: number, what: string, column?: string): void => {
+    if (!skipBadRows) throw dataError(file, `${what} ${SKIP_HINT}`, line, column);
+    sink.skip(line);
+  };
+  const badValue = (line: number, role: number, value: string, max: number): void =>
+    badRow(line, describeBadValue(value, max), columnName(role));
+
+  return (record, line) => {
     if (record.length !== fieldCount) {
-      if (record.length === 1 && record[0] === '') return null; // a blank line
+      if (record.length === 1 && record[0] === '') return; // a blank line
       const fields = record.length === 1 ? '1 field' : `${record.length} fields`;
       return badRow(line, `row has ${fields} but the header has ${fieldCount}`);
     }
@@ -97,27 +151,7 @@ export async function parseRows(
     }
     if (sink.idLines) sink.idLines[row] = line;
     sink.n = row + 1;
-    return null;
   };
-
-  const parser = parse({
-    cast: false,
-    bom: true,
-    // Both line endings, in any mix (a LF header over CRLF rows, or the reverse).
-    record_delimiter: ['\r\n', '\n'],
-    // A line far longer than a row is refused as it grows, not after it is whole.
-    max_record_size: MAX_LINE_BYTES,
-    relax_column_count: true, // field counts are checked in onRecord, with a better message
-    on_record: onRecord,
-  });
-  parser.resume(); // nothing is pushed, but the readable side must flow to end
-  if (!job.includesHeader) parser.write(leadLine(fieldCount));
-  try {
-    await pipeline(input, parser);
-  } catch (err) {
-    throw asDataError(err, file, previousEnd + 1);
-  }
-  return sink;
 }
 
 /**

@@ -32,7 +32,8 @@ export interface ParsedRows {
 /**
  * Where the row parser writes: typed arrays sized once when the row count is known.
  * When full, they either grow (doubling) or, with `flush`, are handed off whole
- * (a worker transfers them to the main thread) and replaced by fresh ones.
+ * (a worker transfers them to the main thread) and replaced by fresh ones. A sink
+ * made `over` given arrays (a range's place in a file's arrays) never grows.
  */
 export class RowSink implements ParsedRows {
   n = 0;
@@ -52,14 +53,25 @@ export class RowSink implements ParsedRows {
     private readonly flush?: (full: ParsedRows) => void,
     /** Arrays handed back after a flush, to fill again instead of allocating. */
     private readonly reuse?: () => RowArrays | undefined,
+    /** Arrays of exactly `capacity` rows to write in place, never grown: see `over`. */
+    private readonly fixed?: RowArrays,
   ) {
-    this.capacity = Math.max(1, capacity);
-    this.allocate();
+    this.capacity = fixed ? capacity : Math.max(1, capacity);
+    if (fixed) ({ pixels: this.pixels, labels: this.labels, ids: this.ids, idLines: this.idLines } = fixed);
+    else this.allocate();
+  }
+
+  /** A sink that writes rows [from, from + capacity) of `arrays` in place. */
+  static over(arrays: RowArrays, from: number, capacity: number): RowSink {
+    const rows = <T extends Uint8Array | Int32Array>(a: T | null, width: number) => (a ? (a.subarray(from * width, (from + capacity) * width) as T) : null);
+    const place = { pixels: rows(arrays.pixels, PIXELS)!, labels: rows(arrays.labels, 1), ids: rows(arrays.ids, 1), idLines: rows(arrays.idLines, 1) };
+    return new RowSink(capacity, arrays.labels !== null, arrays.ids !== null, undefined, undefined, place);
   }
 
   /** Makes room for row n (call before writing it). */
   reserve(): void {
     if (this.n < this.capacity) return;
+    if (this.fixed) throw new Error(`more rows than the ${this.capacity} lines counted for them`);
     if (this.flush) {
       this.flushRows();
       return;

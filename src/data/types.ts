@@ -53,7 +53,7 @@ export interface ReadOptions {
 /** How a dataset was obtained, reported through the internal `onLoad` hook. */
 export interface LoadInfo {
   source: 'cache' | 'parse';
-  /** Worker threads used to parse (1 = parsed on the calling thread; 0 for a cache hit). */
+  /** Threads set to parse: the calling thread and its parse workers (1 = the calling thread alone; 0 for a cache hit). */
   threads: number;
   /** The cache entry read or written, when there is one. */
   cacheFile?: string;
@@ -65,6 +65,17 @@ export interface InternalReadOptions {
   minParallelBytes?: number;
   /** Called once with how the dataset was obtained. */
   onLoad?: (info: LoadInfo) => void;
+  /**
+   * Who parses the ranges of a file split for `threads` threads: by default this thread
+   * and threads − 1 workers; 'workers': `threads` workers (this thread only gathers
+   * their rows); 'caller': this thread alone, range by range, no worker started. For tests.
+   */
+  rangesBy?: 'workers' | 'caller';
+  /**
+   * 'general': csv-parse reads every line, instead of the fast path taking the plain
+   * ones (same result; for tests and benchmarks). Default: KCONV_CSV=general, else 'fast'.
+   */
+  csvParser?: 'fast' | 'general';
 }
 
 /** Number of pixels in one 28×28 image. */

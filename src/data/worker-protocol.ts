@@ -16,10 +16,11 @@ export interface WorkerSetup {
 export type WorkerRequest = { index: number; range: Range } | { recycle: RowArrays } | { stop: true };
 
 /**
- * Worker → main: rows of a range in batches (arrays transferred, not copied),
- * then `done` for the range, or why it failed.
+ * Worker → main: ready for ranges (its code is loaded); rows of a range in batches
+ * (arrays transferred, not copied), then `done` for the range, or why it failed.
  */
 export type WorkerReply =
+  | { ready: true }
   | { index: number; batch: ParsedRows }
   | { index: number; done: Skipped }
   | { index: number; dataError: { message: string; file?: string; line?: number; column?: string } }

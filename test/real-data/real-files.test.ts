@@ -6,12 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readDataset as readDataFile, type LoadInfo, type ReadOptions } from '../../src/data/index.js';
+import { readDataset as readDataFile, type InternalReadOptions, type LoadInfo, type ReadOptions } from '../../src/data/index.js';
 import { tempDir, type TempDir } from '../helpers/csv-fixture.js';
 import { flat, type Flat } from '../helpers/flat.js';
 
 type Dataset = Flat;
-const readDataset = async (file: string, opts: ReadOptions & { onLoad?: (i: LoadInfo) => void }) => flat(await readDataFile(file, opts));
+const readDataset = async (file: string, opts: ReadOptions & InternalReadOptions) => flat(await readDataFile(file, opts));
 
 const DATA = process.env.KCONV_DATA ?? path.resolve('../shared/data/kannada');
 const at = (name: string) => path.join(DATA, name);
@@ -98,6 +98,14 @@ describe('real Kannada-MNIST files', () => {
     expect(infos.map((i) => i.source)).toEqual(['parse', 'cache']);
     expectSame(warm, cold);
     expect(warmMs).toBeLessThan(1000);
+  });
+
+  it('the fast CSV path and csv-parse alone read every real file to the same bytes', async () => {
+    for (const name of ['train.csv', 'val.csv', 'test.csv', 'Dig-MNIST.csv']) {
+      const fast = await readDataset(at(name), { cache: false, threads: 1, csvParser: 'fast' });
+      const general = await readDataset(at(name), { cache: false, threads: 1, csvParser: 'general' });
+      expectSame(fast, general);
+    }
   });
 
   const dist = fileURLToPath(new URL('../../dist/data/index.js', import.meta.url));
