@@ -95,6 +95,8 @@ const named: Array<[string, string | Buffer, RegExp | 'ok']> = [
   ['a trailing comma', setLine(base.text, 9, lineOf(base.text, 9) + ','), /:9: row has 787 fields/],
   ['a line of one space', setLine(base.text, 3, ' '), /:3: row has 1 field but the header has 786/],
   ['tab-separated fields', setLine(base.text, 3, lineOf(base.text, 3).replaceAll(',', '\t')), /:3: row has 1 field/],
+  ['a space for a comma', setLine(base.text, 3, lineOf(base.text, 3).replace(/,(\d+),(\d+)$/, ',$1 $2')), /:3: row has 785 fields/],
+  ['a space for a comma before the label', setLine(base.text, 3, lineOf(base.text, 3).replace(',', ' ')), /:3: row has 785 fields/],
   ['a lone CR in a field', px(base.text, 7, 5, '0\r'), /:7: column pixel5: "0\\r" is not an integer 0–255/],
   ['a line ending CR CR LF', setLine(base.text, 8, lineOf(base.text, 8) + '\r\r'), /:8: column pixel783: ".*\\r" is not an integer/],
   ['a line of a lone CR', setLine(base.text, 8, '\r\r'), /:8: row has 1 field/],
@@ -181,6 +183,27 @@ describe('the fast path gives what csv-parse gives', () => {
     expect(messageOf(await sameBothWays(bad))).toMatch(/:3: row has \d+ fields/);
     const skipped = await outcome(bad, { skipBadRows: true });
     expect('skipped' in skipped && skipped.skipped).toEqual({ count: header.includes('label') ? 4 : 3, lines: header.includes('label') ? [3, 5, 6, 8] : [3, 5, 6] });
+  });
+
+  it('rows past the capacity of the arrays are flushed in batches, or the arrays grow: none is lost', () => {
+    const fx = makeCsv({ rows: 7, header: 'id+label', seed: 9 });
+    const text = Buffer.from(fx.text.slice(fx.text.indexOf('\n') + 1));
+    const roles = [-2, -1, ...PIXEL_COLUMNS.map((_, x) => x)];
+    const batches: Array<{ pixels: Buffer; ids: number[]; lines: number[] }> = [];
+    const flushing = new RowSink(3, true, true, (full) =>
+      batches.push({ pixels: Buffer.from(full.pixels.subarray(0, full.n * 784)), ids: Array.from(full.ids!.subarray(0, full.n)), lines: Array.from(full.idLines!.subarray(0, full.n)) }),
+    );
+    expect(new PlainRows(roles, 2, flushing).lines(text, 0, text.length)).toBe(text.length);
+    flushing.flushRows();
+    expect(batches.map((b) => b.ids.length)).toEqual([3, 3, 1]);
+    expect(Buffer.concat(batches.map((b) => b.pixels)).equals(Buffer.from(fx.pixels))).toBe(true);
+    expect(batches.flatMap((b) => b.ids)).toEqual(Array.from(fx.ids));
+    expect(batches.flatMap((b) => b.lines)).toEqual([2, 3, 4, 5, 6, 7, 8]);
+    const growing = new RowSink(1, true, true);
+    expect(new PlainRows(roles, 2, growing).lines(text, 0, text.length)).toBe(text.length);
+    expect(growing.n).toBe(7);
+    expect(Buffer.from(growing.pixels.subarray(0, 7 * 784)).equals(Buffer.from(fx.pixels))).toBe(true);
+    expect(Array.from(growing.labels!.subarray(0, 7))).toEqual(Array.from(fx.labels));
   });
 
   it('the 2,000,001st row is left to the record writer, which refuses it', () => {

@@ -68,6 +68,11 @@ export class RowSink implements ParsedRows {
     return new RowSink(capacity, arrays.labels !== null, arrays.ids !== null, undefined, undefined, place);
   }
 
+  /** Rows that can be written before reserve() must flush or grow the arrays (or, made `over` arrays, fails). */
+  get room(): number {
+    return this.capacity - this.n;
+  }
+
   /** Makes room for row n (call before writing it). */
   reserve(): void {
     if (this.n < this.capacity) return;
