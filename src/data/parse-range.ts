@@ -15,17 +15,15 @@
  *   of that line is that of any record start).
  * Gzip'd files are read by csv-parse alone (one decompressed stream from the top).
  */
-import { read } from 'node:fs';
+import { readSync } from 'node:fs';
 import { Readable } from 'node:stream';
-import { promisify } from 'node:util';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { dataError } from './data-error.js';
 import { CR, LF, PlainRows } from './fast-rows.js';
 import type { RowJob } from './row-parser.js';
 import type { RowSink } from './rows.js';
 import type { Range } from './scan.js';
 import type { ByteSource } from './source.js';
-
-const readAt = promisify(read);
 
 /** Bytes read at a time. A line longer than this (a valid row takes ~3 KB) goes to csv-parse. */
 const CHUNK_BYTES = 1 << 20;
@@ -52,7 +50,7 @@ export async function parseRange(src: ByteSource, range: Range, job: RowJob, sin
   let have = 0; // bytes in buf
   for (;;) {
     const want = Math.min(size - have, range.end - pos - have);
-    const got = want > 0 ? await readInto(src, buf, have, want, pos + have, job.file) : 0;
+    const got = want > 0 ? readInto(src, buf, have, want, pos + have, job.file) : 0;
     have += got;
     // The end of the range, or of the file if it became shorter (source.checkUnchanged says so).
     const atEnd = got < want || pos + have >= range.end;
@@ -80,12 +78,17 @@ export async function parseRange(src: ByteSource, range: Range, job: RowJob, sin
     buf.copyWithin(0, to, have);
     pos += to;
     have -= to;
-    await gate?.();
+    // Timers, signals and (on the main thread) parse workers' messages are heard between chunks.
+    await (gate?.() ?? nextTurn());
   }
 }
 
-/** Reads `length` bytes at `position` into buf[at…], or fewer only at the end of the file. */
-async function readInto(src: ByteSource, buf: Buffer, at: number, length: number, position: number, file: string): Promise<number> {
+/**
+ * Reads `length` bytes at `position` into buf[at…], or fewer only at the end of the
+ * file. A regular file, read in place: a read on the thread pool would leave this
+ * thread waiting as long as the read takes, for each chunk.
+ */
+function readInto(src: ByteSource, buf: Buffer, at: number, length: number, position: number, file: string): number {
   if ('bytes' in src) {
     const n = Math.max(0, Math.min(length, src.bytes.length - position));
     buf.set(src.bytes.subarray(position, position + n), at);
@@ -95,7 +98,7 @@ async function readInto(src: ByteSource, buf: Buffer, at: number, length: number
   while (done < length) {
     let bytesRead: number;
     try {
-      ({ bytesRead } = await readAt(src.fd, buf, at + done, length - done, position + done));
+      bytesRead = readSync(src.fd, buf, at + done, length - done, position + done);
     } catch (err) {
       throw dataError(file, `cannot read: ${(err as Error).message}`); // as csv-parse's input stream says it
     }

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { read } from 'node:fs';
-import { promisify } from 'node:util';
+import { readSync } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { dataError } from './data-error.js';
 import type { ByteSource } from './source.js';
 import { MAX_IMAGES, MAX_LINE_BYTES } from './types.js';
 
-const readAt = promisify(read);
 
 /** A line-aligned byte range of rows: one unit of work for a parse worker. */
 export interface Range {
@@ -68,7 +67,8 @@ export async function scanFile(src: ByteSource, name: string, opts: { hash: bool
     if ('bytes' in src) {
       chunk = Buffer.from(src.bytes.buffer, src.bytes.byteOffset + offset, Math.min(CHUNK, size - offset));
     } else {
-      const { bytesRead } = await readAt(src.fd, buf!, 0, Math.min(CHUNK, size - offset), offset);
+      // A regular file, read in place: a read on the thread pool would leave this thread waiting as long as the read takes.
+      const bytesRead = readSync(src.fd, buf!, 0, Math.min(CHUNK, size - offset), offset);
       if (bytesRead === 0) break;
       chunk = buf!.subarray(0, bytesRead);
     }
@@ -92,6 +92,7 @@ export async function scanFile(src: ByteSource, name: string, opts: { hash: bool
     }
     lastByte = chunk[bytesRead - 1];
     offset += bytesRead;
+    await nextTurn(); // timers, signals and parse workers' messages are heard between chunks
     if (countLines && offset - lineStart > MAX_LINE_BYTES) throw tooLong(lineBreaks + 1);
     if (countLines && lineBreaks > MAX_IMAGES + 1) {
       throw dataError(name, `has more than ${MAX_IMAGES.toLocaleString('en-US')} lines; kconv reads at most ${MAX_IMAGES.toLocaleString('en-US')} images from one file: split it`);
