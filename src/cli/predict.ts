@@ -1,11 +1,11 @@
 import { Command } from 'commander';
-import { readDataset, type Dataset } from '../data/index.js';
+import type { Dataset } from '../data/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { float32ToString } from '../model/float-json.js';
 import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { predict, type Predictions } from '../predict/predict.js';
-import { reportSkipped } from './dataset-notes.js';
+import { csvField, imageFiles, readInputs } from './image-input.js';
 import { positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
 import { defaultThreads } from './threads.js';
@@ -21,13 +21,16 @@ interface PredictFlags {
   labels?: string;
 }
 
-/** `id` is the file's id column where it has one, else the 0-based row index. */
+/** `id` is the file's id column where it has one, else the 0-based row index; images have their `file` instead. */
 const idOf = (data: Dataset, i: number) => (data.ids ? data.ids[i] : i);
+const keyName = (data: Dataset) => (imageFiles(data) ? 'file' : 'id');
 
 function csvOutput(data: Dataset, p: Predictions, withProbs: boolean): string {
-  const rows: string[] = [withProbs ? 'id,label,' + Array.from({ length: 10 }, (_, k) => `p${k}`).join(',') : 'id,label'];
+  const files = imageFiles(data);
+  const head = `${keyName(data)},label`;
+  const rows: string[] = [withProbs ? head + ',' + Array.from({ length: 10 }, (_, k) => `p${k}`).join(',') : head];
   for (let i = 0; i < data.n; i++) {
-    let row = `${idOf(data, i)},${p.labels[i]}`;
+    let row = `${files ? csvField(files[i]) : idOf(data, i)},${p.labels[i]}`;
     if (withProbs) for (let k = 0; k < 10; k++) row += ',' + float32ToString(p.probs[i * 10 + k]);
     rows.push(row);
   }
@@ -36,9 +39,10 @@ function csvOutput(data: Dataset, p: Predictions, withProbs: boolean): string {
 
 function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: object | null): string {
   const lines: string[] = [];
+  const files = imageFiles(data);
   for (let i = 0; i < data.n; i++) {
     const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * 10, i * 10 + 10), float32ToString).join(',')}]` : '';
-    lines.push(`{"id":${idOf(data, i)},"label":${p.labels[i]}${probs}}`);
+    lines.push(`{"${keyName(data)}":${files ? JSON.stringify(files[i]) : idOf(data, i)},"label":${p.labels[i]}${probs}}`);
   }
   if (metrics) lines.push(JSON.stringify({ metrics }));
   return lines.join('\n') + '\n';
@@ -46,8 +50,8 @@ function jsonOutput(data: Dataset, p: Predictions, withProbs: boolean, metrics: 
 
 export function predictCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('predict'))
-    .description('classify every image of a CSV with a trained model; writes id,label (the Kaggle submission format)')
-    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz), or an idx images file')
+    .description('classify every image of a CSV, or PNG/JPEG image files, with a trained model; writes id,label (the Kaggle submission format), or file,label for images')
+    .argument('<images...>', 'a CSV (id,pixel0..pixel783, label,pixel0..., or pixels only; .csv or .csv.gz) or an idx images file; or PNG/JPEG files and folders of them (0/ … 9/ subfolders give labels)')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
@@ -58,14 +62,15 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
       'Example:',
       '  $ kconv predict ../shared/data/kannada/test.csv --weights model.json --out submission.csv',
       '  $ kconv predict ../shared/data/kannada/val.csv --probs | head',
+      '  $ kconv predict digit.png scans/ --weights model.json    # images: file,label',
       '',
       'When the file has labels, the accuracy, per-digit precision/recall and the confusion matrix go to stderr.',
       '',
     ].join('\n'))
-    .action(async (file: string, flags: PredictFlags) => {
+    .action(async (paths: string[], flags: PredictFlags) => {
       const model = await loadModel(flags.weights);
-      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, labels: flags.labels });
-      reportSkipped(data, io);
+      const data = await readInputs(paths, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, labels: flags.labels }, io);
+      const file = data.file;
       const p = await predict(model, data, flags.threads ?? defaultThreads());
       const metrics = data.labels ? computeMetrics(data.labels, p.labels) : null;
       const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
@@ -82,16 +87,16 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
 
 export function evaluateCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('evaluate'))
-    .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV')
-    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels')
+    .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV or folder of images')
+    .argument('<labelled...>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), an idx images file with its labels, or a folder of PNG/JPEG images in subfolders 0/ … 9/')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--json', 'print the report as one JSON document')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
-    .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
-    .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
+    .addHelpText('after', '\nExamples:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n  $ kconv evaluate scans/ --weights model.json      # scans/0/*.png … scans/9/*.png\n')
+    .action(async (paths: string[], flags: Omit<PredictFlags, 'out' | 'probs'>) => {
       const model = await loadModel(flags.weights);
-      const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true, labels: flags.labels });
-      reportSkipped(data, io);
+      const data = await readInputs(paths, { skipBadRows: flags.skipBadRows, cache: flags.cache, requireRows: true, requireLabels: true, labels: flags.labels }, io);
+      const file = data.file;
       const metrics = computeMetrics(data.labels!, (await predict(model, data, flags.threads ?? defaultThreads())).labels);
       io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, file));
       setExit(0);

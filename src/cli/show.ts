@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { PIXELS, readDataset, type Dataset } from '../data/index.js';
+import { PIXELS, type Dataset } from '../data/index.js';
 import { DataError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { loadModel, type ModelFile } from '../model/weights-file.js';
@@ -13,6 +13,7 @@ import { baseName } from '../show/layout.js';
 import { renderMistakes } from '../show/mistakes.js';
 import { encodePng } from '../show/png.js';
 import { terminalView } from '../show/terminal.js';
+import { imageFiles, readInputs } from './image-input.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import type { Io } from './output.js';
 import { defaultThreads } from './threads.js';
@@ -60,8 +61,9 @@ async function writePicture(io: Io, out: string, canvas: Canvas, what: string): 
   io.err(`wrote ${out} (${canvas.width}×${canvas.height}): ${what}\n`);
 }
 
-async function showDigit(io: Io, file: string, model: ModelFile, flags: ShowFlags): Promise<void> {
-  const data = await readDataset(file, { cache: flags.cache, requireRows: true });
+async function showDigit(io: Io, paths: string[], model: ModelFile, flags: ShowFlags): Promise<void> {
+  const data = await readInputs(paths, { cache: flags.cache, requireRows: true }, io);
+  const file = data.file;
   const row = flags.row ?? 0;
   if (row >= data.n) {
     throw new UsageError(`--row ${row} is out of range: ${file} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
@@ -69,19 +71,21 @@ async function showDigit(io: Io, file: string, model: ModelFile, flags: ShowFlag
   const pixels = data.pixels.subarray(row * PIXELS, (row + 1) * PIXELS);
   const label = data.labels ? data.labels[row] : null;
   const id = data.ids ? data.ids[row] : null;
-  const where = `row ${row} of ${baseName(file)}${id === null ? '' : ` (id ${id})`}`;
+  const image = imageFiles(data)?.[row];
+  const where = image !== undefined ? baseName(image) : `row ${row} of ${baseName(file)}${id === null ? '' : ` (id ${id})`}`;
   if (flags.out === undefined) {
     const acts = activations(model.net, model.input, pixels);
     io.out(terminalView({ pixels, probs: acts.probs, predicted: acts.predicted, label, where }));
     return;
   }
-  const view = renderDigitView({ pixels, label, row, file, id, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
+  const view = renderDigitView({ pixels, label, row, file, id, where: image === undefined ? undefined : where, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
   const p = view.acts.predicted;
   await writePicture(io, flags.out, view.canvas, `${where}, ${label === null ? '' : `true ${label}, `}predicted ${p}`);
 }
 
-async function showMistakes(io: Io, file: string, model: ModelFile, flags: ShowFlags): Promise<void> {
-  const data: Dataset = await readDataset(file, { cache: flags.cache, requireRows: true });
+async function showMistakes(io: Io, paths: string[], model: ModelFile, flags: ShowFlags): Promise<void> {
+  const data: Dataset = await readInputs(paths, { cache: flags.cache, requireRows: true }, io);
+  const file = data.file;
   if (!data.labels) {
     throw new DataError(`${file}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, file);
   }
@@ -101,7 +105,7 @@ async function showMistakes(io: Io, file: string, model: ModelFile, flags: ShowF
 export function showCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('show')
     .description('see what the network sees: a digit with the filters, the feature maps and the probabilities; the filters; the training curves; the mistakes (PNG pictures, or a digit in the terminal)')
-    .argument('[data.csv]', 'images (.csv or .csv.gz): the file with the digit to show, or the labelled images for --mistakes')
+    .argument('[data...]', 'images (.csv or .csv.gz, idx, or PNG/JPEG files and folders): the digit to show, or the labelled images for --mistakes')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--row <n>', 'which image of the data file to show, 0-based: the first image is row 0 (default 0)', nonNegativeInt('--row'))
     .option('--out <file.png>', 'write a PNG picture (atomically); without --out the digit is drawn in the terminal')
@@ -118,18 +122,19 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv show --weights model.json --filters --out filters.png',
       '  $ kconv show --weights model.json --curves --out curves.png',
       '  $ kconv show ../shared/data/kannada/val.csv --mistakes --out mistakes.png',
+      '  $ kconv show digit.png --out digit-view.png                        # a photo or scan, preprocessed as MNIST',
       '',
       'Rows are 0-based: row 0 is the first image after the header (as kconv predict numbers a file without ids).',
       'Colours: filters and signed maps blue (negative), white (0), red (positive); feature maps after relu',
       'black (0) to yellow (the largest value of that row of maps).',
       '',
     ].join('\n'))
-    .action(async (file: string | undefined, flags: ShowFlags) => {
-      const mode = showMode(file, flags);
+    .action(async (paths: string[], flags: ShowFlags) => {
+      const mode = showMode(paths.length > 0 ? paths.join(' ') : undefined, flags);
       const model = await loadModel(flags.weights);
       switch (mode) {
         case 'digit':
-          await showDigit(io, file!, model, flags);
+          await showDigit(io, paths, model, flags);
           break;
         case 'filters': {
           const convs = convLayers(model.net).length;
@@ -145,7 +150,7 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
           break;
         }
         case 'mistakes':
-          await showMistakes(io, file!, model, flags);
+          await showMistakes(io, paths, model, flags);
           break;
       }
       setExit(0);
