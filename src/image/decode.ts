@@ -117,12 +117,15 @@ export function readImageHeader(bytes: Uint8Array, name: string): ImageHeader {
   return format === 'png' ? pngHeader(bytes, name) : jpegHeader(bytes, name);
 }
 
+/** An image whose header declares more pixels than kconv decodes (a server answers 413). */
+export class ImageTooLarge extends DataError {}
+
 /** Refuses sizes of 0 and sizes over the limit, saying what to do. */
 function checkSize(h: ImageHeader, name: string, maxPixels: number): void {
   if (h.width === 0 || h.height === 0) throw new DataError(`${name}: the ${h.format.toUpperCase()} header says the image is ${h.width}×${h.height} pixels: the file is damaged`, name);
   if (h.width * h.height > maxPixels) {
     const mp = (n: number) => `${Math.round(n / 1e5) / 10} megapixels`;
-    throw new DataError(`${name}: the image is ${h.width}×${h.height} pixels (${mp(h.width * h.height)}), more than kconv decodes (${mp(maxPixels)}): scale it down`, name);
+    throw new ImageTooLarge(`${name}: the image is ${h.width}×${h.height} pixels (${mp(h.width * h.height)}), more than kconv decodes (${mp(maxPixels)}): scale it down`, name);
   }
 }
 
