@@ -13,7 +13,10 @@ const pad = $('pad');
 const ctx = pad.getContext('2d', { willReadFrequently: true });
 
 /** For tests and the curious: stroke-to-bars latencies (ms), updates shown, the last result. */
-const stats = { latencies: [], updates: 0, last: null, source: null };
+const stats = {
+  latencies: [], updates: 0, label: null, input: null, maps: null, source: null,
+  idle: () => !uploading && !lane.bars.busy && !lane.maps.busy && lane.bars.shown === version && (lane.maps.shown === sent.version || sent.pixels === null),
+};
 window.kconv = stats;
 
 // ---- drawing -----------------------------------------------------------------------------
@@ -23,6 +26,7 @@ let drawing = false;
 let last = null;
 
 function clearPad() {
+  reset();
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, pad.width, pad.height);
   showBlank();
@@ -78,23 +82,42 @@ pad.addEventListener('pointerup', stop);
 pad.addEventListener('pointercancel', stop);
 $('clear').addEventListener('click', clearPad);
 
-// ---- predicting while drawing: one request in flight, the newest drawing next ---------------
+// ---- predicting while drawing ------------------------------------------------------------
+//
+// Two lanes, each with at most one request in flight and always the newest drawing next
+// (latest wins): the bars lane asks for labels and probabilities only (a small, fast
+// answer); the maps lane asks for the feature maps (?maps=1, ~50 kB) whenever the bars
+// lane is idle, so the maps never hold the bars up. The 28×28 input is the page's own
+// preprocessing, drawn at once.
 
-let busy = false;
-let dirty = false;
-/** When the oldest change not yet shown happened (the event's time). */
+let version = 0; // the drawing changes: version counts them
+/** The version of the last Clear or upload: answers for older drawings are dropped. */
+let resetAt = 0;
+const lane = { bars: { busy: false, shown: 0 }, maps: { busy: false, shown: 0 } };
+/** When the oldest change not yet in the bars happened (its event's time). */
 let oldest = null;
+/** The preprocessed pixels of the newest drawing sent, and its version. */
+let sent = { version: 0, pixels: null };
 
-function changed(time) {
-  dirty = true;
-  if (oldest === null) oldest = Number.isFinite(time) && time > 0 ? time : performance.now();
-  pump();
+/** A new start (Clear, an upload): nothing in flight may show any more. */
+function reset() {
+  resetAt = ++version;
+  lane.bars.shown = version;
+  sent = { version, pixels: null };
+  oldest = null;
 }
 
-async function pump() {
-  if (busy || !dirty) return;
-  busy = true;
-  dirty = false;
+function changed(time) {
+  version++;
+  if (oldest === null) oldest = Number.isFinite(time) && time > 0 ? time : performance.now();
+  pumpBars();
+}
+
+async function pumpBars() {
+  const l = lane.bars;
+  if (l.busy || l.shown === version) return;
+  l.busy = true;
+  const v = version;
   const since = oldest;
   oldest = null;
   try {
@@ -102,24 +125,48 @@ async function pump() {
     const pre = preprocessImage({ width: image.width, height: image.height, channels: 4, data: image.data });
     if (!pre.ink) {
       showBlank();
+      lane.maps.shown = v;
     } else {
-      const result = await post('application/json', JSON.stringify({ pixels: Array.from(pre.pixels) }));
-      if (result) {
+      drawInput(pre.pixels);
+      sent = { version: v, pixels: Array.from(pre.pixels) };
+      const result = await post('application/json', JSON.stringify({ pixels: sent.pixels }), false);
+      if (result && v > resetAt) {
         stats.source = 'drawing';
-        show(result, since);
+        stats.input = sent.pixels;
+        showPrediction(result, since);
       }
     }
   } finally {
-    busy = false;
+    l.shown = v;
+    l.busy = false;
   }
-  if (dirty) pump();
+  if (lane.bars.shown !== version) pumpBars();
+  else pumpMaps();
 }
 
-/** POST /api/predict?maps=1; the first prediction, or null after showing the server's error. */
-async function post(type, body) {
+async function pumpMaps() {
+  const l = lane.maps;
+  if (l.busy || lane.bars.busy || l.shown === sent.version || sent.pixels === null) return;
+  l.busy = true;
+  const v = sent.version;
+  try {
+    const result = await post('application/json', JSON.stringify({ pixels: sent.pixels }), true);
+    if (result && v === sent.version && v > resetAt) {
+      stats.maps = result.maps;
+      drawMaps(result.maps);
+    }
+  } finally {
+    l.shown = v;
+    l.busy = false;
+  }
+  pumpMaps();
+}
+
+/** POST /api/predict; the first prediction, or null after showing the server's error. */
+async function post(type, body, maps) {
   let response;
   try {
-    response = await fetch('/api/predict?maps=1', { method: 'POST', headers: { 'content-type': type }, body });
+    response = await fetch(maps ? '/api/predict?maps=1' : '/api/predict', { method: 'POST', headers: { 'content-type': type }, body });
   } catch (error) {
     status(`cannot reach kconv serve: ${error.message}`, true);
     return null;
@@ -135,16 +182,31 @@ async function post(type, body) {
 
 // ---- upload ------------------------------------------------------------------------------
 
+let uploading = false;
 $('upload').addEventListener('change', async (e) => {
   const file = e.target.files[0];
   e.target.value = '';
   if (!file) return;
+  uploading = true;
+  try {
+    await upload(file);
+  } finally {
+    uploading = false;
+  }
+});
+
+async function upload(file) {
+  reset();
   const since = performance.now();
   // The server decodes and preprocesses the file, as `kconv predict file.png` does.
-  const result = await post(file.type || 'application/octet-stream', file);
+  const result = await post(file.type || 'application/octet-stream', file, true);
   if (!result) return;
   stats.source = file.name;
-  show(result, since);
+  stats.input = result.input;
+  stats.maps = result.maps;
+  drawInput(result.input);
+  showPrediction(result, since);
+  drawMaps(result.maps);
   $('source').textContent = `${file.name}: decoded and preprocessed by the server, as kconv predict does. Draw to start again.`;
   try {
     // Show the picture on the pad, fitted, so that drawing goes on from it.
@@ -156,7 +218,7 @@ $('upload').addEventListener('change', async (e) => {
   } catch {
     // The browser cannot show it; the prediction stands.
   }
-});
+}
 
 // ---- showing a prediction ----------------------------------------------------------------
 
@@ -200,7 +262,7 @@ function showBlank() {
   $('confidence').textContent = '';
   drawInput(new Uint8Array(784));
   drawMaps(null);
-  stats.last = null;
+  stats.label = stats.input = stats.maps = null;
 }
 
 function drawInput(pixels) {
@@ -210,20 +272,15 @@ function drawInput(pixels) {
   c.putImageData(img, 0, 0);
 }
 
-function show(p, since) {
+function showPrediction(p, since) {
   showBars(p.probs, p.label);
-  drawInput(p.input);
   stats.updates++;
-  stats.last = p;
-  // The bars are in the DOM now and reach the screen with the next frame; the maps follow
-  // just after it, so that painting them never delays the bars.
+  stats.label = p.label;
+  // The bars are in the DOM now; they reach the screen with the next frame.
   requestAnimationFrame(() => {
     const ms = performance.now() - since;
     stats.latencies.push(ms);
     $('status').dataset.latency = ms.toFixed(1);
-    setTimeout(() => {
-      if (stats.last === p) drawMaps(p.maps);
-    }, 0);
   });
 }
 
@@ -368,7 +425,7 @@ async function loadModel() {
   foot.innerHTML = `<td></td><td>input 1×28×28</td><td>total</td><td class="num">${m.params.toLocaleString('en')}</td>`;
   if (m.filters) {
     filtersRow = m.filters;
-    drawMaps(stats.last ? stats.last.maps : null);
+    drawMaps(stats.maps);
   }
   const curves = $('curves');
   if (m.training?.history?.length) {
@@ -391,7 +448,7 @@ if (!kannadaFont()) document.body.classList.add('no-kannada');
 let resizing = 0;
 window.addEventListener('resize', () => {
   clearTimeout(resizing);
-  resizing = setTimeout(() => drawMaps(stats.last ? stats.last.maps : null), 100);
+  resizing = setTimeout(() => drawMaps(stats.maps), 100);
 });
 
 drawKeys();
