@@ -262,15 +262,36 @@ describe('kconv serve over a real socket', () => {
     });
   }
 
-  it('refuses a 50 MB body from its Content-Length, before reading it', async () => {
-    const reply = await raw(`POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${50 * 1024 * 1024}\r\n\r\n{"pixels": [`);
+  it('refuses a 50 MB body from its Content-Length, before it is sent (Expect: 100-continue)', async () => {
+    const reply = await raw(`POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${50 * 1024 * 1024}\r\nExpect: 100-continue\r\n\r\n`);
     expect(reply).toMatch(/^HTTP\/1\.1 413 /);
     expect(reply).toMatch(/larger than the limit of 256 kB/);
+    expect(reply).toMatch(/content-security-policy/i);
+    // Under the limit, the client is told to go on.
+    const small = await raw(`POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n`);
+    expect(small).toMatch(/^HTTP\/1\.1 100 Continue/);
+  });
+
+  it('a client that sends all of a too-large body first still reads the 413 (no connection reset)', async () => {
+    const body = Buffer.alloc(50 * 1024 * 1024, 0x20);
+    const reply = await new Promise<string>((resolve, reject) => {
+      // Like a simple client (or a browser): send everything, only then read the answer.
+      const socket = connect(port, '127.0.0.1');
+      let got = '';
+      socket.pause();
+      socket.on('data', (d) => (got += d));
+      socket.on('end', () => resolve(got));
+      socket.on('error', (e) => reject(new Error(`the connection failed (${(e as NodeJS.ErrnoException).code}) before the answer was read`)));
+      socket.write(`POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`);
+      socket.write(body, () => socket.resume());
+    });
+    expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+    expect(reply).toMatch(/"error":"the request body is larger than the limit of 256 kB/);
   });
 
   it('refuses a chunked body that grows past the limit', async () => {
     const chunk = Buffer.from('0,'.repeat(50_000));
-    const body = Buffer.concat(Array.from({ length: 4 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])));
+    const body = Buffer.concat([...Array.from({ length: 4 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])), Buffer.from('0\r\n\r\n')]);
     const reply = await raw('POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', body);
     expect(reply).toMatch(/^HTTP\/1\.1 413 /);
   });

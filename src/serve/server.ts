@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { ModelFile } from '../model/weights-file.js';
 import { historyOf, renderCurves } from '../show/curves.js';
@@ -42,6 +43,46 @@ function describe(error: FastifyError | HttpError | Error, maxBody: number): { s
   return { status: 500, message: `internal error in kconv (a bug: please report it): ${e.message}` };
 }
 
+/** How much of a refused body is read and dropped, and for how long, before answering. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 10_000;
+const LINGER_IDLE_MS = 1_000;
+
+/**
+ * A lingering close: reads and drops the rest of a body refused as too large, so that a
+ * client still sending it then reads the 413. Closing with its data unread would make
+ * the kernel reset the connection, and the client would see a reset, not the answer.
+ * It stops waiting at the body's end, after LINGER_IDLE_MS without data (a client that
+ * waits for the answer), past LINGER_BYTES, or after LINGER_MS.
+ */
+function linger(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let idle = setTimeout(() => done(), LINGER_IDLE_MS);
+    const done = () => {
+      clearTimeout(timer);
+      clearTimeout(idle);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      req.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      clearTimeout(idle);
+      idle = setTimeout(done, LINGER_IDLE_MS);
+      if (bytes > LINGER_BYTES) done();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.on('close', done);
+    req.resume();
+  });
+}
+
 const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -81,6 +122,19 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     forceCloseConnections: 'idle',
   });
 
+  // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
+  // hears at once that a body over the limit will not be taken, and need not send it.
+  app.server.on('checkContinue', (req, res) => {
+    const length = Number(req.headers['content-length']);
+    if (length > maxBody) {
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...SECURITY_HEADERS });
+      res.end(JSON.stringify({ error: describe({ code: 'FST_ERR_CTP_BODY_TOO_LARGE' } as FastifyError, maxBody).message }));
+      return;
+    }
+    res.writeContinue();
+    app.server.emit('request', req, res);
+  });
+
   app.removeContentTypeParser('text/plain');
   // JSON.parse itself, for its messages (fastify's parser drops them). A "__proto__" key
   // becomes an own property, which api.ts refuses as an unknown field like any other.
@@ -105,9 +159,13 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     return payload;
   });
 
-  app.setErrorHandler((error: FastifyError, _request, reply) => {
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const { status, message } = describe(error, maxBody);
-    void reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && !request.raw.readableEnded) {
+      await linger(request.raw);
+      void reply.header('connection', 'close');
+    }
+    return reply.code(status).type('application/json; charset=utf-8').send({ error: message });
   });
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).type('application/json; charset=utf-8').send({ error: `no such page or endpoint: ${request.method} ${request.url.slice(0, 200)}` });
