@@ -131,6 +131,17 @@ describe('kconv serve: POST /api/predict', () => {
     expect(all.predictions.flatMap((p: { probs: number[] }) => p.probs).map(Math.fround)).toEqual(Array.from(want.probs));
   });
 
+  it('?maps=1 shows every conv layer before and after ReLU, and after pooling', async () => {
+    const two = buildServer({ model: { input: DEFAULT_INPUT, arch: 'conv4k5,relu,pool2,conv6k3,relu,pool2,dense10', net: createNetwork('conv4k5,relu,pool2,conv6k3,relu,pool2,dense10', 1) }, weightsFile: 'two.json' });
+    const r = await two.inject({ method: 'POST', url: '/api/predict?maps=1', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pixels: IMAGES[0] }) });
+    await two.close();
+    const maps = r.json().predictions[0].maps;
+    expect(maps.map((m: { title: string; channels: number; height: number }) => `${m.title} ${m.channels}×${m.height}`)).toEqual([
+      'conv1 output 4×24', 'after relu 4×24', 'after pool 4×12', 'conv2 output 6×10', 'conv2 after relu 6×10', 'conv2 after pool 6×5',
+    ]);
+    expect(maps[3].kind).toBe('signed');
+  });
+
   it('?maps=1 adds the input and the maps kconv show draws (all but the filters)', async () => {
     const r = (await json({ pixels: IMAGES[2] }, '/api/predict?maps=1')).json().predictions[0];
     expect(r.input).toEqual(IMAGES[2]);

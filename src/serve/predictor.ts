@@ -2,8 +2,9 @@ import { PIXELS, type Dataset } from '../data/index.js';
 import { allocF32 } from '../kernels/memory.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import type { ModelFile } from '../model/weights-file.js';
-import { activations } from '../show/activations.js';
+import { activations, convLayers } from '../show/activations.js';
 import { mapRows, type MapRow } from '../show/digit-view.js';
+import { absMax, short } from '../show/layout.js';
 import { fillBatch } from '../train/batches.js';
 
 /** Images per forward pass: the layers size their buffers for this once, and keep them. */
@@ -65,10 +66,25 @@ export class Predictor {
     return { labels, probs };
   }
 
-  /** One image's prediction and its feature maps, as `kconv show` computes them. */
+  /**
+   * One image's prediction and its feature maps: the rows `kconv show` draws (but the
+   * filters), and, where it shows a deeper conv layer only after its ReLU, that layer's
+   * raw output too, so that every conv layer is seen before and after ReLU.
+   */
   explain(pixels: Uint8Array): Explained {
-    const acts = activations(this.model.net, this.model.input, pixels);
-    return { label: acts.predicted, probs: acts.probs, maps: mapRows(this.model.net, acts).filter((r) => r.kind !== 'filters') };
+    const { net, input } = this.model;
+    const acts = activations(net, input, pixels);
+    const rows = mapRows(net, acts).filter((r) => r.kind !== 'filters');
+    convLayers(net).forEach(({ index }, stage) => {
+      const title = `conv${stage + 1} output`;
+      const at = rows.findIndex((r) => r.stage === stage);
+      if (at < 0 || rows.some((r) => r.stage === stage && r.title === title)) return;
+      const out = acts.outputs[index];
+      const [c, h, w] = out.shape;
+      const m = absMax(out.data);
+      rows.splice(at, 0, { title, detail: `${c}×${h}×${w}, ±${short(m)}`, kind: 'signed', channels: c, height: h, width: w, data: out.data, scaleMax: m, stage });
+    });
+    return { label: acts.predicted, probs: acts.probs, maps: rows };
   }
 
   private view(count: number): Float32Array {

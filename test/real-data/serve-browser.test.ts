@@ -104,6 +104,9 @@ beforeAll(async () => {
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   const failures: string[] = [];
   page.on('pageerror', (e) => failures.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') failures.push(`console: ${m.text()}`); // CSP violations show here
+  });
   page.on('requestfailed', (r) => failures.push(`${r.url()}: ${r.failure()?.errorText}`));
   page.on('request', (r) => {
     if (!r.url().startsWith(url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:')) failures.push(`asked for ${r.url()}: not kconv's`);
