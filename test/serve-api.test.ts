@@ -234,6 +234,20 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
     });
   }
 
+  it('a bug in kconv is a 500 with one line, logged for the operator, and the server carries on', async () => {
+    const lines: string[] = [];
+    const net = createNetwork(ARCH, 3);
+    const broken = buildServer({ model: { input: DEFAULT_INPUT, arch: ARCH, net }, weightsFile: 'b.json', log: (line) => lines.push(line) });
+    net.forward = () => {
+      throw new TypeError('planted bug');
+    };
+    const r = await broken.inject({ method: 'POST', url: '/api/predict', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pixels: IMAGES[0] }) });
+    expect([r.statusCode, r.json()]).toEqual([500, { error: 'internal error in kconv (a bug: please report it): planted bug' }]);
+    expect(lines).toEqual(['kconv serve: POST /api/predict: internal error in kconv (a bug: please report it): planted bug\n']);
+    expect((await broken.inject('/healthz')).statusCode).toBe(200);
+    await broken.close();
+  });
+
   it('405 says which methods are allowed', async () => {
     const r = await app.inject('/api/predict');
     expect(r.headers.allow).toBe('POST');

@@ -55,7 +55,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
     ].join('\n'))
     .action(async (flags: ServeFlags) => {
       const model = await loadModel(flags.weights);
-      const app = buildServer({ model, weightsFile: flags.weights, maxBody: flags.maxBody ?? DEFAULT_MAX_BODY });
+      const app = buildServer({ model, weightsFile: flags.weights, maxBody: flags.maxBody ?? DEFAULT_MAX_BODY, log: io.err });
       try {
         await app.listen({ port: flags.port, host: flags.host });
       } catch (error) {

@@ -25,6 +25,8 @@ export interface ServeOptions {
   maxBody?: number;
   /** Most images in one request (default MAX_IMAGES, 10,000); more get 413. */
   maxImages?: number;
+  /** Where a line goes when a request meets a bug in kconv (a 500); the CLI passes stderr. */
+  log?: (line: string) => void;
 }
 
 const MB = (n: number) => (n >= 1048576 ? `${+(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${+(n / 1024).toFixed(1)} kB` : `${n} bytes`);
@@ -161,6 +163,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const { status, message } = describe(error, maxBody);
+    if (status >= 500) opts.log?.(`kconv serve: ${request.method} ${request.url.slice(0, 200)}: ${message}\n`);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && !request.raw.readableEnded) {
       await linger(request.raw);
       void reply.header('connection', 'close');
