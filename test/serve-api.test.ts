@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
@@ -12,7 +14,7 @@ import { activations } from '../src/show/activations.js';
 import { mapRows } from '../src/show/digit-view.js';
 import { buildServer } from '../src/serve/server.js';
 import { Random } from '../src/random.js';
-import { digitPixels } from './helpers/digits.js';
+import { digitPixels, tempDir } from './helpers/digits.js';
 import { digitRgba, jpegBytes, pngBombHeader, pngBytes } from './helpers/images.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
@@ -66,6 +68,11 @@ describe('kconv serve: the page', () => {
     const imports = [...appJs.body.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
     expect(imports.sort()).toEqual(['./colors.js', './preprocess.js']);
     for (const path of ['/assets/style.css', '/assets/colors.js']) expect((await app.inject(path)).statusCode).toBe(200);
+    // The page's script at least parses as a module (the browser test, in test:data, runs it).
+    const file = join(tempDir('kconv-page-'), 'app.mjs');
+    writeFileSync(file, appJs.body);
+    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
+    expect(check.status, check.stderr).toBe(0);
   });
 
   it('sends the page the very module the CLI preprocesses with (dist/image/preprocess.js)', async () => {
