@@ -27,6 +27,9 @@ export interface Activations {
   predicted: number;
 }
 
+/** One softmax for every call: its buffer lives in the kernel arena, which never frees (kconv serve calls this per request). */
+let softmax: SoftmaxCrossEntropy | undefined;
+
 /**
  * Runs one image through the network layer by layer (as when predicting: dropout off)
  * and keeps a copy of every layer's output; layers reuse their output buffers, so the
@@ -45,7 +48,8 @@ export function activations(net: Sequential, input: InputSpec, pixels: Uint8Arra
     t = layer.forward(t, false);
     outputs.push({ index, layer, shape: t.shape.slice(1), data: Float32Array.from(t.data) });
   });
-  const probs = Float32Array.from(new SoftmaxCrossEntropy(10).softmax(t).data);
+  softmax ??= new SoftmaxCrossEntropy(10);
+  const probs = Float32Array.from(softmax.softmax(t).data);
   let predicted = 0;
   for (let k = 1; k < 10; k++) if (probs[k] > probs[predicted]) predicted = k;
   return { input: Float32Array.from(x), outputs, probs, predicted };

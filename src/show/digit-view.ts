@@ -16,6 +16,8 @@ export interface DigitViewInput {
   file: string;
   /** The file's id of the row, when it has an id column. */
   id: number | null;
+  /** Says where the image is from, instead of "row N of file" (an image file's name). */
+  where?: string;
   net: Sequential;
   input: InputSpec;
   arch: string;
@@ -137,7 +139,7 @@ export function renderDigitView(v: DigitViewInput): DigitView {
   const verdictWidth = s.text(verdict, MARGIN, y, { color: correct === null ? TEXT : correct ? GOOD : BAD, scale: 3 });
   s.text(`p = ${(pPred * 100).toFixed(1)}%`, MARGIN + verdictWidth + 18, y + 7, { color: MUTED });
   y += capHeight(3) + 14;
-  const where = `row ${v.row} of ${baseName(v.file)}${v.id === null ? '' : `, id ${v.id}`}`;
+  const where = v.where ?? `row ${v.row} of ${baseName(v.file)}${v.id === null ? '' : `, id ${v.id}`}`;
   s.text(where, MARGIN, y, { color: MUTED });
   y += capHeight(2) + 8;
   s.text(`model ${baseName(v.weightsFile)}: ${v.arch}`, MARGIN, y, { color: MUTED });
