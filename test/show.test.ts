@@ -251,10 +251,9 @@ describe('the other pictures', () => {
     expect(canvas.pixel(val!.x + val!.w / 2, val!.y + 5)).toEqual(VAL);
   });
 
-  it('curves: no history or a malformed one is a ModelFileError naming the file', () => {
+  it('curves: no history is a ModelFileError naming the file (a malformed one never gets here: see weights-validation.test.ts)', () => {
     expect(() => historyOf(undefined, 'x.json')).toThrow(ModelFileError);
-    expect(() => historyOf({ history: [] }, 'x.json')).toThrow(/x\.json: has no training history/);
-    expect(() => historyOf({ history: [{ epoch: 1, loss: 'a', acc: 0.5 }] }, 'x.json')).toThrow(/training\.history\[0\]/);
+    expect(() => historyOf({ history: [] } as never, 'x.json')).toThrow(/x\.json: has no training history/);
   });
 
   it('mistakes: one cell per misclassified image (up to the limit), the digit in grey', async () => {

@@ -59,7 +59,7 @@ describe('weights file', () => {
     const text = modelText();
     expect(message(text.slice(0, text.length / 2))).toMatch(/^model\.json: not valid JSON .*truncated/);
     expect(message(mutate((d) => (d.format = 'onnx')))).toBe('model.json: not a kconv weights file ("format" is "onnx", expected "kconv-model")');
-    expect(message(mutate((d) => (d.version = 2)))).toBe('model.json: weights file version 2 was made by a newer kconv (this one reads version 1): upgrade kconv');
+    expect(message(mutate((d) => (d.version = 3)))).toBe('model.json: weights file version 3 was made by a newer kconv (this one reads version 2): upgrade kconv');
     expect(message('[1,2]')).toMatch(/expected a JSON object/);
   });
 
@@ -79,7 +79,9 @@ describe('weights file', () => {
 
   it('rejects shapes that do not chain to 10 outputs', () => {
     expect(message(mutate((d) => (d.layers[4].inFeatures = 200)))).toBe('model.json: layer 5 (dense): inFeatures is 200 but the layer before gives 288 values');
-    expect(message(mutate((d) => (d.layers[0].outChannels = 3)))).toBe('model.json: layer 1 (conv2d): weight has 50 numbers, expected 75');
+    // Shapes are checked for every layer before any array is read.
+    expect(message(mutate((d) => (d.layers[0].outChannels = 3)))).toBe('model.json: layer 5 (dense): inFeatures is 288 but the layer before gives 432 values');
+    expect(message(mutate((d) => (d.layers[4].outFeatures = 9)))).toBe('model.json: the layers end in 9 values, expected 10 class scores');
     expect(message(mutate((d) => d.layers.splice(3, 1)))).toMatch(/layer 4 \(dense\): needs a flat input but gets 2×12×12/);
     expect(message(mutate((d) => {
       d.layers[4].outFeatures = 5;

@@ -1,4 +1,5 @@
 /** The digit drawn in a terminal, two pixel rows per line, and the prediction under it. */
+import { CLASSES } from '../net/input.js';
 
 export const UPPER_HALF = '▀';
 const RESET = '\x1b[0m';
@@ -66,7 +67,7 @@ export interface TerminalView {
  * true digit's, when it is not among them).
  */
 export function terminalView(v: TerminalView): string {
-  const order = Array.from({ length: 10 }, (_, k) => k).sort((a, b) => v.probs[b] - v.probs[a] || a - b);
+  const order = Array.from({ length: CLASSES }, (_, k) => k).sort((a, b) => v.probs[b] - v.probs[a] || a - b);
   const verdict = v.label === null
     ? `predicted ${v.predicted}`
     : `true ${v.label}, predicted ${v.predicted}${v.label === v.predicted ? '' : ' (wrong)'}`;
