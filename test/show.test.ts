@@ -14,7 +14,8 @@ import { predict } from '../src/predict/predict.js';
 import { Canvas } from '../src/show/canvas.js';
 import { BACKGROUND, diverging, GOOD, grey, sequential, TRAIN, VAL, type Rgb } from '../src/show/colors.js';
 import { historyOf, niceStep, renderCurves, ticks } from '../src/show/curves.js';
-import { renderDigitView } from '../src/show/digit-view.js';
+import { activations } from '../src/show/activations.js';
+import { mapRows, renderDigitView } from '../src/show/digit-view.js';
 import { renderFilters } from '../src/show/filters.js';
 import { canRender, textWidth } from '../src/show/font.js';
 import { renderMistakes } from '../src/show/mistakes.js';
@@ -160,6 +161,19 @@ describe('the digit view', () => {
     expect(layout.rows.map((r) => r.row.title)).toEqual(['conv1 filters', 'conv1 output', 'after relu', 'after pool', 'conv2 after relu', 'conv2 after pool']);
     expect(layout.rows.map((r) => [r.row.channels, r.row.height, r.row.width])).toEqual([[8, 5, 5], [8, 24, 24], [8, 24, 24], [8, 12, 12], [16, 8, 8], [16, 4, 4]]);
     for (const r of layout.rows) expect(r.scale).toBeGreaterThanOrEqual(4);
+  });
+
+  it('shows the feature maps after batch normalization too (bn, relu, avgpool and dropout after a conv; gap ends the chain)', () => {
+    const net = createNetwork('conv4k3p1,bn,relu,avgpool2,dropout0.2,conv6k3,bn,relu,gap,dense10', 2);
+    const pixels = pixelsOf(data, 0);
+    const acts = activations(net, DEFAULT_INPUT, pixels);
+    const rows = mapRows(net, acts);
+    expect(rows.map((r) => r.title)).toEqual(['conv1 filters', 'conv1 output', 'after bn', 'after relu', 'after avgpool', 'conv2 after bn', 'conv2 after relu']);
+    expect(rows.map((r) => [r.channels, r.height, r.width])).toEqual([[4, 3, 3], [4, 28, 28], [4, 28, 28], [4, 28, 28], [4, 14, 14], [6, 12, 12], [6, 12, 12]]);
+    // After bn the maps are signed (normalized by the running statistics), after relu they are not.
+    expect(rows[2].kind).toBe('signed');
+    expect(rows[3].kind).toBe('activation');
+    expect(rows[2].data).toEqual(acts.outputs[1].data);
   });
 
   it('colours each first-layer filter tile by the sign of its weight (red positive, blue negative)', () => {

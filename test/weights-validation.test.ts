@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ModelFileError, SpecError } from '../src/errors.js';
 import { DEFAULT_INPUT, loadModel, MAX_WEIGHTS_FILE_BYTES, parseModel, stringifyModel } from '../src/model/weights-file.js';
-import { createNetwork, formatArch, parseArch } from '../src/net/index.js';
+import { float32ToString } from '../src/model/float-json.js';
+import { createNetwork, formatArch, LIMITS, parseArch } from '../src/net/index.js';
 import { rmSync } from 'node:fs';
 import { tempDir } from './helpers/digits.js';
 
@@ -140,13 +141,14 @@ describe('13.14: oversized and over-deep files are refused before parsing', () =
     expect((error as Error).message).toBe(`${file}: JSON nested more than 32 levels deep: not a kconv weights file`);
   });
 
-  it('the cap is far above the largest legitimate file (the wide net with Adam state)', () => {
-    const net = createNetwork('wide', 1);
-    const params = net.params();
-    const state = { step: 1, m: params.map((p) => p.value.map(() => -1.2345679e-10)), v: params.map((p) => p.value.map(() => 1.2345679e-10)) };
-    for (const p of params) p.value.fill(-1.2345679e-10);
-    const text = stringifyModel({ input: DEFAULT_INPUT, arch: 'wide', net, optimizerState: state });
-    expect(text.length * 4).toBeLessThan(MAX_WEIGHTS_FILE_BYTES);
+  it('the cap is far above the largest legitimate file (the wide net with Adam state), and holds the largest net kconv builds', () => {
+    // Every float32 is written in at most 15 characters with its comma (e.g. -1.2345679e-10,),
+    // three arrays a parameter with Adam (weights, m, v): a bound on the file's size.
+    expect(float32ToString(Math.fround(-1.2345679e-10)).length + 1).toBe(15);
+    const wide = createNetwork('wide', 1).params().reduce((a, p) => a + p.value.length, 0);
+    expect(wide).toBe(467_818);
+    expect(wide * 3 * 15).toBeLessThan(MAX_WEIGHTS_FILE_BYTES / 10);
+    expect(LIMITS.params * 3 * 15).toBeLessThan(MAX_WEIGHTS_FILE_BYTES);
   });
 });
 

@@ -45,7 +45,7 @@ export const LAYER_KINDS: { readonly [T in LayerType]: LayerKind<Extract<LayerSp
   batchnorm,
 };
 
-export const LAYER_TYPES = Object.keys(LAYER_KINDS) as LayerType[];
+export const LAYER_TYPES: readonly LayerType[] = Object.freeze(Object.keys(LAYER_KINDS) as LayerType[]);
 
 /** The descriptor of a type named in a file or message, or undefined (own keys only: "__proto__" is no type). */
 export function findKind(type: unknown): LayerKind | undefined {

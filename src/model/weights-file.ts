@@ -23,7 +23,7 @@ export const MODEL_VERSION = 2;
 
 /**
  * The largest weights file kconv reads: 256 MiB. The `wide` net with Adam state (three
- * float32 arrays per parameter, ~0.42 M parameters) is ~13 MB; the largest net kconv
+ * float32 arrays per parameter, 467,818 parameters) is ~15 MB; the largest net kconv
  * builds (LIMITS.params, 4.2 M parameters) with Adam state fits, at about 9 characters a
  * number. Larger files are refused before they are read: V8 cannot hold a string much
  * beyond 512 MB at all.
