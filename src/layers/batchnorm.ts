@@ -226,13 +226,14 @@ export class BatchNorm implements Layer {
         sdy += q[c];
         sdyx += q[C + c];
       }
+      // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = (x − μ)·inv, k = γ·inv, as p·dy + q·x + r.
       const inv = this.invStd[c];
-      const mean = this.mean[c];
       const k = this.weight[c] * inv;
-      const mdy = sdy / M;
-      const mdyx = sdyx / M;
+      const p = k;
+      const q = -k * inv * (sdyx / M);
+      const r = -k * (sdy / M) - q * this.mean[c];
       for (let i = 0; i < n; i++) {
-        for (let j = (i * C + c) * S, end = j + S; j < end; j++) d[j] = k * (g[j] - mdy - (xd[j] - mean) * inv * mdyx);
+        for (let j = (i * C + c) * S, end = j + S; j < end; j++) d[j] = p * g[j] + q * xd[j] + r;
       }
     }
     return dx;
