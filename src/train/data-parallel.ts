@@ -36,6 +36,8 @@ export class DataParallel {
     private readonly probs: Float32Array,
     private readonly net: Sequential,
     private readonly netParams: Param[],
+    /** The network's parameters then buffers, as published to `state` before every job. */
+    private readonly netState: Float32Array[],
     private readonly failure: Uint8Array,
   ) {}
 
@@ -48,8 +50,9 @@ export class DataParallel {
     maxBatch: number, orderLength = data.n, augment = false,
   ): Promise<DataParallel> {
     const netParams = net.params();
+    const netState = net.state();
     const gradSize = netParams.reduce((a, p) => a + p.value.length, 0);
-    const stateSize = net.state().reduce((a, v) => a + v.length, 0);
+    const stateSize = netState.reduce((a, v) => a + v.length, 0);
     const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(Math.max(4, n * 4)));
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
     const state = f32(stateSize);
@@ -81,7 +84,7 @@ export class DataParallel {
       w.once('error', reject);
     })));
     if (momentSlot > 0) net.setBatchReduce(new ThreadSync(control, moments, momentSlot, 0, threads));
-    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, net, netParams, failure);
+    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, net, netParams, netState, failure);
   }
 
   /** Runs a job on every worker and waits until all are done. */
@@ -116,7 +119,7 @@ export class DataParallel {
   /** Parameters and buffers (running statistics) to the shared state the workers load. */
   private publishState(): void {
     let o = 0;
-    for (const v of this.net.state()) {
+    for (const v of this.netState) {
       this.state.set(v, o);
       o += v.length;
     }
