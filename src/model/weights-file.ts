@@ -23,9 +23,9 @@ export const MODEL_VERSION = 2;
 
 /**
  * The largest weights file kconv reads: 256 MiB. The `wide` net with Adam state (three
- * float32 arrays per parameter, 467,818 parameters) is ~15 MB; the largest net kconv
- * builds (LIMITS.params, 4.2 M parameters) with Adam state fits, at about 9 characters a
- * number. Larger files are refused before they are read: V8 cannot hold a string much
+ * float32 arrays per parameter, 467,818 parameters) is 17 MB; the largest net kconv
+ * builds (LIMITS.params, 4.2 M parameters) with Adam state fits, at about 12 characters a
+ * number (at most 15). Larger files are refused before they are read: V8 cannot hold a string much
  * beyond 512 MB at all.
  */
 export const MAX_WEIGHTS_FILE_BYTES = 256 * 1024 * 1024;
