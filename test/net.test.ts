@@ -40,7 +40,7 @@ describe('Sequential', () => {
       'layer 5 (conv8k5): a 5×5 kernel does not fit the 8×4×4 input: use a smaller kernel, more padding, or less pooling before it',
     );
     expect(() => createNetwork('pool2,pool2,pool2,pool2,pool2,dense10')).toThrow(/layer 5 \(pool2\): a 2×2 pooling window does not fit the 1×1×1 input/);
-    expect(() => createNetwork('dense10,conv2k3')).toThrow(/layer 2 \(conv2k3\) needs an image input/);
+    expect(() => createNetwork('dense10,conv2k3')).toThrow(/layer 2 \(conv2k3\): needs an image input/);
     expect(() => createNetwork('conv2k3,relu')).toThrow(/end the architecture with a dense layer/);
   });
 

@@ -1,9 +1,12 @@
+import { AvgPool2d } from '../layers/avgpool2d.js';
+import { BatchNorm } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
 import { Dense } from '../layers/dense.js';
+import { GlobalAvgPool } from '../layers/globalavgpool.js';
 import { MaxPool2d } from '../layers/maxpool2d.js';
 import { Relu } from '../layers/relu.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
-import { createNetwork, initHe, parseArch, Sequential } from '../net/index.js';
+import { CLASSES, createNetwork, initHe, parseArch, Sequential } from '../net/index.js';
 import { Random } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
 import { gradCheckLayer, gradCheckNetwork, gradCheckSoftmaxCrossEntropy, randomDistinct, type GradResult } from './gradcheck.js';
@@ -89,10 +92,11 @@ function gradRows(name: string, results: GradResult[], tolerance = GRAD_TOLERANC
   return results.map((r) => row('gradient check', `${name}: d/d ${r.of}`, r.error, tolerance, `${about}${r.coordinates} coordinates${r.kinks ? `, ${r.kinks} at kinks skipped` : ''}`));
 }
 
-/** A whole net with every kind of layer, on a small input so few ReLUs sit near a kink. */
+/** Whole nets with every kind of layer, on a small input so few ReLUs sit near a kink. */
 export const SMALL_NET = 'conv4k3p1,relu,pool2,conv6k3,relu,pool2,dense10';
-function smallNet(): Sequential {
-  const net = new Sequential(parseArch(SMALL_NET), [1, 8, 8], 1);
+export const SMALL_BN_NET = 'conv4k3p1,bn,relu,avgpool2,conv6k3,bn,relu,gap,dense8,bn,relu,dense10';
+function smallNet(arch = SMALL_NET): Sequential {
+  const net = new Sequential(parseArch(arch), [1, 8, 8], 1);
   initHe(net, 1);
   return net;
 }
@@ -110,26 +114,70 @@ export function gradientChecks(): CheckRow[] {
     ...gradRows('maxpool2d 2', gradCheckLayer(pool, { input: randomDistinct([2, 2, 6, 7]) })),
     ...gradRows('maxpool2d 3 s2', gradCheckLayer(poolOverlap, { input: randomDistinct([2, 2, 7, 7]) })),
     ...gradRows('dense 20→7', gradCheckLayer(new Dense([20], 7))),
+    // Batch normalization in training mode: every output depends on every input of its channel.
+    ...gradRows('batchnorm 2d, 3 channels', gradCheckLayer(new BatchNorm([3, 4, 5]), { batch: 3 }), GRAD_TOLERANCE, 'batch 3, 3×4×5, '),
+    ...gradRows('batchnorm 1d, 6 features', gradCheckLayer(new BatchNorm([6]), { batch: 8 }), GRAD_TOLERANCE, 'batch 8, '),
+    ...gradRows('avgpool2d 2', gradCheckLayer(new AvgPool2d([2, 6, 7], 2))),
+    ...gradRows('avgpool2d 3 s2', gradCheckLayer(new AvgPool2d([2, 7, 7], 3, 2))),
+    ...gradRows('gap', gradCheckLayer(new GlobalAvgPool([3, 5, 4]))),
     ...gradRows('softmax cross-entropy', gradCheckSoftmaxCrossEntropy()),
     ...gradRows('small net', gradCheckNetwork(smallNet()), NET_GRAD_TOLERANCE, `${SMALL_NET} on 1×8×8, `),
+    ...gradRows('small bn net', gradCheckNetwork(smallNet(SMALL_BN_NET), { batch: 8 }), NET_GRAD_TOLERANCE, `${SMALL_BN_NET} on 1×8×8, batch 8, `),
   ];
 }
 
-/** 4. The two nets every command uses build, and give probabilities that sum to 1. */
+/**
+ * 4. Batch normalization while training brings each channel of a batch to mean 0 and
+ * variance 1 (γ = 1, β = 0), whatever the batch's own mean and spread: the worst |mean|
+ * and |variance − 1| over the channels (variance 1 − ε/σ² exactly, so within 1e-4 here).
+ */
+export function batchNormChecks(): CheckRow[] {
+  const random = new Random(17);
+  return ([[[5, 6, 7], 'batchnorm 2d: 5 channels of 6×7, batch 4'], [[12], 'batchnorm 1d: 12 features, batch 16']] as const).map(([shape, name]) => {
+    const bn = new BatchNorm(shape);
+    const n = shape.length === 3 ? 4 : 16;
+    const C = shape[0];
+    const plane = sizeOf(shape) / C;
+    const x: Tensor = { data: new Float32Array(n * sizeOf(shape)), shape: [n, ...shape] };
+    for (let i = 0; i < n; i++) {
+      for (let c = 0; c < C; c++) {
+        for (let j = 0; j < plane; j++) x.data[(i * C + c) * plane + j] = 10 * (c - C / 2) + (1 + c) * random.normal();
+      }
+    }
+    const y = bn.forward(x, true).data;
+    let worst = 0;
+    for (let c = 0; c < C; c++) {
+      let sum = 0;
+      let sq = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < plane; j++) {
+          const v = y[(i * C + c) * plane + j];
+          sum += v;
+          sq += v * v;
+        }
+      }
+      const mean = sum / (n * plane);
+      worst = Math.max(worst, Math.abs(mean), Math.abs(sq / (n * plane) - mean * mean - 1));
+    }
+    return row('batch normalization', `${name}: mean 0, variance 1 per channel`, worst, 1e-4, 'inputs with channel means −25…20 and spreads 1…12');
+  });
+}
+
+/** 5. The nets every command uses build, and give probabilities that sum to 1. */
 export function presetChecks(): CheckRow[] {
-  return ['seed', 'default'].map((arch) => {
+  return ['seed', 'default', 'bn'].map((arch) => {
     const net = createNetwork(arch, 1);
     const random = new Random(2);
     const x: Tensor = { data: new Float32Array(8 * sizeOf(net.inputShape)), shape: [8, ...net.inputShape] };
     for (let i = 0; i < x.data.length; i++) x.data[i] = random.next();
-    const probs = new SoftmaxCrossEntropy(10).softmax(net.forward(x, false)).data;
+    const probs = new SoftmaxCrossEntropy(CLASSES).softmax(net.forward(x, false)).data;
     let worst = 0;
     let finite = true;
     for (let i = 0; i < 8; i++) {
       let s = 0;
-      for (let k = 0; k < 10; k++) {
-        s += probs[i * 10 + k];
-        finite &&= Number.isFinite(probs[i * 10 + k]);
+      for (let k = 0; k < CLASSES; k++) {
+        s += probs[i * CLASSES + k];
+        finite &&= Number.isFinite(probs[i * CLASSES + k]);
       }
       worst = Math.max(worst, Math.abs(s - 1));
     }
@@ -141,6 +189,6 @@ export function presetChecks(): CheckRow[] {
 
 export function runChecks(): CheckReport {
   const example = articleExample();
-  const rows = [...example.rows, naiveVsIm2col(), ...gradientChecks(), ...presetChecks()];
+  const rows = [...example.rows, naiveVsIm2col(), ...gradientChecks(), ...batchNormChecks(), ...presetChecks()];
   return { rows, pass: rows.every((r) => r.pass), example: example.output };
 }

@@ -5,6 +5,7 @@ import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { float32ToString } from '../model/float-json.js';
 import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
+import { CLASSES } from '../net/input.js';
 import { predict, type Predictions } from '../predict/predict.js';
 import { readInputs, refuseStdinTwice } from './inputs.js';
 import { positiveInt, withReadOptions } from './options.js';
@@ -32,10 +33,10 @@ export function csvField(s: string): string {
 
 function csvOutput({ images: data, names }: DataFile, p: Predictions, withProbs: boolean): string {
   const head = `${names ? 'file' : 'id'},label`;
-  const rows: string[] = [withProbs ? head + ',' + Array.from({ length: 10 }, (_, k) => `p${k}`).join(',') : head];
+  const rows: string[] = [withProbs ? head + ',' + Array.from({ length: CLASSES }, (_, k) => `p${k}`).join(',') : head];
   for (let i = 0; i < data.n; i++) {
     let row = `${names ? csvField(names[i]) : idOf(data, i)},${p.labels[i]}`;
-    if (withProbs) for (let k = 0; k < 10; k++) row += ',' + float32ToString(p.probs[i * 10 + k]);
+    if (withProbs) for (let k = 0; k < CLASSES; k++) row += ',' + float32ToString(p.probs[i * CLASSES + k]);
     rows.push(row);
   }
   return rows.join('\n') + '\n';
@@ -44,7 +45,7 @@ function csvOutput({ images: data, names }: DataFile, p: Predictions, withProbs:
 function jsonOutput({ images: data, names }: DataFile, p: Predictions, withProbs: boolean, metrics: object | null): string {
   const lines: string[] = [];
   for (let i = 0; i < data.n; i++) {
-    const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * 10, i * 10 + 10), float32ToString).join(',')}]` : '';
+    const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * CLASSES, (i + 1) * CLASSES), float32ToString).join(',')}]` : '';
     const key = names ? `"file":${JSON.stringify(names[i])}` : `"id":${idOf(data, i)}`;
     lines.push(`{${key},"label":${p.labels[i]}${probs}}`);
   }

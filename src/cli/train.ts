@@ -9,7 +9,7 @@ import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { RECIPES } from '../train/recipes.js';
-import { checkArch, dataFingerprint, lastPath, train, type TrainOptions, type WrittenTrainingRecord } from '../train/trainer.js';
+import { checkArch, dataFingerprint, lastPath, train, type TrainOptions } from '../train/trainer.js';
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
@@ -134,7 +134,7 @@ function checkSaveBest(opts: TrainOptions, noValidation: string): void {
  * the run resumes; a new optimizer starts with fresh state), --weight-decay, --threads.
  */
 function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: ModelFile): TrainOptions {
-  const t = resume.training as WrittenTrainingRecord | undefined;
+  const t = resume.training;
   if (!t || !Array.isArray(t.history)) throw new UsageError(`${from}: has no training record to resume from (was it written by kconv train?)`);
   const fixed = (option: string, same: boolean, was: string) => {
     if (!same) {
@@ -218,7 +218,7 @@ async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): 
     const data = await readData(file, flags, io, { requireLabels: true, requireRows: true, labels: flags.labels });
     const valData = valFile !== undefined ? await readData(valFile, flags, io, { requireLabels: true, requireRows: true }) : null;
     opts.data = dataFingerprint(data.file, data.images);
-    const recorded = (resume?.training as WrittenTrainingRecord | undefined)?.data;
+    const recorded = resume?.training?.data;
     if (recorded && recorded.sha256 !== opts.data.sha256) {
       io.err(`kconv: warning: ${data.file} is not the data ${flags.resume} was trained on (${recorded.file}, ${recorded.images} images; now ${data.images.n} images with other content): training goes on with it\n`);
     }

@@ -2,6 +2,7 @@ import { gemmBatched } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { allocF32 } from '../kernels/memory.js';
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
+import { hasBiasBefore, needImage, ShapeError, windowOutput, type LayerKind } from './kind.js';
 import { param, type Layer, type Param } from './layer.js';
 
 export interface Conv2dOptions {
@@ -10,6 +11,17 @@ export interface Conv2dOptions {
   kernel: number;
   stride?: number;
   padding?: number;
+  /** False before batch normalization, which would cancel a bias (PyTorch's bias=False). */
+  bias?: boolean;
+}
+
+/** `convFkK[sS][pP]`: F filters of K×K, stride S, zero padding P. */
+export interface Conv2dSpec {
+  type: 'conv2d';
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  padding: number;
 }
 
 /**
@@ -22,7 +34,7 @@ const GROUP_BYTES = 256 * 1024;
 
 /** The article's output size: floor((H + 2p − k) / s) + 1. */
 export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
-  return Math.floor((size + 2 * padding - kernel) / stride) + 1;
+  return windowOutput(size, kernel, stride, padding);
 }
 
 /**
@@ -37,11 +49,14 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
  */
 export class Conv2d implements Layer {
   readonly type = 'conv2d';
+  readonly spec: Conv2dSpec;
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernel: number;
   readonly stride: number;
   readonly padding: number;
+  /** Without a bias, `bias` stays all zeros (the ones row then adds nothing) and is not a parameter. */
+  readonly hasBias: boolean;
   readonly inShape: readonly number[];
   readonly outShape: readonly number[];
   needsInputGrad = true;
@@ -65,7 +80,6 @@ export class Conv2d implements Layer {
   /** dcols_n = Wᵀ·dY_n for a group of images, same layout as cols without the ones row. */
   private dcols: Float32Array = allocF32(0);
   private capacity = 0;
-  private input: Tensor | null = null;
 
   constructor(inShape: readonly number[], opts: Conv2dOptions) {
     const [c, h, w] = inShape;
@@ -74,6 +88,8 @@ export class Conv2d implements Layer {
     this.kernel = opts.kernel;
     this.stride = opts.stride ?? 1;
     this.padding = opts.padding ?? 0;
+    this.hasBias = opts.bias ?? true;
+    this.spec = { type: 'conv2d', outChannels: this.outChannels, kernel: this.kernel, stride: this.stride, padding: this.padding };
     if (c !== this.inChannels) throw new RangeError(`conv2d expects ${this.inChannels} input channels, got ${c}`);
     this.inShape = [c, h, w];
     this.outShape = [
@@ -93,10 +109,8 @@ export class Conv2d implements Layer {
 
   params(): Param[] {
     const k = this.kernel;
-    return [
-      param('weight', [this.outChannels, this.inChannels, k, k], this.weight, this.weightGrad),
-      param('bias', [this.outChannels], this.bias, this.biasGrad),
-    ];
+    const weight = param('weight', [this.outChannels, this.inChannels, k, k], this.weight, this.weightGrad);
+    return this.hasBias ? [weight, param('bias', [this.outChannels], this.bias, this.biasGrad)] : [weight];
   }
 
   /** Rows of the patch matrix: one per weight of a filter. */
@@ -142,7 +156,6 @@ export class Conv2d implements Layer {
       }
       gemmBatched(false, false, F, P, K + 1, this.wb, 0, K + 1, 0, this.cols, i0 * (K + 1) * P, P, (K + 1) * P, y.data, i0 * F * P, P, F * P, false, cnt);
     }
-    this.input = x;
     return y;
   }
 
@@ -155,7 +168,7 @@ export class Conv2d implements Layer {
     const g = dy.data; // [N, F, P]: dY_n is the F×P matrix at n·F·P
     // dW = Σ_n dY_n·cols_nᵀ (the patch rows only), and db = Σ_n dY_n·1 (the ones row).
     gemmBatched(false, true, F, K, P, g, 0, P, F * P, this.cols, 0, P, (K + 1) * P, this.weightGrad, 0, K, 0, false, n);
-    gemmBatched(false, true, F, 1, P, g, 0, P, F * P, this.cols, K * P, P, (K + 1) * P, this.biasGrad, 0, 1, 0, false, n);
+    if (this.hasBias) gemmBatched(false, true, F, 1, P, g, 0, P, F * P, this.cols, K * P, P, (K + 1) * P, this.biasGrad, 0, 1, 0, false, n);
     if (!this.needsInputGrad) return null;
     // dcols_n = Wᵀ·dY_n, then col2im, a group of images at a time (dcols stays in cache).
     const G = this.groupSize();
@@ -210,3 +223,60 @@ export class Conv2d implements Layer {
     return { data: y, shape: [n, F, OH, OW] };
   }
 }
+
+export const conv2d: LayerKind<Conv2dSpec, Conv2d> = {
+  type: 'conv2d',
+  token: { pattern: /^conv(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?$/, help: 'convFkK[sS][pP] (F filters of K×K, stride S, padding P)' },
+  parse: (m) => ({
+    type: 'conv2d', outChannels: +m[1], kernel: +m[2], stride: m[3] === undefined ? 1 : +m[3], padding: m[4] === undefined ? 0 : +m[4],
+  }),
+  format: (s) => `conv${s.outChannels}k${s.kernel}${s.stride !== 1 ? `s${s.stride}` : ''}${s.padding !== 0 ? `p${s.padding}` : ''}`,
+  check(s) {
+    if (s.outChannels < 1) return 'needs at least 1 filter';
+    if (s.kernel < 1) return 'kernel size must be at least 1';
+    if (s.stride < 1) return 'stride must be at least 1';
+    if (s.padding >= s.kernel) return 'padding must be smaller than the kernel';
+    return null;
+  },
+  takes: 'image',
+  outShape(s, inShape) {
+    const [c, h, w] = needImage(inShape);
+    const k = s.kernel;
+    if (k > h + 2 * s.padding || k > w + 2 * s.padding) {
+      throw new ShapeError(`a ${k}×${k} kernel does not fit the ${c}×${h}×${w} input${s.padding ? ` padded by ${s.padding}` : ''}: use a smaller kernel, more padding, or less pooling before it`);
+    }
+    return [s.outChannels, windowOutput(h, k, s.stride, s.padding), windowOutput(w, k, s.stride, s.padding)];
+  },
+  cost(s, [c, h, w], [f, oh, ow], next) {
+    const patch = c * s.kernel * s.kernel;
+    return {
+      params: f * patch + (hasBiasBefore(next) ? f : 0),
+      macs: f * oh * ow * patch,
+      // output, input gradient, and the patch matrix with its ones row
+      workspace: f * oh * ow + c * h * w + (patch + 1) * oh * ow,
+    };
+  },
+  create: (s, inShape, ctx) => new Conv2d(inShape, {
+    inChannels: inShape[0], outChannels: s.outChannels, kernel: s.kernel, stride: s.stride, padding: s.padding, bias: hasBiasBefore(ctx.next),
+  }),
+  toJSON: (l) => ({ inChannels: l.inChannels, outChannels: l.outChannels, kernel: l.kernel, stride: l.stride, padding: l.padding }),
+  fromJSON(r, inShape) {
+    const inChannels = r.int('inChannels', 1);
+    const spec: Conv2dSpec = { type: 'conv2d', outChannels: r.int('outChannels', 1), kernel: r.int('kernel', 1), stride: r.int('stride', 1), padding: r.int('padding', 0) };
+    if (inShape.length === 3 && inChannels !== inShape[0]) r.fail(`inChannels is ${inChannels} but the layer before gives ${inShape[0]} channels`);
+    return spec;
+  },
+  version: (l) => (l.hasBias ? 1 : 2),
+  onnx(l, g) {
+    const k = l.kernel;
+    const inputs = [g.input, g.constant('weight', [l.outChannels, l.inChannels, k, k], l.weight)];
+    if (l.hasBias) inputs.push(g.constant('bias', [l.outChannels], l.bias));
+    g.node('Conv', inputs, {
+      kernel_shape: { ints: [k, k] },
+      strides: { ints: [l.stride, l.stride] },
+      pads: { ints: [l.padding, l.padding, l.padding, l.padding] },
+      dilations: { ints: [1, 1] },
+      group: { int: 1 },
+    });
+  },
+};

@@ -1,4 +1,4 @@
-import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
+import { argMax, BatchBuffer, type Tensor } from '../tensor/tensor.js';
 
 /**
  * Softmax and cross-entropy fused into one step: the loss is
@@ -23,8 +23,7 @@ export class SoftmaxCrossEntropy {
     const K = this.classes;
     const p = this.probs.get(n);
     const z = logits.data;
-    const pd = p.data;
-    for (let i = 0; i < n; i++) this.softmaxRow(z, pd, i * K);
+    for (let i = 0; i < n; i++) this.softmaxRow(z, p.data, i * K, z[i * K + argMax(z, i * K, K)]);
     this.lastProbs = p;
     return p;
   }
@@ -42,11 +41,13 @@ export class SoftmaxCrossEntropy {
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const o = i * K;
-      const logSum = this.softmaxRow(z, p, o);
+      const predicted = argMax(z, o, K);
+      const max = z[o + predicted];
+      const logSum = this.softmaxRow(z, p, o, max);
       const y = labels[i];
       // −log softmax = log Σ exp(z − max) − (z_y − max)
-      loss += logSum - (z[o + y] - z[o + this.rowArgMax]);
-      if (this.rowArgMax === y) correct++;
+      loss += logSum - (z[o + y] - max);
+      if (predicted === y) correct++;
     }
     if (stats) stats.correct += correct;
     this.lastProbs = this.probs.get(n);
@@ -54,24 +55,12 @@ export class SoftmaxCrossEntropy {
     return loss / n;
   }
 
-  /** The arg-max (first on ties) of the row softmaxRow last saw. */
-  private rowArgMax = 0;
-
   /**
-   * Softmax of the logits z[o .. o+K) into p, with the row's maximum subtracted first
-   * (log-sum-exp) so no exp can overflow. Returns log Σ exp(z − max); leaves the
-   * arg-max in rowArgMax.
+   * Softmax of the logits z[o .. o+K) into p, with the row's maximum `max` subtracted
+   * first (log-sum-exp) so no exp can overflow. Returns log Σ exp(z − max).
    */
-  private softmaxRow(z: Float32Array, p: Float32Array, o: number): number {
+  private softmaxRow(z: Float32Array, p: Float32Array, o: number, max: number): number {
     const K = this.classes;
-    let max = -Infinity;
-    let arg = 0;
-    for (let k = 0; k < K; k++) {
-      if (z[o + k] > max) {
-        max = z[o + k];
-        arg = k;
-      }
-    }
     let sum = 0;
     for (let k = 0; k < K; k++) {
       const e = Math.exp(z[o + k] - max);
@@ -79,7 +68,6 @@ export class SoftmaxCrossEntropy {
       sum += e;
     }
     for (let k = 0; k < K; k++) p[o + k] /= sum;
-    this.rowArgMax = arg;
     return Math.log(sum);
   }
 

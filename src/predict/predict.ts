@@ -1,6 +1,7 @@
 import type { Dataset } from '../data/index.js';
 import type { ModelFile } from '../model/weights-file.js';
-import { layerSpec } from '../net/sequential.js';
+import { CLASSES } from '../net/input.js';
+import { argMax } from '../tensor/tensor.js';
 import { DataParallel } from '../train/data-parallel.js';
 import { EVAL_BATCH, forEachPrediction } from '../train/evaluate.js';
 
@@ -16,12 +17,11 @@ export interface Predictions {
  * with threads > 1 the images are split between worker threads.
  */
 export async function predict(model: ModelFile, data: Dataset, threads = 1): Promise<Predictions> {
-  const probs = new Float32Array(data.n * 10);
+  const probs = new Float32Array(data.n * CLASSES);
   // Below two batches per thread the start-up of workers costs more than it saves.
   const useThreads = Math.min(threads, Math.floor(data.n / (2 * EVAL_BATCH)));
   if (useThreads > 1) {
-    const specs = model.net.layers.map(layerSpec);
-    const pool = await DataParallel.create(useThreads, model.net, specs, model.input, 1, data, EVAL_BATCH, data.n);
+    const pool = await DataParallel.create(useThreads, model.net, model.net.specs(), model.input, 1, data, EVAL_BATCH, data.n);
     try {
       for (let i = 0; i < data.n; i++) pool.order[i] = i;
       probs.set(pool.predict(model.net, model.input, data, data.n));
@@ -29,13 +29,9 @@ export async function predict(model: ModelFile, data: Dataset, threads = 1): Pro
       await pool.close();
     }
   } else {
-    forEachPrediction(model.net, model.input, data, null, (start, count, p) => probs.set(p.subarray(0, count * 10), start * 10));
+    forEachPrediction(model.net, model.input, data, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES));
   }
   const labels = new Uint8Array(data.n);
-  for (let i = 0; i < data.n; i++) {
-    let arg = 0;
-    for (let k = 1; k < 10; k++) if (probs[i * 10 + k] > probs[i * 10 + arg]) arg = k;
-    labels[i] = arg;
-  }
+  for (let i = 0; i < data.n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
   return { labels, probs };
 }

@@ -1,6 +1,6 @@
 import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, inputAffine, type InputSpec } from '../net/input.js';
 import { mixSeed, Random } from '../random.js';
 import { randomAffine, warpImage, type Affine } from './augment.js';
 
@@ -13,8 +13,7 @@ export function fillBatch(
   data: Dataset, order: Int32Array, start: number, count: number, input: InputSpec,
   x: Float32Array, labels: Uint8Array | null, augment: Augmentation | null = null,
 ): void {
-  const a = 1 / (input.scale * input.std);
-  const b = -input.mean / input.std;
+  const { a, b } = inputAffine(input);
   const pixels = data.pixels;
   const lut = byteTable(a, b);
   for (let i = 0; i < count; i++) {
@@ -66,7 +65,7 @@ export function range(n: number): Int32Array {
  */
 export function stratifiedSplit(labels: Uint8Array, n: number, fraction: number, seed: number): { train: Int32Array; val: Int32Array } {
   const random = new Random(mixSeed(seed, 0x5eed));
-  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  const byClass: number[][] = Array.from({ length: CLASSES }, () => []);
   for (let i = 0; i < n; i++) byClass[labels[i]].push(i);
   const train: number[] = [];
   const val: number[] = [];

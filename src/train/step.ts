@@ -2,7 +2,7 @@ import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
 import { allocF32 } from '../kernels/memory.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
 import { fillBatch, type Augmentation } from './batches.js';
 
@@ -15,7 +15,7 @@ import { fillBatch, type Augmentation } from './batches.js';
 export class GradientStep {
   private readonly x: Float32Array;
   private readonly labels: Uint8Array;
-  private readonly ce = new SoftmaxCrossEntropy(10);
+  private readonly ce = new SoftmaxCrossEntropy(CLASSES);
   private readonly stats = { correct: 0 };
   /** Views of the buffers for each slice size seen (the short last batch, thread slices). */
   private readonly views = new Map<number, { xs: Float32Array; labels: Uint8Array }>();

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Images } from '../data/index.js';
 import { SpecError, TrainingError, UsageError } from '../errors.js';
-import {
-  DEFAULT_INPUT, saveModel, type EpochRecord, type InputSpec, type ModelFile, type TrainingRecord,
-} from '../model/weights-file.js';
+import { saveModel, type DataFingerprint, type EpochRecord, type ModelFile, type TrainingRecord } from '../model/weights-file.js';
+import { CLASSES, DEFAULT_INPUT, type InputSpec } from '../net/input.js';
 import { createNetwork, formatArch, parseArch } from '../net/index.js';
 import type { Sequential } from '../net/sequential.js';
 import { layerSpec } from '../net/sequential.js';
@@ -45,21 +44,6 @@ export interface TrainOptions {
   resumedFile?: string;
 }
 
-/** The training images as recorded in the weights file: name, count and a hash of their content. */
-export interface DataFingerprint {
-  file: string;
-  images: number;
-  /** sha256 of the pixels and labels as read (the same for a CSV, its .gz or its idx files). */
-  sha256: string;
-}
-
-/**
- * The training record as written: the loader's TrainingRecord plus what this trainer
- * adds. `scheduleFrom` is the step at which the current learning-rate schedule began
- * (0, or where a resume changed the rate, schedule or optimizer); `data` is what was
- * trained on.
- */
-export type WrittenTrainingRecord = TrainingRecord & { scheduleFrom?: number; data?: DataFingerprint };
 
 export interface BatchProgress {
   epoch: number;
@@ -94,7 +78,7 @@ export function checkArch(arch: string): void {
 }
 
 function checkOutputs(net: Sequential, arch: string): void {
-  if (net.outputShape[0] !== 10) {
+  if (net.outputShape[0] !== CLASSES) {
     throw new SpecError(`architecture "${arch}" ends in ${net.outputShape[0]} outputs: the last layer must be dense10, one score per digit`);
   }
 }
@@ -182,7 +166,7 @@ class TrainingRun {
     private readonly pool: DataParallel | null,
     private readonly threads: number,
   ) {
-    const record = resume?.training as WrittenTrainingRecord | undefined;
+    const record = resume?.training as TrainingRecord | undefined;
     this.history = record?.history.slice() ?? [];
     this.bestEpoch = record?.bestEpoch;
     for (const r of this.history) if (r.valAcc !== null && r.valAcc > this.bestAcc) this.bestAcc = r.valAcc;
@@ -310,7 +294,7 @@ class TrainingRun {
     if (path === this.checkpointPath) this.saved = position ? { epoch, batch: position.batch } : { epoch };
   }
 
-  private record(position?: TrainingRecord['position']): WrittenTrainingRecord {
+  private record(position?: TrainingRecord['position']): TrainingRecord {
     const { opts } = this;
     return {
       epochs: opts.epochs,
@@ -366,7 +350,7 @@ class TrainingRun {
  * run and an uninterrupted one are the same); one that changes any of them starts the
  * new schedule afresh where it resumes, over the steps left to the target.
  */
-function scheduleStart(record: WrittenTrainingRecord | undefined, opts: TrainOptions, batchesPerEpoch: number): number {
+function scheduleStart(record: TrainingRecord | undefined, opts: TrainOptions, batchesPerEpoch: number): number {
   if (!record) return 0;
   const kept = record.optimizer.lr === opts.lr && record.schedule === opts.schedule && record.optimizer.name === opts.optimizer;
   if (kept) return record.scheduleFrom ?? 0;
