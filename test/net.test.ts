@@ -62,3 +62,23 @@ describe('Sequential', () => {
     expect(net.layers.map((l) => l.needsInputGrad)).toEqual([false, false, true, true, true]);
   });
 });
+
+describe('evaluation allocates its kernel memory once', () => {
+  it('repeated evaluate and forEachPrediction calls do not grow the kernel arena', async () => {
+    const { arenaStats } = await import('../src/kernels/memory.js');
+    const { evaluate, forEachPrediction } = await import('../src/train/evaluate.js');
+    const { createNetwork } = await import('../src/net/index.js');
+    const { DEFAULT_INPUT } = await import('../src/net/input.js');
+    const net = createNetwork('seed', 1);
+    const n = 300;
+    const images = { n, pixels: new Uint8Array(n * 784).map((_, i) => (i * 7) % 256), labels: new Uint8Array(n).map((_, i) => i % 10), ids: null };
+    const once = () => {
+      evaluate(net, DEFAULT_INPUT, images, null);
+      forEachPrediction(net, DEFAULT_INPUT, images, null, () => undefined);
+    };
+    once();
+    const used = arenaStats().usedBytes;
+    for (let i = 0; i < 20; i++) once();
+    expect(arenaStats().usedBytes).toBe(used);
+  });
+});

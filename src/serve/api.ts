@@ -5,6 +5,7 @@ import { preprocess } from '../image/preprocess.js';
 import { float32ToString } from '../model/float-json.js';
 import type { MapRow } from '../show/digit-view.js';
 import { parseCsvBody, TooManyImages } from './csv-body.js';
+import { CLASSES } from '../net/input.js';
 import type { Predictor } from './predictor.js';
 
 /**
@@ -127,7 +128,7 @@ export function predictResponse(predictor: Predictor, images: Images, withMaps: 
     const p = {
       ...(images.ids ? { id: images.ids[i] } : {}),
       label: out.labels[i],
-      probs: exact(out.probs.subarray(i * 10, i * 10 + 10)),
+      probs: exact(out.probs.subarray(i * CLASSES, (i + 1) * CLASSES)),
     };
     predictions.push(withMaps ? { ...p, input: Array.from(pixels), maps: predictor.explain(pixels).maps.map(mapRowJson) } : p);
   }

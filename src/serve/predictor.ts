@@ -1,11 +1,11 @@
 import { PIXELS, type Images } from '../data/index.js';
-import { allocF32 } from '../kernels/memory.js';
-import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import type { ModelFile } from '../model/weights-file.js';
+import { CLASSES } from '../net/input.js';
 import { activations, convLayers } from '../show/activations.js';
 import { mapRows, type MapRow } from '../show/digit-view.js';
 import { absMax, short } from '../show/layout.js';
-import { fillBatch } from '../train/batches.js';
+import { argMax } from '../tensor/tensor.js';
+import { forEachPrediction } from '../train/evaluate.js';
 
 /** Images per forward pass: the layers size their buffers for this once, and keep them. */
 export const CHUNK = 64;
@@ -21,26 +21,13 @@ export interface Explained extends Prediction {
   maps: MapRow[];
 }
 
-const argmax = (p: ArrayLike<number>, o: number) => {
-  let arg = 0;
-  for (let k = 1; k < 10; k++) if (p[o + k] > p[o + arg]) arg = k;
-  return arg;
-};
-
 /**
- * The model loaded once, for a long-running server: forward passes of up to CHUNK images
- * through buffers allocated at start, so that no request allocates kernel memory (the
- * kernel arena never frees, so a per-request buffer would grow the process for ever).
- * The input is filled by training's fillBatch: bit for bit the numbers `kconv predict` feeds.
+ * The model loaded once, for a long-running server: forward passes of up to CHUNK images,
+ * through the same batches as `kconv predict` (bit for bit the same input), whose buffers
+ * are sized on the first requests and then reused: no request grows the kernel memory.
  */
 export class Predictor {
-  private readonly x: Float32Array;
-  private readonly views = new Map<number, Float32Array>();
-  private readonly order = new Int32Array(CHUNK);
-  private readonly softmax = new SoftmaxCrossEntropy(10);
-
   constructor(readonly model: ModelFile) {
-    this.x = allocF32(CHUNK * PIXELS);
     // Warm up at both ends of the range, so the layers size their buffers now, not under load.
     this.predict(new Uint8Array(CHUNK * PIXELS), CHUNK);
     this.predict(new Uint8Array(PIXELS), 1);
@@ -49,18 +36,11 @@ export class Predictor {
   /** Labels and probabilities of n images (n×784 bytes, 0 background … 255 ink). */
   predict(pixels: Uint8Array, n: number): { labels: Uint8Array; probs: Float32Array } {
     const { net, input } = this.model;
-    const probs = new Float32Array(n * 10);
-    for (let start = 0; start < n; start += CHUNK) {
-      const count = Math.min(CHUNK, n - start);
-      const chunk: Images = { n: count, pixels: pixels.subarray(start * PIXELS, (start + count) * PIXELS), labels: null, ids: null };
-      for (let i = 0; i < count; i++) this.order[i] = i;
-      const xs = this.view(count);
-      fillBatch(chunk, this.order, 0, count, input, xs, null);
-      const logits = net.forward({ data: xs, shape: [count, ...net.inputShape] }, false);
-      probs.set(this.softmax.softmax(logits).data.subarray(0, count * 10), start * 10);
-    }
+    const probs = new Float32Array(n * CLASSES);
+    const images: Images = { n, pixels: pixels.subarray(0, n * PIXELS), labels: null, ids: null };
+    forEachPrediction(net, input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
     const labels = new Uint8Array(n);
-    for (let i = 0; i < n; i++) labels[i] = argmax(probs, i * 10);
+    for (let i = 0; i < n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
     return { labels, probs };
   }
 
@@ -85,12 +65,4 @@ export class Predictor {
     return { label: acts.predicted, probs: acts.probs, maps: rows };
   }
 
-  private view(count: number): Float32Array {
-    let v = this.views.get(count);
-    if (!v) {
-      v = count === CHUNK ? this.x : this.x.subarray(0, count * PIXELS);
-      this.views.set(count, v);
-    }
-    return v;
-  }
 }

@@ -10,6 +10,24 @@ import { fillBatch, range } from './batches.js';
 export const EVAL_BATCH = 256;
 
 /**
+ * Input buffers by batch size, one set per thread (module state is per thread). Kernel
+ * memory is never freed, so a buffer allocated per call would grow a long-running
+ * process (validation every epoch, a server) without end; these are allocated once.
+ */
+const inputBuffers = new Map<number, Float32Array>();
+/** The softmax and loss of evaluation, likewise one per thread (its buffers are kernel memory too). */
+const loss = new SoftmaxCrossEntropy(CLASSES);
+
+function inputBuffer(batchSize: number): Float32Array {
+  let x = inputBuffers.get(batchSize);
+  if (!x) {
+    x = allocF32(batchSize * PIXELS);
+    inputBuffers.set(batchSize, x);
+  }
+  return x;
+}
+
+/**
  * Runs the network over the images `order` of a dataset in batches, as when predicting
  * (no gradients, dropout off, batch normalization by its running statistics), and hands
  * each batch's logits, and labels when the dataset has them, to `onBatch`, in order.
@@ -19,7 +37,7 @@ export function forEachBatch(
   onBatch: (start: number, count: number, logits: Tensor, labels: Uint8Array | null) => void, batchSize = EVAL_BATCH,
 ): void {
   const idx = order ?? range(data.n);
-  const x = allocF32(batchSize * PIXELS);
+  const x = inputBuffer(batchSize);
   const labels = data.labels ? new Uint8Array(batchSize) : null;
   for (let start = 0; start < idx.length; start += batchSize) {
     const count = Math.min(batchSize, idx.length - start);
@@ -35,19 +53,17 @@ export function forEachPrediction(
   net: Sequential, input: InputSpec, data: Dataset, order: Int32Array | null,
   onBatch: (start: number, count: number, probs: Float32Array) => void, batchSize = EVAL_BATCH,
 ): void {
-  const ce = new SoftmaxCrossEntropy(CLASSES);
-  forEachBatch(net, input, data, order, (start, count, logits) => onBatch(start, count, ce.softmax(logits).data), batchSize);
+  forEachBatch(net, input, data, order, (start, count, logits) => onBatch(start, count, loss.softmax(logits).data), batchSize);
 }
 
 /** Mean cross-entropy (the training loss, by the same stable log-sum-exp) and accuracy over labelled images. */
 export function evaluate(net: Sequential, input: InputSpec, data: Dataset, order: Int32Array | null): { loss: number; acc: number } {
-  const ce = new SoftmaxCrossEntropy(CLASSES);
   const stats = { correct: 0 };
-  let loss = 0;
+  let sum = 0;
   let n = 0;
   forEachBatch(net, input, data, order, (_start, count, logits, labels) => {
-    loss += ce.forward(logits, labels!, stats) * count;
+    sum += loss.forward(logits, labels!, stats) * count;
     n += count;
   });
-  return { loss: loss / n, acc: stats.correct / n };
+  return { loss: sum / n, acc: stats.correct / n };
 }
