@@ -80,7 +80,7 @@ describe('kconv info', () => {
     expect(r.out).toContain(`${file}: conv2k5,relu,pool2,dense10`);
     expect(r.out).toContain('as (pixel / 255 − 0.1307) / 0.3081');
     expect(r.out).toContain('training: 2 of 3 epochs, stopped in epoch 3 after 5 batches, 2.5 s in epochs');
-    expect(r.out).toContain('options: adam (β1 0.9, β2 0.999), lr 0.003 (onecycle), batch 32, weight decay 0.0005, augmented, seed 7, 2 threads, first 2,000 rows');
+    expect(r.out).toContain('options: adam (β1 0.9, β2 0.999), lr 0.003 (onecycle), batch 32, weight decay 0.0005, augmented (affine), seed 7, 2 threads, first 2,000 rows');
     expect(r.out).toContain('validation: val.csv');
     expect(r.out).toContain('last epoch: loss 0.5000, val acc 90.50%');
     expect(r.out).toContain('best val acc: 91.00% (epoch 1)');

@@ -121,6 +121,7 @@ export function gradientChecks(): CheckRow[] {
     ...gradRows('avgpool2d 3 s2', gradCheckLayer(new AvgPool2d([2, 7, 7], 3, 2))),
     ...gradRows('gap', gradCheckLayer(new GlobalAvgPool([3, 5, 4]))),
     ...gradRows('softmax cross-entropy', gradCheckSoftmaxCrossEntropy()),
+    ...gradRows('softmax cross-entropy, label smoothing 0.1', gradCheckSoftmaxCrossEntropy({ smoothing: 0.1 })),
     ...gradRows('small net', gradCheckNetwork(smallNet()), NET_GRAD_TOLERANCE, `${SMALL_NET} on 1×8×8, `),
     ...gradRows('small bn net', gradCheckNetwork(smallNet(SMALL_BN_NET), { batch: 8 }), NET_GRAD_TOLERANCE, `${SMALL_BN_NET} on 1×8×8, batch 8, `),
   ];

@@ -1,3 +1,4 @@
+import { describeAugmentation, isAugmenting } from '../train/augment.js';
 import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { loadModel } from '../model/weights-file.js';
@@ -68,7 +69,9 @@ export function formatSummary(s: NetSummary, file: string | null): string {
       `${optimizer}, lr ${o.lr}${t.schedule === 'constant' ? '' : ` (${t.schedule})`}`,
       `batch ${t.batchSize}`,
       ...(o.weightDecay ? [`weight decay ${o.weightDecay}`] : []),
-      ...(t.augment ? ['augmented'] : []),
+      ...(isAugmenting(t.augment) ? [`augmented (${describeAugmentation(t.augment)})`] : []),
+      ...(t.labelSmoothing ? [`label smoothing ${t.labelSmoothing}`] : []),
+      ...(t.ema ? [`weights averaged (EMA ${t.ema})`] : []),
       `seed ${t.seed}`,
       ...(t.threads !== null ? [`${t.threads} thread${t.threads === 1 ? '' : 's'}`] : []),
       ...(t.limit !== null ? [`first ${count(t.limit)} rows`] : []),

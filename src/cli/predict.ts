@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Command, InvalidArgumentError } from 'commander';
 import type { DataFile, Images } from '../data/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkOutput, type NamedInput } from '../io/output-check.js';
@@ -7,8 +7,15 @@ import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { CLASSES } from '../net/input.js';
 import { predict, type Predictions } from '../predict/predict.js';
+import { MAX_TTA } from '../predict/tta.js';
 import { readInputs, refuseStdinTwice } from './inputs.js';
 import { positiveInt, withReadOptions } from './options.js';
+
+const ttaViews = (value: string): number => {
+  const n = positiveInt('--tta')(value);
+  if (n > MAX_TTA) throw new InvalidArgumentError(`--tta takes 1 to ${MAX_TTA} views, got "${value}".`);
+  return n;
+};
 import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
 
@@ -21,6 +28,7 @@ interface PredictFlags {
   cache: boolean;
   threads?: number;
   labels?: string;
+  tta: number;
 }
 
 /** `id` is the file's id column where it has one, else the 0-based row index; images read from files have their `file` instead. */
@@ -62,6 +70,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
     .option('--json', 'JSON lines instead of CSV (the last line carries the metrics when the file has labels)')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--tta <n>', `test-time augmentation: average the probabilities over the image and n − 1 fixed small warps of it (1 to ${MAX_TTA}; default 1, none)`, ttaViews, 1)
     .addHelpText('after', [
       '',
       'Example:',
@@ -80,7 +89,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
       const model = await loadModel(flags.weights);
       const data = await readInputs(paths, flags, io, { requireRows: true, labels: flags.labels });
       const { images, file: name } = data;
-      const p = await predict(model, images, threadsToUse(flags.threads, io));
+      const p = await predict(model, images, threadsToUse(flags.threads, io), flags.tta);
       const metrics = images.labels ? computeMetrics(images.labels, p.labels) : null;
       const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
       if (flags.out) {
@@ -101,12 +110,13 @@ export function evaluateCommand(io: Io, setExit: (code: number) => void): Comman
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--json', 'print the report as one JSON document')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--tta <n>', `test-time augmentation: average the probabilities over the image and n − 1 fixed small warps of it (1 to ${MAX_TTA}; default 1, none)`, ttaViews, 1)
     .addHelpText('after', '\nExamples:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n  $ kconv evaluate scans/ --weights model.json      # scans/0/*.png … scans/9/*.png\n')
     .action(async (paths: string[], flags: Omit<PredictFlags, 'out' | 'probs'>) => {
       refuseStdinTwice([...paths.map((file) => ({ flag: '', file })), { flag: '--labels', file: flags.labels }]);
       const model = await loadModel(flags.weights);
       const { images, file: name } = await readInputs(paths, flags, io, { requireRows: true, requireLabels: true, labels: flags.labels });
-      const metrics = computeMetrics(images.labels!, (await predict(model, images, threadsToUse(flags.threads, io))).labels);
+      const metrics = computeMetrics(images.labels!, (await predict(model, images, threadsToUse(flags.threads, io), flags.tta)).labels);
       io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, name));
       setExit(0);
     });

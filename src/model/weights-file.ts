@@ -9,6 +9,7 @@ import { layerOutShape, planNetwork, PlanError } from '../net/plan.js';
 import { Sequential } from '../net/sequential.js';
 import { formatArch, formatLayer, parseArch } from '../net/spec.js';
 import type { OptimizerState } from '../optim/optimizer.js';
+import { MAX_ELASTIC, type AugmentSettings } from '../train/augment.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { float32ArrayToJson } from './float-json.js';
 
@@ -65,7 +66,12 @@ export interface TrainingRecord {
   /** The step at which the current learning-rate schedule began, when a resume changed the rate, schedule or optimizer. */
   scheduleFrom?: number;
   validation: { kind: 'split'; fraction: number } | { kind: 'file'; file: string } | { kind: 'none' };
-  augment: boolean;
+  /** true/false: the affine augmentation or none; an object when more parts are on (train/augment.ts). */
+  augment: boolean | AugmentSettings;
+  /** The loss's label smoothing ε, when not 0. */
+  labelSmoothing?: number;
+  /** The decay of the weights' moving average (the file's weights are that average), when one was kept. */
+  ema?: number;
   limit: number | null;
   threads?: number;
   /** What was trained on, so that a resume can tell when the data changed. */
@@ -406,7 +412,27 @@ function parseOptimizerState(raw: Json, net: Sequential, fail: Fail): OptimizerS
       return out;
     });
   };
-  return { step: step as number, m: arrays('m'), v: arrays('v') };
+  const state: OptimizerState = { step: step as number, m: arrays('m'), v: arrays('v') };
+  const live = own(raw, 'live');
+  if (live !== undefined) {
+    // The live weights under a moving average: every parameter, then every buffer.
+    const shapes = net.state();
+    if (!Array.isArray(live) || live.length !== shapes.length) return fail(`optimizerState.live must hold one array per parameter and buffer (${shapes.length})`);
+    state.live = live.map((a: Json, k: number) => {
+      if (!Array.isArray(a) || a.length !== shapes[k].length) return fail(`optimizerState.live[${k}] must have ${shapes[k].length} numbers`);
+      const out = new Float32Array(a.length);
+      for (let j = 0; j < a.length; j++) {
+        const x: Json = a[j];
+        if (typeof x !== 'number' || !Number.isFinite(Math.fround(x))) return fail(`optimizerState.live[${k}][${j}] is not a finite number`);
+        out[j] = x;
+      }
+      return out;
+    });
+    const updates = own(raw, 'emaUpdates');
+    if (typeof updates !== 'number' || !Number.isSafeInteger(updates) || updates < 0) return fail('optimizerState.emaUpdates must be a non-negative integer');
+    state.emaUpdates = updates;
+  }
+  return state;
 }
 
 /**
@@ -456,7 +482,23 @@ function parseTraining(raw: Json, fail: Fail): TrainingRecord | undefined {
   const scheduleFrom = t.get('scheduleFrom') === undefined ? undefined : t.int('scheduleFrom', 1);
   const validation = parseValidation(t.get('validation'), fail);
   const augmentRaw = t.get('augment');
-  if (augmentRaw !== undefined && typeof augmentRaw !== 'boolean') fail(`training.augment must be true or false, got ${describe(augmentRaw)}`);
+  let augment: boolean | AugmentSettings = augmentRaw === true;
+  if (isObject(augmentRaw)) {
+    const a = field(augmentRaw, 'training.augment.');
+    const affine = a.get('affine');
+    if (typeof affine !== 'boolean') fail(`training.augment.affine must be true or false, got ${describe(affine)}`);
+    augment = {
+      affine: affine as boolean,
+      elastic: a.num('elastic', (v) => v >= 0 && v <= MAX_ELASTIC, `a number from 0 to ${MAX_ELASTIC}`),
+      stroke: a.num('stroke', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
+      contrast: a.num('contrast', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
+      erase: a.num('erase', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
+    };
+  } else if (augmentRaw !== undefined && typeof augmentRaw !== 'boolean') {
+    fail(`training.augment must be true, false or the augmentation's settings, got ${describe(augmentRaw)}`);
+  }
+  const labelSmoothing = t.get('labelSmoothing') === undefined ? undefined : t.num('labelSmoothing', (v) => v > 0 && v < 1, 'a number above 0 and below 1');
+  const ema = t.get('ema') === undefined ? undefined : t.num('ema', (v) => v > 0 && v < 1, 'a number above 0 and below 1');
   const limitRaw = t.get('limit');
   if (limitRaw !== null && !(typeof limitRaw === 'number' && Number.isSafeInteger(limitRaw) && limitRaw >= 1)) {
     fail(`training.limit must be null or an integer ≥ 1, got ${describe(limitRaw)}`);
@@ -494,7 +536,10 @@ function parseTraining(raw: Json, fail: Fail): TrainingRecord | undefined {
   const record: TrainingRecord = {
     epochs, seed, batchSize, optimizer, schedule,
     ...(scheduleFrom !== undefined ? { scheduleFrom } : {}),
-    validation, augment: augmentRaw === true, limit: limitRaw as number | null,
+    validation, augment,
+    ...(labelSmoothing !== undefined ? { labelSmoothing } : {}),
+    ...(ema !== undefined ? { ema } : {}),
+    limit: limitRaw as number | null,
     ...(threads !== undefined ? { threads } : {}),
     ...(data !== undefined ? { data } : {}),
     history,

@@ -5,6 +5,7 @@
  * Computed from the registry's shape and cost rules: nothing is allocated, so any
  * architecture kconv accepts can be summarized at once.
  */
+import { augmentSettings, type AugmentSettings } from '../train/augment.js';
 import type { LayerType } from '../layers/registry.js';
 import type { ModelFile, TrainingRecord } from '../model/weights-file.js';
 import { CLASSES, DEFAULT_INPUT, INPUT_SHAPE, type InputSpec } from './input.js';
@@ -35,7 +36,9 @@ export interface TrainingSummary {
   optimizer: TrainingRecord['optimizer'];
   schedule: string;
   batchSize: number;
-  augment: boolean;
+  augment: AugmentSettings;
+  labelSmoothing: number;
+  ema: number;
   seed: number;
   threads: number | null;
   validation: TrainingRecord['validation'];
@@ -99,7 +102,9 @@ function summarizeTraining(t: TrainingRecord): TrainingSummary {
     optimizer: t.optimizer,
     schedule: t.schedule,
     batchSize: t.batchSize,
-    augment: t.augment,
+    augment: augmentSettings(t.augment),
+    labelSmoothing: t.labelSmoothing ?? 0,
+    ema: t.ema ?? 0,
     seed: t.seed,
     threads: t.threads ?? null,
     validation: t.validation,

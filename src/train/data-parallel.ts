@@ -6,7 +6,8 @@ import type { Sequential } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
 import { findWorkerScript } from '../io/worker-url.js';
 import { forEachPrediction } from './evaluate.js';
-import type { Augmentation } from './batches.js';
+import type { Affine, Augmenter, AugmentSettings } from './augment.js';
+import { FixedView } from '../predict/tta.js';
 import type { GradientStep } from './step.js';
 import { Command, CONTROL_WORDS, FAILURE_BYTES, shareDataset, Slot, type WorkerInit } from './thread-protocol.js';
 import { ThreadSync } from './thread-sync.js';
@@ -34,6 +35,8 @@ export class DataParallel {
     /** The epoch's order of images: write it here before stepping. */
     readonly order: Int32Array,
     private readonly probs: Float32Array,
+    /** The test-time view of the next prediction job (see WorkerInit.view). */
+    private readonly view: Float64Array,
     private readonly net: Sequential,
     private readonly netParams: Param[],
     /** The network's parameters then buffers, as published to `state` before every job. */
@@ -47,7 +50,7 @@ export class DataParallel {
 
   static async create(
     threads: number, net: Sequential, specs: LayerSpec[], input: InputSpec, seed: number, data: Dataset,
-    maxBatch: number, orderLength = data.n, augment = false,
+    maxBatch: number, orderLength = data.n, augment: AugmentSettings | null = null, labelSmoothing = 0,
   ): Promise<DataParallel> {
     const netParams = net.params();
     const netState = net.state();
@@ -62,6 +65,7 @@ export class DataParallel {
     const momentSlot = net.reduceLength();
     const moments = new Float64Array(new SharedArrayBuffer(Math.max(8, 2 * threads * momentSlot * 8)));
     const failure = new Uint8Array(new SharedArrayBuffer(FAILURE_BYTES));
+    const view = new Float64Array(new SharedArrayBuffer(4 * 8)).fill(NaN);
     const shared = shareDataset(data);
     const maxSlice = Math.ceil(maxBatch / threads);
     const grads: Float32Array[] = [];
@@ -73,7 +77,7 @@ export class DataParallel {
       grads.push(f32(gradSize));
       stats.push(new Float64Array(new SharedArrayBuffer(16)));
       const init: WorkerInit = {
-        specs, input, seed, augment, index, threads, maxSlice, control, state, grads: grads[index - 1], moments, momentSlot,
+        specs, input, seed, augment, labelSmoothing, view, index, threads, maxSlice, control, state, grads: grads[index - 1], moments, momentSlot,
         stats: stats[index - 1], slices, data: shared, order, probs, failure,
       };
       const worker = new Worker(url, { workerData: init });
@@ -84,7 +88,7 @@ export class DataParallel {
       w.once('error', reject);
     })));
     if (momentSlot > 0) net.setBatchReduce(new ThreadSync(control, moments, momentSlot, 0, threads));
-    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, net, netParams, netState, failure);
+    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, view, net, netParams, netState, failure);
   }
 
   /** Runs a job on every worker and waits until all are done. */
@@ -151,7 +155,7 @@ export class DataParallel {
    * Gradient of the mean loss over order[start .. start+count) into the main network's
    * parameter gradients; returns the summed loss and correct count.
    */
-  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmentation | null = null): { lossSum: number; correct: number } {
+  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null): { lossSum: number; correct: number } {
     this.publishState();
     const [s0, n0] = this.cut(start, count);
     Atomics.store(this.control, Slot.Participants, Math.min(this.threads, count));
@@ -176,14 +180,19 @@ export class DataParallel {
     return { lossSum, correct };
   }
 
-  /** Softmax probabilities of images order[0 .. count), n×10, computed on every thread. */
-  predict(net: Sequential, input: InputSpec, data: Dataset, count: number): Float32Array {
+  /**
+   * Softmax probabilities of images order[0 .. count), n×10, computed on every thread;
+   * of each image seen through `view` when one is given (test-time augmentation).
+   */
+  predict(net: Sequential, input: InputSpec, data: Dataset, count: number, view: Affine | null = null): Float32Array {
     this.publishState();
+    if (view) this.view.set([view.angle, view.scale, view.dx, view.dy]);
+    else this.view.fill(NaN);
     const [s0, n0] = this.cut(0, count);
     this.dispatch(Command.Predict, () => {
       forEachPrediction(net, input, data, this.order.subarray(s0, s0 + n0), (s, c, p) => {
         this.probs.set(p.subarray(0, c * CLASSES), (s0 + s) * CLASSES);
-      });
+      }, undefined, view ? new FixedView(view) : null);
     });
     return this.probs.subarray(0, count * CLASSES);
   }

@@ -5,6 +5,7 @@ import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ImageTransform } from './augment.js';
 import { fillBatch, range } from './batches.js';
 
 export const EVAL_BATCH = 256;
@@ -35,6 +36,7 @@ function inputBuffer(batchSize: number): Float32Array {
 export function forEachBatch(
   net: Sequential, input: InputSpec, data: Dataset, order: Int32Array | null,
   onBatch: (start: number, count: number, logits: Tensor, labels: Uint8Array | null) => void, batchSize = EVAL_BATCH,
+  transform: ImageTransform | null = null,
 ): void {
   const idx = order ?? range(data.n);
   const x = inputBuffer(batchSize);
@@ -43,7 +45,7 @@ export function forEachBatch(
     const count = Math.min(batchSize, idx.length - start);
     const xs = count === batchSize ? x : x.subarray(0, count * PIXELS);
     const ls = labels && (count === batchSize ? labels : labels.subarray(0, count));
-    fillBatch(data, idx, start, count, input, xs, ls);
+    fillBatch(data, idx, start, count, input, xs, ls, transform);
     onBatch(start, count, net.forward({ data: xs, shape: [count, ...net.inputShape] }, false), ls);
   }
 }
@@ -51,9 +53,9 @@ export function forEachBatch(
 /** Each batch's softmax probabilities (count × CLASSES), in order. */
 export function forEachPrediction(
   net: Sequential, input: InputSpec, data: Dataset, order: Int32Array | null,
-  onBatch: (start: number, count: number, probs: Float32Array) => void, batchSize = EVAL_BATCH,
+  onBatch: (start: number, count: number, probs: Float32Array) => void, batchSize = EVAL_BATCH, transform: ImageTransform | null = null,
 ): void {
-  forEachBatch(net, input, data, order, (start, count, logits) => onBatch(start, count, loss.softmax(logits).data), batchSize);
+  forEachBatch(net, input, data, order, (start, count, logits) => onBatch(start, count, loss.softmax(logits).data), batchSize, transform);
 }
 
 /** Mean cross-entropy (the training loss, by the same stable log-sum-exp) and accuracy over labelled images. */

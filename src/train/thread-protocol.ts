@@ -1,14 +1,19 @@
 import type { Dataset } from '../data/index.js';
 import type { InputSpec } from '../net/input.js';
 import type { LayerSpec } from '../net/spec.js';
+import type { AugmentSettings } from './augment.js';
 
 /** What every worker is given once, at start-up. All arrays are views of SharedArrayBuffers. */
 export interface WorkerInit {
   specs: LayerSpec[];
   input: InputSpec;
   seed: number;
-  /** Augment training images (the worker draws the same transforms the main thread would). */
-  augment: boolean;
+  /** How training images are augmented, or null (the worker draws the same transforms the main thread would). */
+  augment: AugmentSettings | null;
+  /** The loss's label smoothing ε. */
+  labelSmoothing: number;
+  /** The test-time view of prediction jobs: [angle, scale, dx, dy], or NaNs for the image itself. */
+  view: Float64Array;
   /** This worker's number, 1.. (the main thread is 0). */
   index: number;
   /** Threads in all, the main thread included. */

@@ -6,7 +6,8 @@
 import { workerData } from 'node:worker_threads';
 import { Sequential } from '../net/sequential.js';
 import { mixSeed } from '../random.js';
-import { augmentation } from './batches.js';
+import { Augmenter } from './augment.js';
+import { FixedView } from '../predict/tta.js';
 import { forEachPrediction } from './evaluate.js';
 import { CLASSES } from '../net/input.js';
 import { GradientStep } from './step.js';
@@ -19,9 +20,9 @@ if (init.momentSlot > 0) net.setBatchReduce(new ThreadSync(init.control, init.mo
 const params = net.params();
 const state = net.state();
 const data = asDataset(init.data);
-const step = new GradientStep(net, init.input, init.maxSlice);
+const step = new GradientStep(net, init.input, init.maxSlice, init.labelSmoothing);
 const { control, slices, stats } = init;
-const augment = init.augment ? augmentation(init.seed) : null;
+const augment = init.augment ? new Augmenter(init.augment, init.seed) : null;
 
 /** Parameters and running statistics as the main thread published them. */
 function loadState(): void {
@@ -30,6 +31,11 @@ function loadState(): void {
     v.set(init.state.subarray(o, o + v.length));
     o += v.length;
   }
+}
+
+/** The prediction job's test-time view, as the main thread wrote it. */
+function viewOf(v: Float64Array): FixedView | null {
+  return Number.isNaN(v[0]) ? null : new FixedView({ angle: v[0], scale: v[1], dx: v[2], dy: v[3] });
 }
 
 let generation = 0;
@@ -63,7 +69,7 @@ for (;;) {
         loadState();
         forEachPrediction(net, init.input, data, init.order.subarray(start, start + count), (s, c, probs) => {
           init.probs.set(probs.subarray(0, c * CLASSES), (start + s) * CLASSES);
-        });
+        }, undefined, viewOf(init.view));
       }
     } else if (command === Command.Epoch) {
       net.random.setState(mixSeed(init.seed, 1_000_000 * (init.index + 1) + slices[0]));
