@@ -35,6 +35,21 @@ export interface WasmKernels {
     OH: number, OW: number, y: number, argmax: number): void;
   maxPoolBackward(g: number, argmax: number, planes: number, H: number, W: number, k: number, stride: number,
     OH: number, OW: number, dx: number): void;
+  channelAffine(y: number, planes: number, F: number, P: number, scale: number, shift: number, relu: number): void;
+  wgInput2(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
+  wgInput4(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
+  wgOutput2(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
+  wgOutput4(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
+  wgGradOutput2(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number): void;
+  wgGradOutput4(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number): void;
+  wgInputAdjoint2(dv: number, ld: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
+  wgInputAdjoint4(dv: number, ld: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
+  wgFilter2(w: number, count: number, u: number, uStride: number): void;
+  wgFilter4(w: number, count: number, u: number, uStride: number): void;
+  wgFilterAdjoint2(du: number, uStride: number, count: number, dw: number): void;
+  wgFilterAdjoint4(du: number, uStride: number, count: number, dw: number): void;
+  copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */
   scratch: number;
 }
