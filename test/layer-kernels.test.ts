@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reluBackward, reluBackwardReference, reluForward, reluForwardReference } from '../src/kernels/elementwise.js';
-import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
+import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, operand, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
 import { allocF32, allocI32, arenaAddress } from '../src/kernels/memory.js';
 import {
@@ -199,8 +199,9 @@ for (const { backend, available } of backends) {
         const A = fillRandom(f32(aOff + last * sA + sizeA + 1)), B = fillRandom(f32(bOff + last * sB + sizeB + 1));
         const C = fillRandom(f32(cOff + last * sC + sizeC + 1));
         const want = Float32Array.from(C);
-        gemmBatchedLoop(gemmReference, transA, transB, M, N, K, A, aOff, lda, sA, B, bOff, ldb, sB, want, cOff, ldc, sC, accumulate, batch);
-        gemmBatched(transA, transB, M, N, K, A, aOff, lda, sA, B, bOff, ldb, sB, C, cOff, ldc, sC, accumulate, batch);
+        const opA = operand(A, aOff, lda, sA, transA), opB = operand(B, bOff, ldb, sB, transB);
+        gemmBatchedLoop(gemmReference, M, N, K, opA, opB, operand(want, cOff, ldc, sC), accumulate, batch);
+        gemmBatched(M, N, K, opA, opB, operand(C, cOff, ldc, sC), accumulate, batch);
         const tol = 2e-6 * (K * Math.max(batch, 1) + 4);
         for (let i = 0; i < C.length; i++) {
           const err = Math.abs(C[i]! - want[i]!);
@@ -216,8 +217,10 @@ for (const { backend, available } of backends) {
     if (arena) it('gemmBatched refuses a batch whose last product does not fit', () => {
       use();
       const A = f32(4), B = f32(4 * 3), C = f32(4 * 3);
-      expect(() => gemmBatched(false, false, 2, 2, 2, A, 0, 2, 0, B, 0, 2, 4, C, 0, 2, 4, false, 4)).toThrow(RangeError);
-      expect(() => gemmBatched(false, false, 2, 2, 2, A, 0, 2, 0, B, 0, 2, 4, C, 0, 2, 4, false, 3)).not.toThrow();
+      const opA = operand(A, 0, 2, 0), opB = operand(B, 0, 2, 4), opC = operand(C, 0, 2, 4);
+      expect(() => gemmBatched(2, 2, 2, opA, opB, opC, false, 4)).toThrow(RangeError);
+      expect(() => gemmBatched(2, 2, 2, opA, opB, opC, false, 3)).not.toThrow();
+      expect(() => gemmBatched(2, 2, 2, opA, opB, operand(C, 0, 2, 4, true), false, 3)).toThrow(RangeError);
     });
 
     it('im2col / col2im with stride 1 over run lengths 1–40 (the unrolled and the general loops)', () => {
