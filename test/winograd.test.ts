@@ -7,6 +7,7 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { GRAD_TOLERANCE, winogradChecks } from '../src/check/checks.js';
 import { gradCheckLayer } from '../src/check/gradcheck.js';
+import { zeroFloats } from '../src/kernels/elementwise.js';
 import { kernelInfo, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
 import { allocF32 } from '../src/kernels/memory.js';
 import { loadWasmKernels } from '../src/kernels/wasm.js';
@@ -167,6 +168,16 @@ for (const { backend, available } of backends) {
       copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9);
       copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9);
       expect(dst).toEqual(want);
+    });
+
+    it('zeroFloats clears exactly its range (and refuses one past the array)', () => {
+      use();
+      for (const a of [fill(allocF32(100)), fill(new Float32Array(100))]) {
+        const want = Float32Array.from(a).fill(0, 7, 90);
+        zeroFloats(a, 7, 83);
+        expect(a).toEqual(want);
+        expect(() => zeroFloats(a, 50, 51)).toThrow(RangeError);
+      }
     });
 
     it('refuses blocks that do not fit their arrays instead of writing past them', () => {

@@ -40,6 +40,20 @@ export function reluBackward(y: Float32Array, g: Float32Array, dx: Float32Array,
   reluBackwardReference(y, g, dx, n);
 }
 
+/** a[off … off+n) = 0, in wasm when a is in the arena (TypedArray.fill on shared memory is several times slower). */
+export function zeroFloats(a: Float32Array, off: number, n: number): void {
+  if (!(Number.isInteger(off) && Number.isInteger(n) && off >= 0 && n >= 0 && off + n <= a.length)) {
+    throw new RangeError(`zeroFloats: [${off}, ${off + n}) does not fit an array of ${a.length}`);
+  }
+  const wasm = activeWasmKernels();
+  const at = arenaAddress(a);
+  if (wasm !== null && at >= 0) {
+    wasm.zeroFloats(at + 4 * off, n);
+    return;
+  }
+  a.fill(0, off, off + n);
+}
+
 /**
  * A convolution's epilogue, in place: y = act(scale[f]·y + shift[f]) on `planes` planes
  * of P values from y[yOff], plane q belonging to channel q % F; act = ReLU when `relu`.

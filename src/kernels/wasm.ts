@@ -48,6 +48,7 @@ export interface WasmKernels {
   wgFilter4(w: number, count: number, u: number, uStride: number): void;
   wgFilterAdjoint2(du: number, uStride: number, count: number, dw: number): void;
   wgFilterAdjoint4(du: number, uStride: number, count: number, dw: number): void;
+  zeroFloats(dst: number, n: number): void;
   copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
     planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */

@@ -42,6 +42,7 @@
  * room for that, and the next row or image overwrites them.
  */
 import { gemmBatched, type MatrixOperand, operand } from './gemm.js';
+import { zeroFloats } from './elementwise.js';
 import { allocF32, arenaAddress } from './memory.js';
 import { activeWasmKernels } from './wasm.js';
 
@@ -618,7 +619,7 @@ export class WinogradConv {
       gemmBatched(C, roundUp(cnt * T, 8), F, this.opUT, this.opDM, this.opDVG, false, a2);
       for (let i = i0; i < i0 + cnt; i++) {
         const dxpOff = (i - i0) * C * inPlane;
-        this.dxp.fill(0, dxpOff, dxpOff + C * inPlane);
+        zeroFloats(this.dxp, dxpOff, C * inPlane);
         winogradInputAdjoint(alg, geo, C, this.dvg, (i - i0) * T, this.ldG, this.dxp, dxpOff);
         copyPlanes(this.dxp, dxpOff + p * geo.inW + p, inPlane, geo.inW, dx, i * C * H * W, H * W, W, C, H, W);
       }

@@ -1,4 +1,4 @@
-import { channelAffine } from '../kernels/elementwise.js';
+import { channelAffine, zeroFloats } from '../kernels/elementwise.js';
 import { gemmBatched, operand, type MatrixOperand } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { allocF32 } from '../kernels/memory.js';
@@ -275,7 +275,7 @@ export class Conv2d implements Layer {
     if (dx === null) return null;
     // dcols_n = Wᵀ·dY_n, then col2im, a group of images at a time (dcols stays in cache).
     const G = this.groupSize();
-    dx.data.fill(0);
+    zeroFloats(dx.data, 0, dx.data.length);
     const k = this.kernel;
     for (let i0 = 0; i0 < n; i0 += G) {
       const cnt = Math.min(G, n - i0);

@@ -40,3 +40,8 @@
         (local.set $d (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 2))))
         (br_if $rowLoop (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows))))
       (br_if $planeLoop (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $planes)))))
+
+  ;; n floats of zeros at dst (TypedArray.fill on shared memory is several times slower).
+  (func $zeroFloats (export "zeroFloats") (param $dst i32) (param $n i32)
+    (if (i32.gt_s (local.get $n) (i32.const 0)) (then
+      (memory.fill (local.get $dst) (i32.const 0) (i32.shl (local.get $n) (i32.const 2))))))
