@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reluBackward, reluBackwardReference, reluForward, reluForwardReference } from '../src/kernels/elementwise.js';
-import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, operand, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
+import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, operand, packedSize, packMatrices, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
 import { allocF32, allocI32, arenaAddress } from '../src/kernels/memory.js';
 import {
@@ -210,6 +210,43 @@ for (const { backend, available } of backends) {
           }
         }
       }
+    });
+
+    it('gemmBatched with A packed once (packMatrices) gives what it gives unpacked', () => {
+      use();
+      for (let t = 0; t < 60; t++) {
+        const transA = rand() < 0.5, M = int(1, 70), N = int(1, 40), K = rand() < 0.7 ? int(1, 70) : int(250, 600), batch = int(1, 4);
+        const lda = (transA ? M : K) + int(0, 2), sizeA = (transA ? K : M) * lda;
+        const A = fillRandom(f32(batch * sizeA + 2)), B = fillRandom(f32(batch * K * N)), opA = operand(A, 1, lda, sizeA, transA);
+        const want = fillRandom(f32(batch * M * N)), got = f32(want.length);
+        got.set(want);
+        const opB = operand(B, 0, N, K * N);
+        gemmBatched(M, N, K, opA, opB, operand(want, 0, N, M * N), false, batch);
+        const into = f32(3 + batch * packedSize(M, K)), packed = operand(into, 3, 0);
+        const ok = packMatrices(M, K, opA, batch, into, packed);
+        expect(ok).toBe(arena);
+        if (!ok) {
+          expect(packed.packed).toBeUndefined(); // left alone: the caller keeps using A
+          continue;
+        }
+        gemmBatched(M, N, K, packed, opB, operand(got, 0, N, M * N), false, batch);
+        expect(got).toEqual(want); // the same sums in the same order
+        // shared packed A across a batch of B's (stride 0)
+        packed.stride = 0;
+        const one = f32(M * N), sum = f32(M * N);
+        gemmBatched(M, N, K, packed, opB, operand(one, 0, N, 0), false, batch);
+        gemmBatched(M, N, K, { ...opA, stride: 0 }, opB, operand(sum, 0, N, 0), false, batch);
+        expect(one).toEqual(sum);
+      }
+    });
+
+    if (arena) it('a packed A is refused where the wasm kernels cannot run, and checked against its array', () => {
+      use();
+      const A = fillRandom(f32(8 * 8)), into = f32(packedSize(8, 8)), packed = operand(into, 0, 0);
+      expect(packMatrices(8, 8, operand(A, 0, 8), 1, into, packed)).toBe(true);
+      expect(() => gemmBatched(8, 8, 8, packed, operand(new Float32Array(64), 0, 8), operand(f32(64), 0, 8), false, 1)).toThrow(/packed A/);
+      expect(() => gemmBatched(9, 8, 8, packed, operand(f32(72), 0, 8), operand(f32(72), 0, 8), false, 1)).toThrow(RangeError);
+      expect(() => packMatrices(8, 8, operand(A, 0, 8), 2, into, operand(into, 0, 0))).toThrow(RangeError);
     });
 
     // Only the wasm paths check bounds: the TypeScript path cannot touch other buffers

@@ -61,6 +61,8 @@ export interface MatrixOperand {
   ld: number;
   stride: number;
   transposed: boolean;
+  /** A only: `data` holds panels made by packMatrices (ld and transposed then unused). */
+  packed?: boolean;
 }
 
 export function operand(data: Float32Array, offset: number, ld: number, stride = 0, transposed = false): MatrixOperand {
@@ -96,16 +98,52 @@ export function gemmBatched(
       // The last matrix of each operand is the furthest one: checking it (and the first) covers all.
       const last = Math.max(batch - 1, 0);
       for (const n of [0, last]) {
-        checkExtent('A', A.data, A.offset + n * A.stride, A.transposed ? K : M, A.transposed ? M : K, A.ld);
+        if (A.packed) checkExtent('A', A.data, A.offset + n * A.stride, 1, packedFloats(wasm.panelRows, M, K), 0);
+        else checkExtent('A', A.data, A.offset + n * A.stride, A.transposed ? K : M, A.transposed ? M : K, A.ld);
         checkExtent('B', B.data, B.offset + n * B.stride, B.transposed ? N : K, B.transposed ? K : N, B.ld);
         checkExtent('C', C.data, C.offset + n * C.stride, M, N, C.ld);
       }
-      wasm.gemmBatched(+A.transposed, +B.transposed, M, N, K, a + 4 * A.offset, A.ld, A.stride, b + 4 * B.offset, B.ld, B.stride,
+      wasm.gemmBatched(A.packed ? 2 : +A.transposed, +B.transposed, M, N, K, a + 4 * A.offset, A.ld, A.stride, b + 4 * B.offset, B.ld, B.stride,
         c + 4 * C.offset, C.ld, C.stride, +accumulate, batch, wasm.scratch);
       return;
     }
   }
+  if (A.packed) throw new RangeError('gemmBatched: a packed A needs the wasm kernels and arena arrays');
   gemmBatchedLoop(gemmBlocked, M, N, K, A, B, C, accumulate, batch);
+}
+
+function packedFloats(panelRows: number, M: number, K: number): number {
+  return Math.ceil(M / panelRows) * panelRows * K;
+}
+
+/**
+ * Packs op(A_n) for n < batch once, for products that reuse them many times (Winograd's
+ * transformed filters, once per batch rather than once per group of images): `out`
+ * becomes a packed operand over `into` (from its offset), which gemmBatched then reads
+ * without packing. False, leaving `out` alone, when the wasm kernels cannot run on these
+ * arrays: use A as it is then. `into` needs packedSize(M, K)·batch floats.
+ */
+export function packMatrices(M: number, K: number, A: MatrixOperand, batch: number, into: Float32Array, out: MatrixOperand): boolean {
+  const wasm = activeWasmKernels();
+  if (wasm === null || A.packed) return false;
+  const a = arenaAddress(A.data), d = arenaAddress(into);
+  if (a < 0 || d < 0) return false;
+  const size = packedFloats(wasm.panelRows, M, K);
+  const last = Math.max(batch - 1, 0);
+  checkExtent('A', A.data, A.offset + last * A.stride, A.transposed ? K : M, A.transposed ? M : K, A.ld);
+  checkExtent('packed A', into, out.offset + last * size, 1, size, 0);
+  wasm.packA(+A.transposed, M, K, a + 4 * A.offset, A.ld, A.stride, batch, d + 4 * out.offset);
+  out.data = into;
+  out.stride = size;
+  out.ld = 0;
+  out.transposed = false;
+  out.packed = true;
+  return true;
+}
+
+/** Floats packMatrices needs per matrix (an upper bound when no wasm backend is loaded). */
+export function packedSize(M: number, K: number): number {
+  return packedFloats(activeWasmKernels()?.panelRows ?? 4, M, K);
 }
 
 /** gemmBatched as a loop of single products by `kernel` (the TypeScript path, and the tests' yardstick). */

@@ -25,6 +25,8 @@ export interface WasmKernels {
   gemmBatched(transA: number, transB: number, M: number, N: number, K: number,
     a: number, lda: number, sa: number, b: number, ldb: number, sb: number, c: number, ldc: number, sc: number,
     accumulate: number, batch: number, scratch: number): void;
+  /** Packs op(A_n), n < batch, into the panels gemmBatched reads with transA = 2 (see gemm.ts packMatrices). */
+  packA(transA: number, M: number, K: number, a: number, lda: number, sa: number, batch: number, dst: number): void;
   im2col(x: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
     OH: number, OW: number, cols: number, ldCols: number): void;
   col2im(cols: number, ldCols: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
@@ -53,6 +55,8 @@ export interface WasmKernels {
     planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */
   scratch: number;
+  /** Rows per packed panel of A (the broadcast kernel's MR). */
+  panelRows: number;
 }
 
 const loaded = new Map<WasmVariant, WasmKernels | null>();
@@ -97,9 +101,9 @@ export function loadWasmKernels(variant: WasmVariant): WasmKernels | null {
   if (memory && bytes && validates(bytes, variant)) {
     try {
       const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(bytes), { env: { memory } });
-      const e = instance.exports as unknown as Omit<WasmKernels, 'scratch'> & { scratchBytes: WasmGlobal };
+      const e = instance.exports as unknown as Omit<WasmKernels, 'scratch' | 'panelRows'> & { scratchBytes: WasmGlobal; panelRows: WasmGlobal };
       const scratch = arenaAddress(allocF32(Math.ceil(Number(e.scratchBytes.value) / 4)));
-      if (scratch >= 0) kernels = { ...e, scratch };
+      if (scratch >= 0) kernels = { ...e, scratch, panelRows: Number(e.panelRows.value) };
     } catch {
       kernels = null;
     }

@@ -18,7 +18,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
-import { gemmKernels, scratchBytes } from './gen-gemm.mjs';
+import { DEFAULT_TILES, gemmKernels, scratchBytes } from './gen-gemm.mjs';
 import { patchRuns } from './gen-patch-runs.mjs';
 import { winogradKernels } from './gen-winograd.mjs';
 
@@ -37,6 +37,7 @@ export function assembleWat({ relaxed }) {
     '(module',
     '  (import "env" "memory" (memory 1 65536 shared))',
     `  (global (export "scratchBytes") i32 (i32.const ${scratchBytes()}))`,
+    `  (global (export "panelRows") i32 (i32.const ${DEFAULT_TILES.MR}))`,
     ...FIXED.map((name) => readFileSync(join(here, name), 'utf8')),
     gemmKernels({ madd }),
     patchRuns(),

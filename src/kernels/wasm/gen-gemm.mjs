@@ -132,6 +132,33 @@ function packA(t) {
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $mc)))))`;
 }
 
+/**
+ * Export packA(ta, M, K, a, lda, sa, batch, dst): op(A_n) for n < batch (A_n at a + n·sa
+ * floats) packed whole, as gemmBatched with ta = 2 reads it: per K slice of KC, all the
+ * MR-row panels of the M rows; matrix n at dst + n·Mp·K floats (Mp: M rounded up to MR).
+ * @param {Tiles} t
+ */
+function packAExport(t) {
+  return `
+  (func (export "packA") (param $ta i32) (param $M i32) (param $K i32) (param $a i32) (param $lda i32) (param $sa i32)
+    (param $batch i32) (param $dst i32)
+    (local $n i32) (local $pc i32) (local $kc i32) (local $Mp i32) (local $an i32) (local $dn i32)
+    (if (i32.or (i32.or (i32.le_s (local.get $M) (i32.const 0)) (i32.le_s (local.get $K) (i32.const 0))) (i32.le_s (local.get $batch) (i32.const 0)))
+      (then (return)))
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${t.MR - 1})) (i32.const ${t.MR})) (i32.const ${t.MR})))
+    (local.set $n (i32.const 0))
+    (loop $nLoop
+      (local.set $an (i32.add (local.get $a) (i32.shl (i32.mul (local.get $n) (local.get $sa)) (i32.const 2))))
+      (local.set $dn (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $Mp)) (local.get $K)) (i32.const 2))))
+      (local.set $pc (i32.const 0))
+      (loop $pcLoop
+        (local.set $kc (call $min (i32.const ${t.KC}) (i32.sub (local.get $K) (local.get $pc))))
+        (call $packA (local.get $ta) (local.get $an) (local.get $lda) (i32.const 0) (local.get $pc) (local.get $M) (local.get $kc)
+          (i32.add (local.get $dn) (i32.shl (i32.mul (local.get $pc) (local.get $Mp)) (i32.const 2))))
+        (br_if $pcLoop (i32.lt_s (local.tee $pc (i32.add (local.get $pc) (i32.const ${t.KC}))) (local.get $K))))
+      (br_if $nLoop (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $batch)))))`;
+}
+
 /** Packs depth pc..pc+kc, columns jc..jc+nr of op(B) into a kc×NR panel, zero-padded. */
 /** @param {Tiles} t */
 function packB(t) {
@@ -197,6 +224,10 @@ function callKb(t, args) {
  * Batched: C_n (+)= op(A_n)·op(B_n) for n < batch, X_n = X + n·sX bytes, with an image
  * loop between ic and jr. When A is shared (sa = 0, a convolution's weights) each block
  * of it is packed once for the whole batch. sc = 0 sums all products into one C.
+ *
+ * ta = 2: A is already packed (by the packA export): no packing here; the block for
+ * slice pc, rows ic… of matrix n starts at a + n·sa + 4·(pc·Mp + ic·kc), Mp = M rounded
+ * up to whole panels.
  */
 /** @param {Tiles} t */
 function broadcastDriver(t) {
@@ -207,8 +238,8 @@ function broadcastDriver(t) {
     (param $batch i32) (param $sa i32) (param $sb i32) (param $sc i32)
     (local $pc i32) (local $kc i32) (local $accum i32) (local $ic i32) (local $mc i32) (local $jr i32) (local $nr i32)
     (local $ir i32) (local $mr i32) (local $cp i32) (local $bp i32) (local $ldbB i32) (local $ldcB i32)
-    (local $apack i32) (local $bpack i32) (local $tile i32) (local $n i32) (local $bn i32) (local $cn i32)
-    (local.set $apack (local.get $scratch))
+    (local $apack i32) (local $bpack i32) (local $tile i32) (local $n i32) (local $bn i32) (local $cn i32) (local $Mp i32)
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${t.MR - 1})) (i32.const ${t.MR})) (i32.const ${t.MR})))
     (local.set $bpack (i32.add (local.get $scratch) (i32.const ${blockRows(t) * t.KC * 4})))
     (local.set $tile (i32.add (local.get $bpack) (i32.const ${t.KC * NR * 4})))
     (local.set $ldbB (i32.shl (local.get $ldb) (i32.const 2)))
@@ -221,9 +252,15 @@ function broadcastDriver(t) {
         (local.set $mc (call $min (i32.const ${blockRows(t)}) (i32.sub (local.get $M) (local.get $ic))))
         (local.set $n (i32.const 0))
         (loop $nLoop
-          (if (i32.or (i32.eqz (local.get $n)) (local.get $sa)) (then
-            (call $packA (local.get $ta) (i32.add (local.get $a) (i32.mul (local.get $n) (local.get $sa))) (local.get $lda)
-              (local.get $ic) (local.get $pc) (local.get $mc) (local.get $kc) (local.get $apack))))
+          (if (i32.eq (local.get $ta) (i32.const 2))
+            (then
+              (local.set $apack (i32.add (i32.add (local.get $a) (i32.mul (local.get $n) (local.get $sa)))
+                (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $Mp)) (i32.mul (local.get $ic) (local.get $kc))) (i32.const 2)))))
+            (else
+              (local.set $apack (local.get $scratch))
+              (if (i32.or (i32.eqz (local.get $n)) (local.get $sa)) (then
+                (call $packA (local.get $ta) (i32.add (local.get $a) (i32.mul (local.get $n) (local.get $sa))) (local.get $lda)
+                  (local.get $ic) (local.get $pc) (local.get $mc) (local.get $kc) (local.get $apack))))))
           (local.set $bn (i32.add (local.get $b) (i32.mul (local.get $n) (local.get $sb))))
           (local.set $cn (i32.add (local.get $c) (i32.mul (local.get $n) (local.get $sc))))
           ;; accumulate after the first K slice, and after the first product of a sum (sc = 0)
@@ -457,7 +494,7 @@ export function gemmKernels({ madd, tiles = DEFAULT_TILES }) {
   const t = tiles;
   const parts = [];
   for (let m = 1; m <= t.MR; m++) parts.push(broadcastKernel(m, t, madd));
-  parts.push(packA(t), packB(t), addTile(t), broadcastDriver(t), dotKernels(t, madd), dotDriver(t), gemmEntry());
+  parts.push(packA(t), packAExport(t), packB(t), addTile(t), broadcastDriver(t), dotKernels(t, madd), dotDriver(t), gemmEntry());
   return parts.join('\n');
 }
 
