@@ -2,7 +2,8 @@
  * Forward and backward time of each conv layer of the `wide` net, per algorithm, with the
  * direct-convolution GFLOP/s equivalent (2·N·F·C·9·OH·OW FLOPs a pass, divided by its time;
  * backward does two such products, or one when the layer needs no input gradient).
- * Needs `npm run build` first (it imports dist/). Single thread.
+ * Needs `npm run build` first (it imports dist/). Single thread, timed in CPU time
+ * (process.cpuUsage), so being descheduled on a busy machine does not count.
  *
  *   node bench/conv-layers.mjs [--batch 32,64] [--algorithms im2col,winograd]
  *
@@ -24,17 +25,24 @@ export const WIDE_CONV_LAYERS = [
   [64, 14, 14, 64, 'conv4 64→64, 14×14'],
 ];
 
+/** CPU milliseconds of this process (user + system). */
+function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Best CPU time per call in ms: `repeats` runs, each looping for at least minMs. */
 function timeIt(fn, { minMs, repeats }) {
   fn();
   let best = Infinity;
   for (let r = 0; r < repeats; r++) {
     let calls = 0;
-    const t0 = performance.now();
+    const t0 = cpuMs();
     let t1 = t0;
     do {
       fn();
       calls++;
-      t1 = performance.now();
+      t1 = cpuMs();
     } while (t1 - t0 < minMs);
     best = Math.min(best, (t1 - t0) / calls);
   }
