@@ -19,6 +19,7 @@ import {
   type TileGeometry, type WinogradAlgorithm,
 } from '../src/kernels/winograd.js';
 import { Conv2d } from '../src/layers/conv2d.js';
+import { Relu } from '../src/layers/relu.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 
 function rng(seed: number): () => number {
@@ -162,12 +163,20 @@ for (const { backend, available } of backends) {
       }
     });
 
-    it('copyPlanes pads and crops between strides', () => {
+    it('copyPlanes pads and crops between strides, masked by a ReLU output or not', () => {
       use();
       const src = fill(allocF32(3 * 7 * 9 + 2)), dst = fill(allocF32(3 * 10 * 13)), want = Float32Array.from(dst);
       copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9);
       copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9);
       expect(dst).toEqual(want);
+      const mask = fill(allocF32(src.length));
+      mask[5] = 0;
+      mask[6] = NaN;
+      mask[7] = -0;
+      copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9, mask);
+      copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9, mask);
+      expect(dst).toEqual(want);
+      expect(dst.filter((v) => v === 0).length).toBeGreaterThan(50);
     });
 
     it('zeroFloats clears exactly its range (and refuses one past the array)', () => {
@@ -306,7 +315,7 @@ describe('Conv2d through Winograd', () => {
   });
 });
 
-describe('the fused epilogue (scale, shift, ReLU after the convolution)', () => {
+describe('the fused epilogue (scale, shift, ReLU after the convolution; ReLU also in training)', () => {
   for (const algorithm of ['im2col', 'winograd4'] as const) {
     it(`${algorithm}: out = act(scale ⊙ (conv + bias) + shift)`, () => {
       const { conv, x } = setup(4, 7, 8, 5, 1, 3);
@@ -323,9 +332,22 @@ describe('the fused epilogue (scale, shift, ReLU after the convolution)', () => 
         expect(relErr(want, y)).toBeLessThan(3e-5);
       }
       expect(() => conv.backward({ data: allocF32(3 * 5 * 56), shape: [3, 5, 7, 8] })).toThrow(/batchnorm/);
+      // ReLU alone also trains: the layer masks the gradient itself, as conv → relu would.
       conv.setEpilogue({ relu: true });
-      const y = conv.forward(x, true).data;
+      const y = Float32Array.from(conv.forward(x, true).data);
       expect(relErr(plain.map((v) => Math.max(0, v)), y)).toBeLessThan(3e-5);
+      const dy: Tensor = { data: fill(allocF32(y.length)), shape: [3, 5, 7, 8] };
+      const dx = Float32Array.from(conv.backward(dy)!.data), dW = Float32Array.from(conv.weightGrad), db = Float32Array.from(conv.biasGrad);
+      const ref = new Conv2d([4, 7, 8], { inChannels: 4, outChannels: 5, kernel: 3, padding: 1 });
+      ref.algorithm = algorithm;
+      ref.weight.set(conv.weight);
+      ref.bias.set(conv.bias);
+      const relu = new Relu([5, 7, 8]);
+      relu.forward(ref.forward(x, true), true);
+      const dxRef = ref.backward(relu.backward(dy)!)!.data;
+      expect(relErr(dxRef, dx)).toBeLessThan(3e-5);
+      expect(relErr(ref.weightGrad, dW)).toBeLessThan(3e-5);
+      expect(relErr(ref.biasGrad, db)).toBeLessThan(3e-5);
       conv.setEpilogue(null);
       expect(relErr(plain, conv.forward(x, true).data)).toBeLessThan(3e-5);
       expect(() => conv.setEpilogue({ scale: allocF32(4) })).toThrow(RangeError);

@@ -51,6 +51,8 @@ export interface WasmKernels {
   wgFilterAdjoint2(du: number, uStride: number, count: number, dw: number): void;
   wgFilterAdjoint4(du: number, uStride: number, count: number, dw: number): void;
   zeroFloats(dst: number, n: number): void;
+  copyPlanesMasked(src: number, mask: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
   copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
     planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */

@@ -277,13 +277,19 @@ export function winogradInputAdjointReference(alg: WinogradAlgorithm, geo: TileG
   }
 }
 
-/** A stack of planes copied between two row and plane strides: pads an image into xp, crops dxp back. */
+/**
+ * A stack of planes copied between two row and plane strides: pads an image into xp,
+ * crops dxp back. With `mask` (laid out like src, from srcOff), a ReLU's backward is
+ * folded in: dst = src where mask > 0, else 0 (mask: the ReLU's output).
+ */
 export function copyPlanesReference(src: Float32Array, srcOff: number, srcPlane: number, srcRow: number,
-  dst: Float32Array, dstOff: number, dstPlane: number, dstRow: number, planes: number, rows: number, cols: number): void {
+  dst: Float32Array, dstOff: number, dstPlane: number, dstRow: number, planes: number, rows: number, cols: number,
+  mask: Float32Array | null = null): void {
   for (let p = 0; p < planes; p++) {
     for (let r = 0; r < rows; r++) {
-      const s = srcOff + p * srcPlane + r * srcRow;
-      dst.set(src.subarray(s, s + cols), dstOff + p * dstPlane + r * dstRow);
+      const s = srcOff + p * srcPlane + r * srcRow, d = dstOff + p * dstPlane + r * dstRow;
+      if (mask === null) dst.set(src.subarray(s, s + cols), d);
+      else for (let c = 0; c < cols; c++) dst[d + c] = mask[s + c] > 0 ? src[s + c] : 0;
     }
   }
 }
@@ -411,22 +417,29 @@ export function winogradInputAdjoint(alg: WinogradAlgorithm, geo: TileGeometry, 
 }
 
 export function copyPlanes(src: Float32Array, srcOff: number, srcPlane: number, srcRow: number,
-  dst: Float32Array, dstOff: number, dstPlane: number, dstRow: number, planes: number, rows: number, cols: number): void {
+  dst: Float32Array, dstOff: number, dstPlane: number, dstRow: number, planes: number, rows: number, cols: number,
+  mask: Float32Array | null = null): void {
   if (planes <= 0 || rows <= 0 || cols <= 0) return;
   const wasm = activeWasmKernels();
   if (wasm !== null) {
-    const sa = arenaAddress(src), da = arenaAddress(dst);
-    if (sa >= 0 && da >= 0) {
+    const sa = arenaAddress(src), da = arenaAddress(dst), ma = mask === null ? 0 : arenaAddress(mask);
+    if (sa >= 0 && da >= 0 && ma >= 0) {
       if (cols > srcRow || cols > dstRow || rows * srcRow > srcPlane || rows * dstRow > dstPlane) {
         throw new RangeError(`copyPlanes: ${rows}×${cols} planes do not fit strides ${srcRow}/${srcPlane}, ${dstRow}/${dstPlane}`);
       }
-      fits('copyPlanes', src, srcOff, srcOff + (planes - 1) * srcPlane + (rows - 1) * srcRow + cols);
+      const srcEnd = srcOff + (planes - 1) * srcPlane + (rows - 1) * srcRow + cols;
+      fits('copyPlanes', src, srcOff, srcEnd);
       fits('copyPlanes', dst, dstOff, dstOff + (planes - 1) * dstPlane + (rows - 1) * dstRow + cols);
-      wasm.copyPlanes(sa + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
+      if (mask === null) {
+        wasm.copyPlanes(sa + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
+      } else {
+        fits('copyPlanes (mask)', mask, srcOff, srcEnd);
+        wasm.copyPlanesMasked(sa + 4 * srcOff, ma + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
+      }
       return;
     }
   }
-  copyPlanesReference(src, srcOff, srcPlane, srcRow, dst, dstOff, dstPlane, dstRow, planes, rows, cols);
+  copyPlanesReference(src, srcOff, srcPlane, srcRow, dst, dstOff, dstPlane, dstRow, planes, rows, cols, mask);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -496,6 +509,7 @@ export class WinogradConv {
   private ldG = 0;
   private mg: Float32Array = allocF32(0);
   private dvg: Float32Array = allocF32(0);
+  /** Ones over a padded gradient plane: db = Σ dY·1 from the padded planes. */
   private readonly ones: Float32Array;
   private capacity = 0;
   private ldT = 0;
@@ -515,7 +529,7 @@ export class WinogradConv {
   private readonly opMG: MatrixOperand;
   private readonly opDVG: MatrixOperand;
   private readonly opDU: MatrixOperand;
-  private readonly opDY: MatrixOperand;
+  private readonly opDYP: MatrixOperand;
   private readonly opOnes: MatrixOperand;
   private readonly opBiasGrad: MatrixOperand;
 
@@ -532,7 +546,7 @@ export class WinogradConv {
     this.uStride = roundUp(F * C, 4);
     this.u = allocF32(a2 * this.uStride);
     this.du = allocF32(a2 * this.uStride);
-    this.ones = allocF32(OH * OW).fill(1);
+    this.ones = allocF32(geo.outH * geo.outW).fill(1);
     this.opU = operand(this.u, 0, C, this.uStride);
     this.opUT = operand(this.u, 0, C, this.uStride, true);
     this.upk = allocF32(a2 * packedSize(F, C));
@@ -545,8 +559,8 @@ export class WinogradConv {
     this.opMG = operand(this.mg, 0, 0, 0);
     this.opDVG = operand(this.dvg, 0, 0, 0);
     this.opDU = operand(this.du, 0, C, this.uStride);
-    this.opDY = operand(this.du, 0, OH * OW, F * OH * OW);
-    this.opOnes = operand(this.ones, 0, OH * OW, 0, true);
+    this.opDYP = operand(this.du, 0, geo.outH * geo.outW, F * geo.outH * geo.outW);
+    this.opOnes = operand(this.ones, 0, geo.outH * geo.outW, 0, true);
     this.opBiasGrad = operand(this.ones, 0, 1, 0);
   }
 
@@ -560,6 +574,7 @@ export class WinogradConv {
     this.xp = allocF32(G * C * geo.inH * geo.inW);
     this.dxp = allocF32(G * C * geo.inH * geo.inW);
     this.dyp = allocF32(G * F * geo.outH * geo.outW);
+    this.opDYP.data = this.dyp;
     // A group's products are computed for whole 8-column tiles of the GEMM (no ragged edge).
     this.ldG = roundUp(G * geo.tiles, 8) + 8;
     this.mg = allocF32(a2 * F * this.ldG + 8);
@@ -612,9 +627,12 @@ export class WinogradConv {
 
   /**
    * From dy[n, F, OH, OW] and the last forward's input: weightGrad[F, C, 3, 3], biasGrad[F]
-   * (unless null) and, unless null, dx[n, C, H, W] (overwritten).
+   * (unless null) and, unless null, dx[n, C, H, W] (overwritten). With `reluOutput` (the
+   * forward's output after a fused ReLU), dy is first masked where that output is not
+   * positive: the ReLU's backward, folded into the copy that pads dy.
    */
-  backward(dy: Float32Array, n: number, weightGrad: Float32Array, biasGrad: Float32Array | null, dx: Float32Array | null): void {
+  backward(dy: Float32Array, n: number, weightGrad: Float32Array, biasGrad: Float32Array | null, dx: Float32Array | null,
+    reluOutput: Float32Array | null = null): void {
     const { C, H, W, F, padding: p, alg, geo } = this;
     const a2 = alg.alpha * alg.alpha, T = geo.tiles, P = geo.OH * geo.OW;
     const inPlane = geo.inH * geo.inW, outPlane = geo.outH * geo.outW;
@@ -623,8 +641,13 @@ export class WinogradConv {
       const cnt = Math.min(this.group, n - i0);
       for (let i = i0; i < i0 + cnt; i++) {
         const dypOff = (i - i0) * F * outPlane;
-        copyPlanes(dy, i * F * P, P, geo.OW, this.dyp, dypOff, outPlane, geo.outW, F, geo.OH, geo.OW);
+        copyPlanes(dy, i * F * P, P, geo.OW, this.dyp, dypOff, outPlane, geo.outW, F, geo.OH, geo.OW, reluOutput);
         winogradGradOutput(alg, geo, F, this.dyp, dypOff, this.dm, i * T, this.ldT);
+      }
+      // db += Σ_images dY·1, from the padded planes (zeros around dY, and masked if a ReLU is fused)
+      if (biasGrad !== null) {
+        this.opBiasGrad.data = biasGrad;
+        gemmBatched(F, 1, outPlane, this.opDYP, this.opOnes, this.opBiasGrad, i0 > 0, cnt);
       }
       if (dx === null) continue;
       // dV_ξ = U_ξᵀ·dM_ξ, then B dV Bᵀ added into the padded planes and cropped into dx.
@@ -642,11 +665,6 @@ export class WinogradConv {
     this.opVT.offset = 0;
     gemmBatched(F, C, n * T, this.opDM, this.opVT, this.opDU, false, a2);
     winogradFilterAdjoint(alg, this.du, this.uStride, F * C, weightGrad);
-    if (biasGrad !== null) {
-      // db = Σ_n dY_n·1
-      this.opDY.data = dy;
-      this.opBiasGrad.data = biasGrad;
-      gemmBatched(F, 1, P, this.opDY, this.opOnes, this.opBiasGrad, false, n);
-    }
+    if (biasGrad !== null && n === 0) biasGrad.fill(0);
   }
 }

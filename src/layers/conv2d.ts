@@ -1,4 +1,4 @@
-import { channelAffine, zeroFloats } from '../kernels/elementwise.js';
+import { channelAffine, reluBackward, zeroFloats } from '../kernels/elementwise.js';
 import { gemmBatched, operand, type MatrixOperand } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { allocF32 } from '../kernels/memory.js';
@@ -85,6 +85,8 @@ export class Conv2d implements Layer {
   private capacity = 0;
   private input: Tensor | null = null;
   private chosen: ConvAlgorithm | null = null;
+  /** The gradient masked by a fused ReLU (im2col path; Winograd masks as it copies). */
+  private maskedGrad: BatchBuffer | null = null;
   private winograd: WinogradConv | null = null;
   private epilogue: ConvEpilogue | null = null;
   /** Per filter, what the fused epilogue applies: act(scale·y + shift) (see setEpilogue). */
@@ -154,11 +156,13 @@ export class Conv2d implements Layer {
 
   /**
    * Fuses what follows the convolution into its last stage: the output becomes
-   * act(scale ⊙ (conv + bias) + shift) per filter, act = ReLU when `relu`. For prediction
-   * a batchnorm folds in as scale = γ/√(σ² + ε), shift = β − μ·scale (and a following
-   * ReLU layer then passes its input through). During training only `relu` may be set:
-   * the ReLU layer after it passes its input through and masks the gradient as usual, so
-   * backward needs nothing more. The arrays are read at every forward; null removes it.
+   * act(scale ⊙ (conv + bias) + shift) per filter, act = ReLU when `relu`, computed in
+   * Winograd's output transform (or one pass over each group's output after im2col's
+   * GEMM). For prediction a batchnorm folds in as scale = γ/√(σ² + ε),
+   * shift = β − μ·scale. During training only `relu` may be set: backward then masks the
+   * incoming gradient where the output is not positive (in the copy Winograd makes of
+   * it anyway), so a ReLU layer after this one must pass both directions through. The
+   * arrays are read at every forward; null removes the epilogue.
    */
   setEpilogue(epilogue: ConvEpilogue | null): void {
     const F = this.outChannels;
@@ -256,16 +260,24 @@ export class Conv2d implements Layer {
     const n = dy.shape[0];
     const [C, H, W] = this.inShape;
     const dx = this.needsInputGrad ? this.inGrad.get(n) : null;
+    // With a fused ReLU, the gradient counts only where the output is positive.
+    const reluOutput = this.epilogue?.relu ? this.out.get(n).data : null;
     if (this.algorithm !== 'im2col') {
-      this.winograd!.backward(dy.data, n, this.weightGrad, this.biasGrad, dx?.data ?? null);
+      this.winograd!.backward(dy.data, n, this.weightGrad, this.biasGrad, dx?.data ?? null, reluOutput);
       return dx;
     }
     const ops = this.ops!;
     const [F, OH, OW] = this.outShape;
     const P = OH * OW;
     const K = this.patchSize;
+    let g = dy.data;
+    if (reluOutput !== null) {
+      this.maskedGrad ??= new BatchBuffer(this.outShape);
+      g = this.maskedGrad.get(n).data;
+      reluBackward(reluOutput, dy.data, g, g.length);
+    }
     // dY_n is the F×P matrix at n·F·P.
-    ops.dy.data = dy.data;
+    ops.dy.data = g;
     ops.dy.offset = 0;
     ops.colsT.offset = 0;
     // dW = Σ_n dY_n·cols_nᵀ (the patch rows only), and db = Σ_n dY_n·1 (the ones row).
