@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AUGMENT_LIMITS, randomAffine, warpImage, type Affine } from '../src/train/augment.js';
-import { augmentation, fillBatch } from '../src/train/batches.js';
+import { fillBatch } from '../src/train/batches.js';
+import { Augmenter, NO_AUGMENTATION } from '../src/train/augment.js';
 import { DEFAULT_INPUT } from '../src/model/weights-file.js';
 import { Random } from '../src/random.js';
 import { digitPixels } from './helpers/digits.js';
@@ -69,7 +70,7 @@ describe('augmentation', () => {
     const plain = new Float32Array(784 * 4);
     const augmented = new Float32Array(784 * 4);
     fillBatch(data, order, 0, 4, DEFAULT_INPUT, plain, null);
-    const aug = augmentation(1);
+    const aug = new Augmenter({ ...NO_AUGMENTATION, affine: true }, 1);
     aug.epoch = 1;
     fillBatch(data, order, 0, 4, DEFAULT_INPUT, augmented, null, aug);
     expect(Array.from(augmented)).not.toEqual(Array.from(plain));

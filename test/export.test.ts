@@ -28,7 +28,15 @@ afterAll(() => {
 });
 
 function modelOf(arch: string, seed = 1, input: InputSpec = DEFAULT_INPUT): ModelFile {
-  return { input, arch: formatArch(parseArch(arch)), net: createNetwork(arch, seed) };
+  const net = createNetwork(arch, seed);
+  // Batch normalization as after training: γ, β and running statistics away from 1 and 0.
+  const random = new Random(seed + 50);
+  for (const layer of net.layers) {
+    if (layer.type !== 'batchnorm') continue;
+    for (const p of layer.params()) for (let i = 0; i < p.value.length; i++) p.value[i] = (p.name === 'weight' ? 1 : 0) + 0.5 * random.normal();
+    for (const b of layer.buffers!()) for (let i = 0; i < b.value.length; i++) b.value[i] = b.min === 0 ? 0.2 + 2 * random.next() : 0.5 * random.normal();
+  }
+  return { input, arch: formatArch(parseArch(arch)), net };
 }
 
 /** n random images of raw 0..255 pixels, as a kconv dataset. */
@@ -94,6 +102,8 @@ const NETS: Array<[string, string, number, InputSpec]> = [
   ['the seed net', 'seed', 3, DEFAULT_INPUT],
   ['overlapping pooling, dense after dense, normalised input', 'conv6k3p1,relu,pool3s2,dense32,relu,dropout0.5,dense10', 4,
     { ...DEFAULT_INPUT, mean: 0.1307, std: 0.3081 }],
+  ['batch normalization after a conv and a dense layer (both bias-free)', 'conv4k3p1,bn,relu,pool2,dense16,bn,relu,dense10', 5, DEFAULT_INPUT],
+  ['average pooling, overlapping, and global average pooling', 'conv4k3p1,relu,avgpool2,conv6k3,bn,relu,avgpool3s2,conv8k1,gap,dense10', 6, DEFAULT_INPUT],
 ];
 
 describe('kconv export --onnx, run by onnxruntime', () => {
@@ -163,6 +173,27 @@ describe('kconv export --onnx, run by onnxruntime', () => {
     expect(session.inputNames).toEqual(['pixels']);
     expect(session.outputNames).toEqual(['probabilities']);
     await session.release();
+  });
+
+  it('batch normalization becomes BatchNormalization with the running statistics; bias-free Conv and Gemm have no bias input; gap is GlobalAveragePool + Flatten', async () => {
+    const weights = join(dir, 'bn-graph.json');
+    await saveModel(weights, modelOf('conv4k3p1,bn,relu,avgpool2,gap,dense8,bn,relu,dense10', 7));
+    await exportOnnx(weights, join(dir, 'bn-graph.onnx'));
+    const g = readOnnx(join(dir, 'bn-graph.onnx')).graph!;
+    expect(g.node.map((n) => n.opType)).toEqual([
+      'Mul', 'Add', 'Conv', 'BatchNormalization', 'Relu', 'AveragePool', 'GlobalAveragePool', 'Flatten', 'Gemm', 'BatchNormalization', 'Relu', 'Gemm', 'Softmax',
+    ]);
+    expect(g.node[2].input).toEqual(['preprocess.normalized', 'layer1.conv2d.weight']);
+    expect(g.node[3].input).toEqual(['layer1.conv2d', 'layer2.batchnorm.weight', 'layer2.batchnorm.bias', 'layer2.batchnorm.runningMean', 'layer2.batchnorm.runningVar']);
+    expect(g.node[3].attribute.find((a) => a.name === 'epsilon')!.f).toBeCloseTo(1e-5, 10);
+    expect(g.node[6].output).toEqual(['layer5.globalavgpool']);
+    expect(g.node[7].output).toEqual(['layer5.globalavgpool.2']);
+    expect(g.node[8].input).toEqual(['layer5.globalavgpool.2', 'layer6.dense.weight']);
+    expect(g.node[11].input).toHaveLength(3); // the last dense layer keeps its bias
+    const pool = g.node[5];
+    expect(Object.fromEntries(pool.attribute.map((a) => [a.name, a.ints.length ? a.ints.map(Number) : Number(a.i)]))).toEqual({
+      kernel_shape: [2, 2], strides: [2, 2], pads: [0, 0, 0, 0], count_include_pad: 0, ceil_mode: 0,
+    });
   });
 
   it('puts the weights file\'s preprocessing (pixel / scale − mean) / std into the graph', async () => {

@@ -112,6 +112,17 @@ describe('softmax cross-entropy', () => {
     g.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 6));
   });
 
+  it('with label smoothing ε gives the loss and gradient PyTorch gives (target (1 − ε)·onehot + ε/K)', () => {
+    // torch.nn.functional.cross_entropy([[ln 2, 0, 0]], [0], label_smoothing=0.3) = 0.8317766 = 1.2·ln 2,
+    // and its gradient p − q = [0.5, 0.25, 0.25] − [0.8, 0.1, 0.1] (PyTorch 1.13).
+    const ce = new SoftmaxCrossEntropy(3, 0.3);
+    const loss = ce.forward(t([Math.log(2), 0, 0], [1, 3]), [0]);
+    expect(loss).toBeCloseTo(0.8317766, 6);
+    const g = Array.from(ce.backward().data);
+    [-0.3, 0.15, 0.15].forEach((v, i) => expect(g[i]).toBeCloseTo(v, 6));
+    expect(() => new SoftmaxCrossEntropy(3, 1)).toThrow(/label smoothing/);
+  });
+
   it('is numerically stable for huge logits', () => {
     const ce = new SoftmaxCrossEntropy(2);
     const loss = ce.forward(t([1000, 0, -1000, 1000], [2, 2]), [0, 0]);

@@ -40,7 +40,7 @@ describe('Sequential', () => {
       'layer 5 (conv8k5): a 5×5 kernel does not fit the 8×4×4 input: use a smaller kernel, more padding, or less pooling before it',
     );
     expect(() => createNetwork('pool2,pool2,pool2,pool2,pool2,dense10')).toThrow(/layer 5 \(pool2\): a 2×2 pooling window does not fit the 1×1×1 input/);
-    expect(() => createNetwork('dense10,conv2k3')).toThrow(/layer 2 \(conv2k3\) needs an image input/);
+    expect(() => createNetwork('dense10,conv2k3')).toThrow(/layer 2 \(conv2k3\): needs an image input/);
     expect(() => createNetwork('conv2k3,relu')).toThrow(/end the architecture with a dense layer/);
   });
 
@@ -60,5 +60,25 @@ describe('Sequential', () => {
   it('does not compute a gradient for the pixels', () => {
     const net = new Sequential(parseArch('relu,conv2k3,relu,dense10'));
     expect(net.layers.map((l) => l.needsInputGrad)).toEqual([false, false, true, true, true]);
+  });
+});
+
+describe('evaluation allocates its kernel memory once', () => {
+  it('repeated evaluate and forEachPrediction calls do not grow the kernel arena', async () => {
+    const { arenaStats } = await import('../src/kernels/memory.js');
+    const { evaluate, forEachPrediction } = await import('../src/train/evaluate.js');
+    const { createNetwork } = await import('../src/net/index.js');
+    const { DEFAULT_INPUT } = await import('../src/net/input.js');
+    const net = createNetwork('seed', 1);
+    const n = 300;
+    const images = { n, pixels: new Uint8Array(n * 784).map((_, i) => (i * 7) % 256), labels: new Uint8Array(n).map((_, i) => i % 10), ids: null };
+    const once = () => {
+      evaluate(net, DEFAULT_INPUT, images, null);
+      forEachPrediction(net, DEFAULT_INPUT, images, null, () => undefined);
+    };
+    once();
+    const used = arenaStats().usedBytes;
+    for (let i = 0; i < 20; i++) once();
+    expect(arenaStats().usedBytes).toBe(used);
   });
 });

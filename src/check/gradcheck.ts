@@ -67,14 +67,14 @@ export function gradCheckLayer(layer: Layer, opts: GradCheckOptions = {}): GradR
 }
 
 /** Gradient of the fused softmax-cross-entropy loss with respect to the logits. */
-export function gradCheckSoftmaxCrossEntropy(opts: GradCheckOptions = {}): GradResult[] {
+export function gradCheckSoftmaxCrossEntropy(opts: GradCheckOptions & { smoothing?: number } = {}): GradResult[] {
   const batch = opts.batch ?? 4;
   const classes = 10;
   const random = new Random(opts.seed ?? 11);
   const logits: Tensor = { data: new Float32Array(batch * classes), shape: [batch, classes] };
   for (let i = 0; i < logits.data.length; i++) logits.data[i] = random.normal() * 3;
   const labels = Array.from({ length: batch }, () => random.int(classes));
-  const ce = new SoftmaxCrossEntropy(classes);
+  const ce = new SoftmaxCrossEntropy(classes, opts.smoothing ?? 0);
   ce.forward(logits, labels);
   const analytic = ce.backward().data.slice();
   return [compare('logits', analytic, logits.data, () => ce.forward(logits, labels), opts.step ?? 1e-2, opts.maxCoordinates ?? 400)];

@@ -3,7 +3,9 @@ import { Command, CommanderError } from 'commander';
 import { checkCommand } from './check.js';
 import { downloadCommand } from './download.js';
 import { exportCommand } from './export.js';
+import { infoCommand } from './info.js';
 import { evaluateCommand, predictCommand } from './predict.js';
+import { serveCommand } from './serve.js';
 import { showCommand } from './show.js';
 import { trainCommand } from './train.js';
 import { describeError, guardStandardStreams, processIo, type Io } from './output.js';
@@ -23,6 +25,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv predict ../shared/data/kannada/test.csv --out submission.csv',
       '  $ kconv show ../shared/data/kannada/val.csv --row 0 --weights model.json --out digit.png',
       '  $ kconv export model.json --onnx model.onnx',
+      '  $ kconv serve --weights model.json              # draw a digit in the browser; an HTTP API',
+      '  $ kconv info model.json                        # layers, shapes, parameters; how it was trained',
       '',
     ].join('\n'))
     .configureOutput({
@@ -33,7 +37,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit), showCommand(io, setExit), downloadCommand(io, setExit)]) {
+  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit), showCommand(io, setExit), serveCommand(io, setExit), infoCommand(io, setExit), downloadCommand(io, setExit)]) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }

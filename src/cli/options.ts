@@ -40,7 +40,7 @@ export function oneOf<T extends string>(name: string, choices: readonly T[]) {
 /** The options every command that reads images shares: how to read the file. */
 export function withReadOptions(command: Command): Command {
   return command
-    .option('--skip-bad-rows', 'skip malformed rows instead of stopping (reports how many)')
+    .option('--skip-bad-rows', 'skip malformed rows (or image files that are no readable image) instead of stopping (reports how many)')
     .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name');
 }

@@ -1,13 +1,21 @@
-import { Command } from 'commander';
-import type { Images } from '../data/index.js';
+import { Command, InvalidArgumentError } from 'commander';
+import type { DataFile, Images } from '../data/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { float32ToString } from '../model/float-json.js';
 import { loadModel } from '../model/weights-file.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
+import { CLASSES } from '../net/input.js';
 import { predict, type Predictions } from '../predict/predict.js';
-import { readData, refuseStdinTwice } from './inputs.js';
+import { MAX_TTA } from '../predict/tta.js';
+import { readInputs, refuseStdinTwice } from './inputs.js';
 import { positiveInt, withReadOptions } from './options.js';
+
+const ttaViews = (value: string): number => {
+  const n = positiveInt('--tta')(value);
+  if (n > MAX_TTA) throw new InvalidArgumentError(`--tta takes 1 to ${MAX_TTA} views, got "${value}".`);
+  return n;
+};
 import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
 
@@ -20,26 +28,34 @@ interface PredictFlags {
   cache: boolean;
   threads?: number;
   labels?: string;
+  tta: number;
 }
 
-/** `id` is the file's id column where it has one, else the 0-based row index. */
+/** `id` is the file's id column where it has one, else the 0-based row index; images read from files have their `file` instead. */
 const idOf = (data: Images, i: number) => (data.ids ? data.ids[i] : i);
 
-function csvOutput(data: Images, p: Predictions, withProbs: boolean): string {
-  const rows: string[] = [withProbs ? 'id,label,' + Array.from({ length: 10 }, (_, k) => `p${k}`).join(',') : 'id,label'];
+/** A CSV field: quoted (RFC 4180) when it holds a comma, a quote or a line break. */
+export function csvField(s: string): string {
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+function csvOutput({ images: data, names }: DataFile, p: Predictions, withProbs: boolean): string {
+  const head = `${names ? 'file' : 'id'},label`;
+  const rows: string[] = [withProbs ? head + ',' + Array.from({ length: CLASSES }, (_, k) => `p${k}`).join(',') : head];
   for (let i = 0; i < data.n; i++) {
-    let row = `${idOf(data, i)},${p.labels[i]}`;
-    if (withProbs) for (let k = 0; k < 10; k++) row += ',' + float32ToString(p.probs[i * 10 + k]);
+    let row = `${names ? csvField(names[i]) : idOf(data, i)},${p.labels[i]}`;
+    if (withProbs) for (let k = 0; k < CLASSES; k++) row += ',' + float32ToString(p.probs[i * CLASSES + k]);
     rows.push(row);
   }
   return rows.join('\n') + '\n';
 }
 
-function jsonOutput(data: Images, p: Predictions, withProbs: boolean, metrics: object | null): string {
+function jsonOutput({ images: data, names }: DataFile, p: Predictions, withProbs: boolean, metrics: object | null): string {
   const lines: string[] = [];
   for (let i = 0; i < data.n; i++) {
-    const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * 10, i * 10 + 10), float32ToString).join(',')}]` : '';
-    lines.push(`{"id":${idOf(data, i)},"label":${p.labels[i]}${probs}}`);
+    const probs = withProbs ? `,"probs":[${Array.from(p.probs.subarray(i * CLASSES, (i + 1) * CLASSES), float32ToString).join(',')}]` : '';
+    const key = names ? `"file":${JSON.stringify(names[i])}` : `"id":${idOf(data, i)}`;
+    lines.push(`{${key},"label":${p.labels[i]}${probs}}`);
   }
   if (metrics) lines.push(JSON.stringify({ metrics }));
   return lines.join('\n') + '\n';
@@ -47,32 +63,35 @@ function jsonOutput(data: Images, p: Predictions, withProbs: boolean, metrics: o
 
 export function predictCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('predict'))
-    .description('classify every image of a CSV with a trained model; writes id,label (the Kaggle submission format)')
-    .argument('<images.csv>', 'images: id,pixel0..pixel783, label,pixel0..., or pixels only (.csv or .csv.gz), or an idx images file; - reads standard input')
+    .description('classify every image of a CSV, or PNG/JPEG image files, with a trained model; writes id,label (the Kaggle submission format), or file,label for images')
+    .argument('<images...>', 'a CSV (id,pixel0..pixel783, label,pixel0..., or pixels only; .csv or .csv.gz) or an idx images file, - for standard input; or PNG/JPEG files and folders of them (0/ … 9/ subfolders give labels)')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
     .option('--json', 'JSON lines instead of CSV (the last line carries the metrics when the file has labels)')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--tta <n>', `test-time augmentation: average the probabilities over the image and n − 1 fixed small warps of it (1 to ${MAX_TTA}; default 1, none)`, ttaViews, 1)
     .addHelpText('after', [
       '',
       'Example:',
       '  $ kconv predict ../shared/data/kannada/test.csv --weights model.json --out submission.csv',
       '  $ kconv predict ../shared/data/kannada/val.csv --probs | head',
       '  $ gunzip -c images.csv.gz | kconv predict - > submission.csv',
+      '  $ kconv predict digit.png scans/ --weights model.json    # images: file,label',
       '',
       'When the file has labels, the accuracy, per-digit precision/recall and the confusion matrix go to stderr.',
       '',
     ].join('\n'))
-    .action(async (file: string, flags: PredictFlags) => {
-      const inputs: NamedInput[] = [{ flag: '', file }, { flag: '--labels', file: flags.labels }];
+    .action(async (paths: string[], flags: PredictFlags) => {
+      const inputs: NamedInput[] = [...paths.map((file) => ({ flag: '', file })), { flag: '--labels', file: flags.labels }];
       refuseStdinTwice(inputs);
       if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...inputs, { flag: '--weights', file: flags.weights }]);
       const model = await loadModel(flags.weights);
-      const { images, file: name } = await readData(file, flags, io, { requireRows: true, labels: flags.labels });
-      const p = await predict(model, images, threadsToUse(flags.threads, io));
+      const data = await readInputs(paths, flags, io, { requireRows: true, labels: flags.labels });
+      const { images, file: name } = data;
+      const p = await predict(model, images, threadsToUse(flags.threads, io), flags.tta);
       const metrics = images.labels ? computeMetrics(images.labels, p.labels) : null;
-      const text = flags.json ? jsonOutput(images, p, Boolean(flags.probs), metrics) : csvOutput(images, p, Boolean(flags.probs));
+      const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
       if (flags.out) {
         await writeFileAtomic(flags.out, text);
         io.err(`wrote ${images.n} predictions to ${flags.out}\n`);
@@ -86,17 +105,18 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
 
 export function evaluateCommand(io: Io, setExit: (code: number) => void): Command {
   return withReadOptions(new Command('evaluate'))
-    .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV')
-    .argument('<labelled.csv>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), or an idx images file with its labels; - reads standard input')
+    .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV or folder of images')
+    .argument('<labelled...>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), an idx images file with its labels, - for standard input, or a folder of PNG/JPEG images in subfolders 0/ … 9/')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--json', 'print the report as one JSON document')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
-    .addHelpText('after', '\nExample:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n')
-    .action(async (file: string, flags: Omit<PredictFlags, 'out' | 'probs'>) => {
-      refuseStdinTwice([{ flag: '', file }, { flag: '--labels', file: flags.labels }]);
+    .option('--tta <n>', `test-time augmentation: average the probabilities over the image and n − 1 fixed small warps of it (1 to ${MAX_TTA}; default 1, none)`, ttaViews, 1)
+    .addHelpText('after', '\nExamples:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n  $ kconv evaluate scans/ --weights model.json      # scans/0/*.png … scans/9/*.png\n')
+    .action(async (paths: string[], flags: Omit<PredictFlags, 'out' | 'probs'>) => {
+      refuseStdinTwice([...paths.map((file) => ({ flag: '', file })), { flag: '--labels', file: flags.labels }]);
       const model = await loadModel(flags.weights);
-      const { images, file: name } = await readData(file, flags, io, { requireRows: true, requireLabels: true, labels: flags.labels });
-      const metrics = computeMetrics(images.labels!, (await predict(model, images, threadsToUse(flags.threads, io))).labels);
+      const { images, file: name } = await readInputs(paths, flags, io, { requireRows: true, requireLabels: true, labels: flags.labels });
+      const metrics = computeMetrics(images.labels!, (await predict(model, images, threadsToUse(flags.threads, io), flags.tta)).labels);
       io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, name));
       setExit(0);
     });

@@ -14,7 +14,7 @@ import { baseName } from '../show/layout.js';
 import { renderMistakes } from '../show/mistakes.js';
 import { encodePng } from '../show/png.js';
 import { terminalView } from '../show/terminal.js';
-import { readData } from './inputs.js';
+import { readInputs } from './inputs.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
@@ -87,8 +87,8 @@ export function filterLayers(net: ModelFile['net'], layer: string | undefined, w
 /** Above this many filter tiles (filters × input channels) --filters draws only the first conv layer unless told. */
 const MAX_DEFAULT_TILES = 512;
 
-async function showDigit(io: Io, file: string, model: ModelFile, flags: ShowFlags): Promise<void> {
-  const { images: data, file: name } = await readData(file, { cache: flags.cache }, io, { requireRows: true });
+async function showDigit(io: Io, paths: string[], model: ModelFile, flags: ShowFlags): Promise<void> {
+  const { images: data, file: name, names } = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
   const row = flags.row ?? 0;
   if (row >= data.n) {
     throw new UsageError(`--row ${row} is out of range: ${name} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
@@ -96,19 +96,20 @@ async function showDigit(io: Io, file: string, model: ModelFile, flags: ShowFlag
   const pixels = data.pixels.subarray(row * PIXELS, (row + 1) * PIXELS);
   const label = data.labels ? data.labels[row] : null;
   const id = data.ids ? data.ids[row] : null;
-  const where = `row ${row} of ${baseName(name)}${id === null ? '' : ` (id ${id})`}`;
+  const image = names?.[row];
+  const where = image !== undefined ? baseName(image) : `row ${row} of ${baseName(name)}${id === null ? '' : ` (id ${id})`}`;
   if (flags.out === undefined) {
     const acts = activations(model.net, model.input, pixels);
     io.out(terminalView({ pixels, probs: acts.probs, predicted: acts.predicted, label, where, color: Boolean(io.outColor) }));
     return;
   }
-  const view = renderDigitView({ pixels, label, row, file: name, id, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
+  const view = renderDigitView({ pixels, label, row, file: name, id, where: image === undefined ? undefined : where, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
   const p = view.acts.predicted;
   await writePicture(io, flags.out, view.canvas, `${where}, ${label === null ? '' : `true ${label}, `}predicted ${p}`);
 }
 
-async function showMistakes(io: Io, file: string, model: ModelFile, flags: ShowFlags): Promise<void> {
-  const { images: data, file: name } = await readData(file, { cache: flags.cache }, io, { requireRows: true });
+async function showMistakes(io: Io, paths: string[], model: ModelFile, flags: ShowFlags): Promise<void> {
+  const { images: data, file: name } = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
   if (!data.labels) {
     throw new DataError(`${name}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, name);
   }
@@ -128,7 +129,7 @@ async function showMistakes(io: Io, file: string, model: ModelFile, flags: ShowF
 export function showCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('show')
     .description('see what the network sees: a digit with the filters, the feature maps and the probabilities; the filters; the training curves; the mistakes (PNG pictures, or a digit in the terminal)')
-    .argument('[data.csv]', 'images (.csv or .csv.gz, or idx): the file with the digit to show, or the labelled images for --mistakes; - reads standard input')
+    .argument('[data...]', 'images (.csv or .csv.gz, idx, - for standard input, or PNG/JPEG files and folders): the digit to show, or the labelled images for --mistakes')
     .option('--weights <file>', 'weights file written by kconv train', 'model.json')
     .option('--row <n>', 'which image of the data file to show, 0-based: the first image is row 0 (default 0)', nonNegativeInt('--row'))
     .option('--out <file.png>', 'write a PNG picture (atomically); without --out the digit is drawn in the terminal')
@@ -147,19 +148,21 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv show --weights wide.json --filters --layer 2 --out conv2.png',
       '  $ kconv show --weights model.json --curves --out curves.png',
       '  $ kconv show ../shared/data/kannada/val.csv --mistakes --out mistakes.png',
+      '  $ kconv show digit.png --out digit-view.png                        # a photo or scan, preprocessed as MNIST',
       '',
       'Rows are 0-based: row 0 is the first image after the header (as kconv predict numbers a file without ids).',
       'Colours: filters and signed maps blue (negative), white (0), red (positive); feature maps after relu',
       'black (0) to yellow (the largest value of that row of maps).',
       '',
     ].join('\n'))
-    .action(async (file: string | undefined, flags: ShowFlags) => {
+    .action(async (paths: string[], flags: ShowFlags) => {
+      const file = paths.length > 0 ? paths.join(' ') : undefined;
       const mode = showMode(file, flags);
-      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [{ flag: '', file }, { flag: '--weights', file: flags.weights }]);
+      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...paths.map((f) => ({ flag: '', file: f })), { flag: '--weights', file: flags.weights }]);
       const model = await loadModel(flags.weights);
       switch (mode) {
         case 'digit':
-          await showDigit(io, file!, model, flags);
+          await showDigit(io, paths, model, flags);
           break;
         case 'filters': {
           const convs = convLayers(model.net).length;
@@ -178,7 +181,7 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
           break;
         }
         case 'mistakes':
-          await showMistakes(io, file!, model, flags);
+          await showMistakes(io, paths, model, flags);
           break;
       }
       setExit(0);

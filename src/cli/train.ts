@@ -8,8 +8,9 @@ import { loadModel, type ModelFile } from '../model/weights-file.js';
 import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
+import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../train/augment.js';
 import { RECIPES } from '../train/recipes.js';
-import { checkArch, dataFingerprint, lastPath, train, type TrainOptions, type WrittenTrainingRecord } from '../train/trainer.js';
+import { checkArch, dataFingerprint, lastPath, train, type TrainOptions } from '../train/trainer.js';
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
@@ -26,6 +27,12 @@ interface TrainFlags {
   lrSchedule?: ScheduleName;
   weightDecay?: number;
   augment?: boolean;
+  elastic?: number;
+  stroke?: number;
+  contrast?: number;
+  erase?: number;
+  labelSmoothing?: number;
+  ema?: number;
   val?: string | false;
   valSplit: number;
   seed: number;
@@ -59,7 +66,13 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--lr-schedule <name>', `learning-rate schedule: ${SCHEDULES.join(', ')} (default cosine)`, oneOf('--lr-schedule', SCHEDULES))
     .option('--weight-decay <x>', 'L2 penalty on the weights (default 0)', number('--weight-decay', 0, Infinity))
     .option('--augment', 'random rotation (±11°), scale (±10%) and shift (±2 px) of every image, new each epoch')
-    .option('--no-augment', 'no augmentation, even where the recipe has it')
+    .option('--no-augment', 'no augmentation at all, even where the recipe has it')
+    .option('--elastic <alpha>', `elastic distortion (Simard 2003) of strength alpha, in pixels of a random field smoothed over ~4 px (0 = off; up to ${MAX_ELASTIC})`, number('--elastic', 0, MAX_ELASTIC))
+    .option('--stroke <x>', 'stroke width: up to x of the way to a one-pixel dilation or erosion (0..1, 0 = off)', number('--stroke', 0, 1))
+    .option('--contrast <x>', 'contrast: ink ×(1 ± x) and gamma e^(±x) (0..1, 0 = off)', number('--contrast', 0, 1))
+    .option('--erase <p>', 'random erasing: the probability of blanking a rectangle of 2–15% of the image (0..1)', number('--erase', 0, 1))
+    .option('--label-smoothing <x>', 'label smoothing of the loss, as PyTorch defines it (0 ≤ x < 1, default 0)', number('--label-smoothing', 0, 1, { maxExclusive: true }))
+    .option('--ema <decay>', 'validate and save a moving average of the weights with this decay, e.g. 0.999 (0 = off)', number('--ema', 0, 1, { maxExclusive: true }))
     .option('--val <file.csv>', 'validate on this labelled file after each epoch')
     .option('--val-split <f>', 'else hold out this fraction of the training file (stratified); 0 means no validation', number('--val-split', 0, 1, { maxExclusive: true }), 0.1)
     .option('--no-val', 'no validation')
@@ -101,7 +114,15 @@ function freshOptions(flags: TrainFlags): TrainOptions {
     lr: flags.lr ?? (flags.optimizer && flags.optimizer !== recipe.optimizer ? DEFAULT_LR[optimizer] : recipe.lr),
     schedule: flags.lrSchedule ?? recipe.schedule,
     weightDecay: flags.weightDecay ?? recipe.weightDecay,
-    augment: flags.augment ?? recipe.augment,
+    augment: flags.augment === false ? NO_AUGMENTATION : {
+      affine: flags.augment ?? recipe.augment.affine,
+      elastic: flags.elastic ?? recipe.augment.elastic,
+      stroke: flags.stroke ?? recipe.augment.stroke,
+      contrast: flags.contrast ?? recipe.augment.contrast,
+      erase: flags.erase ?? recipe.augment.erase,
+    },
+    labelSmoothing: flags.labelSmoothing ?? recipe.labelSmoothing,
+    ema: flags.ema ?? recipe.ema,
     seed: flags.seed,
     validation: validationOf(flags),
     limit: flags.limit ?? null,
@@ -128,13 +149,13 @@ function checkSaveBest(opts: TrainOptions, noValidation: string): void {
 
 /**
  * A resumed run's options. What carries over from the checkpoint and cannot change: the
- * network, batch size, seed, validation, --limit and augmentation (they decide which
- * images make each batch, so the run could not continue). What may change: --epochs
+ * network, batch size, seed, validation, --limit, augmentation, label smoothing and
+ * --ema (they decide what each batch is and what is kept, so the run could not continue). What may change: --epochs
  * (the target), --lr, --lr-schedule and --optimizer (a new schedule then starts where
  * the run resumes; a new optimizer starts with fresh state), --weight-decay, --threads.
  */
 function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: ModelFile): TrainOptions {
-  const t = resume.training as WrittenTrainingRecord | undefined;
+  const t = resume.training;
   if (!t || !Array.isArray(t.history)) throw new UsageError(`${from}: has no training record to resume from (was it written by kconv train?)`);
   const fixed = (option: string, same: boolean, was: string) => {
     if (!same) {
@@ -146,7 +167,13 @@ function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: Mo
   if (typed('batchSize')) fixed('--batch-size', flags.batchSize === t.batchSize, `batch size ${t.batchSize}`);
   if (typed('seed')) fixed('--seed', flags.seed === t.seed, `seed ${t.seed}`);
   if (typed('limit')) fixed('--limit', (flags.limit ?? null) === t.limit, t.limit === null ? 'no --limit' : `--limit ${t.limit}`);
-  if (typed('augment')) fixed(flags.augment ? '--augment' : '--no-augment', flags.augment === Boolean(t.augment), t.augment ? 'augmentation' : 'no augmentation');
+  const augment = augmentSettings(t.augment);
+  if (typed('augment')) fixed(flags.augment ? '--augment' : '--no-augment', flags.augment ? augment.affine : !isAugmenting(augment), `augmentation ${describeAugmentation(augment)}`);
+  for (const key of ['elastic', 'stroke', 'contrast', 'erase'] as const) {
+    if (typed(key)) fixed(`--${key}`, flags[key] === augment[key], `augmentation ${describeAugmentation(augment)}`);
+  }
+  if (typed('labelSmoothing')) fixed('--label-smoothing', flags.labelSmoothing === (t.labelSmoothing ?? 0), `label smoothing ${t.labelSmoothing ?? 0}`);
+  if (typed('ema')) fixed('--ema', flags.ema === (t.ema ?? 0), t.ema ? `--ema ${t.ema}` : 'no --ema');
   if (typed('val') || typed('valSplit')) {
     const v = validationOf(flags);
     fixed(flags.val === false ? '--no-val' : typed('val') ? '--val' : '--val-split', JSON.stringify(v) === JSON.stringify(t.validation), describeValidation(t.validation));
@@ -168,7 +195,9 @@ function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: Mo
     out: typed('out') ? flags.out : from,
     saveBest: Boolean(flags.saveBest),
     optimizerState: flags.optimizerState,
-    augment: Boolean(t.augment),
+    augment,
+    labelSmoothing: t.labelSmoothing ?? 0,
+    ema: t.ema ?? 0,
     threads: 1,
     resumedFile: from,
   };
@@ -218,7 +247,7 @@ async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): 
     const data = await readData(file, flags, io, { requireLabels: true, requireRows: true, labels: flags.labels });
     const valData = valFile !== undefined ? await readData(valFile, flags, io, { requireLabels: true, requireRows: true }) : null;
     opts.data = dataFingerprint(data.file, data.images);
-    const recorded = (resume?.training as WrittenTrainingRecord | undefined)?.data;
+    const recorded = resume?.training?.data;
     if (recorded && recorded.sha256 !== opts.data.sha256) {
       io.err(`kconv: warning: ${data.file} is not the data ${flags.resume} was trained on (${recorded.file}, ${recorded.images} images; now ${data.images.n} images with other content): training goes on with it\n`);
     }
@@ -263,7 +292,7 @@ async function trainWithProgress(
     : null;
   const started = Date.now();
   const images = opts.limit !== null && opts.limit < data.n ? `${opts.limit} of ${data.n}` : `${data.n}`;
-  const banner = () => io.err(`training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${opts.augment ? ', augmented' : ''}\n`);
+  const banner = () => io.err(`training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${isAugmenting(opts.augment) ? `, augmented (${describeAugmentation(opts.augment)})` : ''}${opts.labelSmoothing ? `, label smoothing ${opts.labelSmoothing}` : ''}${opts.ema ? `, EMA ${opts.ema}` : ''}\n`);
   const state = { epoch: 0, epochs: opts.epochs, batch: 0, batches: 0, loss: null as number | null, acc: null as number | null, imagesPerSecond: null as number | null, batchSize: opts.batchSize };
   try {
     const result = await train(data, valData, opts, {

@@ -27,10 +27,12 @@ export interface DataFile {
   images: Images;
   /** The path as given; `stdin` for standard input (`-`). */
   file: string;
-  format: 'csv' | 'idx';
+  format: 'csv' | 'idx' | 'images';
   header: HeaderKind;
   /** With skipBadRows: the rows skipped. */
   skipped: Skipped;
+  /** Read from image files: each image's path, in order (what predictions name it by). */
+  names?: string[];
 }
 
 export interface ReadOptions {

@@ -5,7 +5,9 @@
  *
  *   pixels [N,1,28,28] float32, 0–255
  *     → Mul(1 / (scale·std)) → Add(−mean / std)        the weights file's preprocessing
- *     → Conv / Relu / MaxPool / Flatten / Gemm, one node per kconv layer (dropout left out)
+ *     → the nodes of each kconv layer, as its registry descriptor writes them (Conv, Relu,
+ *       MaxPool, AveragePool, GlobalAveragePool + Flatten, BatchNormalization, Flatten, Gemm;
+ *       dropout left out)
  *     → Softmax(axis 1) → probabilities [N,10]
  *
  * The messages come from ONNX's own schema (onnx.proto, compiled by protoc-gen-es in the
@@ -21,15 +23,13 @@ import {
   type ModelProto,
   type NodeProto,
   type NodeProtoSchema,
-  type TensorProto,
   type TensorProtoSchema,
   type ValueInfoProtoSchema,
 } from 'onnx-buf';
 import { KconvError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import type { Conv2d } from '../layers/conv2d.js';
-import type { Dense } from '../layers/dense.js';
-import type { MaxPool2d } from '../layers/maxpool2d.js';
+import type { OnnxAttribute, OnnxEmitter } from '../layers/kind.js';
+import { kindOfLayer } from '../layers/registry.js';
 import { loadModel, type ModelFile } from '../model/weights-file.js';
 
 /** Opset 13 (ONNX 1.8, 2020): every onnxruntime since 1.6, onnxruntime-web and PyTorch's importers read it. */
@@ -53,7 +53,7 @@ export interface OnnxSummary {
   opset: number;
   /** op_type of every node, in graph order. */
   ops: string[];
-  /** Number of weights and biases carried over. */
+  /** Learnable parameters carried over (as `kconv info` counts them; running statistics not included). */
   parameters: number;
   bytes: number;
 }
@@ -63,11 +63,12 @@ type AttributeInit = MessageInitShape<typeof AttributeProtoSchema>;
 type TensorInit = MessageInitShape<typeof TensorProtoSchema>;
 type ValueInfoInit = MessageInitShape<typeof ValueInfoProtoSchema>;
 
-const ints = (name: string, values: number[]): AttributeInit => ({
-  name, type: AttributeProto_AttributeType.INTS, ints: values.map(BigInt),
-});
-const int = (name: string, value: number): AttributeInit => ({ name, type: AttributeProto_AttributeType.INT, i: BigInt(value) });
-const float = (name: string, value: number): AttributeInit => ({ name, type: AttributeProto_AttributeType.FLOAT, f: value });
+function attribute(name: string, a: OnnxAttribute): AttributeInit {
+  if ('ints' in a) return { name, type: AttributeProto_AttributeType.INTS, ints: a.ints.map(BigInt) };
+  if ('int' in a) return { name, type: AttributeProto_AttributeType.INT, i: BigInt(a.int) };
+  return { name, type: AttributeProto_AttributeType.FLOAT, f: a.float };
+}
+const int = (name: string, value: number): AttributeInit => attribute(name, { int: value });
 
 function floatTensor(name: string, dims: number[], values: ArrayLike<number>): TensorInit {
   return { name, dims: dims.map(BigInt), dataType: TensorProto_DataType.FLOAT, floatData: Array.from(values) };
@@ -97,7 +98,8 @@ function batchTensorInfo(name: string, rest: number[], doc: string): ValueInfoIn
 
 /**
  * Builds the ONNX ModelProto of a kconv model. Inference only: dropout layers, which are
- * the identity when predicting, are left out.
+ * the identity when predicting, are left out, and batch normalization uses its running
+ * statistics.
  */
 export function onnxModel(model: ModelFile, opts: OnnxOptions = {}): ModelProto {
   const { input, net } = model;
@@ -116,52 +118,23 @@ export function onnxModel(model: ModelFile, opts: OnnxOptions = {}): ModelProto 
   node('preprocess.normalized', 'Add', [current, 'preprocess.add']);
 
   net.layers.forEach((layer, i) => {
+    // Nodes are named layer<i>.<type> (then .2, .3 for a layer's further nodes), initializers layer<i>.<type>.<name>.
     const at = `layer${i + 1}.${layer.type}`;
-    switch (layer.type) {
-      case 'conv2d': {
-        const c = layer as Conv2d;
-        const k = c.kernel;
-        initializers.push(floatTensor(`${at}.weight`, [c.outChannels, c.inChannels, k, k], c.weight));
-        initializers.push(floatTensor(`${at}.bias`, [c.outChannels], c.bias));
-        node(at, 'Conv', [current, `${at}.weight`, `${at}.bias`], [
-          ints('kernel_shape', [k, k]),
-          ints('strides', [c.stride, c.stride]),
-          ints('pads', [c.padding, c.padding, c.padding, c.padding]),
-          ints('dilations', [1, 1]),
-          int('group', 1),
-        ]);
-        break;
-      }
-      case 'relu':
-        node(at, 'Relu', [current]);
-        break;
-      case 'maxpool2d': {
-        const p = layer as MaxPool2d;
-        // ceil_mode 0 and no padding: floor((H − size) / stride) + 1, as kconv.
-        node(at, 'MaxPool', [current], [
-          ints('kernel_shape', [p.size, p.size]),
-          ints('strides', [p.stride, p.stride]),
-          ints('pads', [0, 0, 0, 0]),
-        ]);
-        break;
-      }
-      case 'flatten':
-        // [N, C, H, W] → [N, C·H·W] in C, H, W order, as kconv's weights expect.
-        node(at, 'Flatten', [current], [int('axis', 1)]);
-        break;
-      case 'dropout':
-        break; // the identity at inference
-      case 'dense': {
-        const d = layer as Dense;
-        initializers.push(floatTensor(`${at}.weight`, [d.outFeatures, d.inFeatures], d.weight));
-        initializers.push(floatTensor(`${at}.bias`, [d.outFeatures], d.bias));
-        // y = x · Wᵀ + b with W stored [out, in], as torch.nn.Linear.
-        node(at, 'Gemm', [current, `${at}.weight`, `${at}.bias`], [float('alpha', 1), float('beta', 1), int('transB', 1)]);
-        break;
-      }
-      default:
-        throw new ExportError(`layer ${i + 1}: cannot export a ${layer.type} layer to ONNX`);
-    }
+    let count = 0;
+    const emitter: OnnxEmitter = {
+      get input() {
+        return current;
+      },
+      constant(suffix, dims, values) {
+        initializers.push(floatTensor(`${at}.${suffix}`, [...dims], values));
+        return `${at}.${suffix}`;
+      },
+      node(opType, inputs, attributes = {}) {
+        count++;
+        node(count === 1 ? at : `${at}.${count}`, opType, [...inputs], Object.entries(attributes).map(([name, a]) => attribute(name, a)));
+      },
+    };
+    kindOfLayer(layer).onnx(layer, emitter);
   });
   nodes.push({ name: 'softmax', opType: 'Softmax', input: [current], output: [ONNX_OUTPUT], attribute: [int('axis', 1)] });
 
@@ -198,9 +171,7 @@ export function encodeOnnx(model: ModelFile, opts: OnnxOptions = {}): { bytes: U
     summary: {
       opset: ONNX_OPSET,
       ops: proto.graph!.node.map((n: NodeProto) => n.opType),
-      parameters: proto.graph!.initializer
-        .filter((t: TensorProto) => !t.name.startsWith('preprocess.'))
-        .reduce((sum: number, t: TensorProto) => sum + t.floatData.length, 0),
+      parameters: model.net.params().reduce((sum, p) => sum + p.value.length, 0),
       bytes: bytes.length,
     },
   };

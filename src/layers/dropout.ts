@@ -1,6 +1,13 @@
-import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
+import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
 import type { Random } from '../random.js';
+import type { LayerKind } from './kind.js';
 import type { Layer, Param } from './layer.js';
+
+/** `dropoutR`: rate R, 0 ≤ R < 1. */
+export interface DropoutSpec {
+  type: 'dropout';
+  rate: number;
+}
 
 /**
  * Inverted dropout: while training, zero each value with probability `rate` and scale
@@ -9,6 +16,7 @@ import type { Layer, Param } from './layer.js';
  */
 export class Dropout implements Layer {
   readonly type = 'dropout';
+  readonly spec: DropoutSpec;
   readonly outShape: readonly number[];
   needsInputGrad = true;
   private readonly out: BatchBuffer;
@@ -18,6 +26,7 @@ export class Dropout implements Layer {
   private masked = false;
 
   constructor(readonly inShape: readonly number[], readonly rate: number, private readonly random: Random) {
+    this.spec = { type: 'dropout', rate };
     this.outShape = inShape;
     this.out = new BatchBuffer(inShape);
     this.inGrad = new BatchBuffer(inShape);
@@ -56,3 +65,20 @@ export class Dropout implements Layer {
     return dx;
   }
 }
+
+export const dropout: LayerKind<DropoutSpec, Dropout> = {
+  type: 'dropout',
+  token: { pattern: /^dropout(\d*\.?\d+)$/, help: 'dropoutR (0 ≤ R < 1)' },
+  parse: (m) => ({ type: 'dropout', rate: +m[1] }),
+  format: (s) => `dropout${s.rate}`,
+  check: (s) => (s.rate >= 0 && s.rate < 1 ? null : 'rate must be at least 0 and below 1'),
+  takes: 'any',
+  outShape: (_s, inShape) => inShape,
+  cost: (_s, inShape) => ({ params: 0, macs: 0, workspace: 3 * sizeOf(inShape) }),
+  create: (s, inShape, ctx) => new Dropout(inShape, s.rate, ctx.random),
+  toJSON: (l) => ({ rate: l.rate }),
+  fromJSON: (r) => ({ type: 'dropout', rate: r.number('rate', (v) => v >= 0 && v < 1, 'a number from 0 to below 1') }),
+  version: () => 1,
+  onnx: () => undefined, // the identity when predicting
+  mapLabel: null,
+};

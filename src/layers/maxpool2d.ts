@@ -1,7 +1,15 @@
 import { allocI32 } from '../kernels/memory.js';
 import { maxPoolBackward, maxPoolForward, type PoolShape } from '../kernels/pooling.js';
-import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
+import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
+import { needImage, ShapeError, windowOutput, type LayerKind, type RecordReader } from './kind.js';
 import type { Layer, Param } from './layer.js';
+
+/** `poolK[sS]`: K×K max-pooling, stride S (default K). */
+export interface MaxPool2dSpec {
+  type: 'maxpool2d';
+  size: number;
+  stride: number;
+}
 
 /**
  * Max pooling over size×size windows, stride defaulting to size, output size
@@ -10,6 +18,7 @@ import type { Layer, Param } from './layer.js';
  */
 export class MaxPool2d implements Layer {
   readonly type = 'maxpool2d';
+  readonly spec: MaxPool2dSpec;
   readonly inShape: readonly number[];
   readonly outShape: readonly number[];
   needsInputGrad = true;
@@ -20,8 +29,9 @@ export class MaxPool2d implements Layer {
 
   constructor(inShape: readonly number[], readonly size: number, readonly stride: number = size) {
     const [c, h, w] = inShape;
+    this.spec = { type: 'maxpool2d', size, stride };
     this.inShape = [c, h, w];
-    this.outShape = [c, Math.floor((h - size) / stride) + 1, Math.floor((w - size) / stride) + 1];
+    this.outShape = [c, windowOutput(h, size, stride), windowOutput(w, size, stride)];
     this.out = new BatchBuffer(this.outShape);
     this.inGrad = new BatchBuffer(this.inShape);
   }
@@ -56,3 +66,42 @@ export class MaxPool2d implements Layer {
     return { planes: n * C, H, W, k: this.size, stride: this.stride, OH, OW };
   }
 }
+
+/** The --arch checks and shape rule every pooling layer shares (max and average). */
+export const poolChecks = (s: { size: number; stride: number }): string | null =>
+  s.size < 1 ? 'pool size must be at least 1' : s.stride < 1 ? 'pool stride must be at least 1' : null;
+
+export function poolOutShape(s: { size: number; stride: number }, inShape: readonly number[]): number[] {
+  const [c, h, w] = needImage(inShape);
+  if (s.size > h || s.size > w) {
+    throw new ShapeError(`a ${s.size}×${s.size} pooling window does not fit the ${c}×${h}×${w} input: use a smaller window or fewer layers before it`);
+  }
+  return [c, windowOutput(h, s.size, s.stride), windowOutput(w, s.size, s.stride)];
+}
+
+/** Reads size and stride (stride defaults to size) from a weights-file record. */
+export function poolFromJSON(r: RecordReader): { size: number; stride: number } {
+  const size = r.int('size', 1);
+  return { size, stride: r.has('stride') ? r.int('stride', 1) : size };
+}
+
+export const maxpool2d: LayerKind<MaxPool2dSpec, MaxPool2d> = {
+  type: 'maxpool2d',
+  token: { pattern: /^pool(\d+)(?:s(\d+))?$/, help: 'poolK[sS] (max-pool)' },
+  parse: (m) => ({ type: 'maxpool2d', size: +m[1], stride: m[2] === undefined ? +m[1] : +m[2] }),
+  format: (s) => `pool${s.size}${s.stride !== s.size ? `s${s.stride}` : ''}`,
+  check: poolChecks,
+  takes: 'image',
+  outShape: poolOutShape,
+  // output, its argmax indices, input gradient
+  cost: (_s, inShape, out) => ({ params: 0, macs: 0, workspace: 2 * sizeOf(out) + sizeOf(inShape) }),
+  create: (s, inShape) => new MaxPool2d(inShape, s.size, s.stride),
+  toJSON: (l) => ({ size: l.size, stride: l.stride }),
+  fromJSON: (r) => ({ type: 'maxpool2d', ...poolFromJSON(r) }),
+  version: () => 1,
+  onnx(l, g) {
+    // ceil_mode 0 and no padding: floor((H − size) / stride) + 1, as kconv.
+    g.node('MaxPool', [g.input], { kernel_shape: { ints: [l.size, l.size] }, strides: { ints: [l.stride, l.stride] }, pads: { ints: [0, 0, 0, 0] } });
+  },
+  mapLabel: 'pool',
+};

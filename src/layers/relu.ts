@@ -1,10 +1,17 @@
 import { reluBackward, reluForward } from '../kernels/elementwise.js';
 import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
+import { sizeOf } from '../tensor/tensor.js';
+import type { LayerKind } from './kind.js';
 import type { Layer, Param } from './layer.js';
+
+export interface ReluSpec {
+  type: 'relu';
+}
 
 /** max(0, x), element by element. The gradient passes where the output is positive. */
 export class Relu implements Layer {
   readonly type = 'relu';
+  readonly spec: ReluSpec = { type: 'relu' };
   readonly outShape: readonly number[];
   needsInputGrad = true;
   private readonly out: BatchBuffer;
@@ -35,3 +42,20 @@ export class Relu implements Layer {
     return dx;
   }
 }
+
+export const relu: LayerKind<ReluSpec, Relu> = {
+  type: 'relu',
+  token: { pattern: /^relu$/, help: 'relu' },
+  parse: () => ({ type: 'relu' }),
+  format: () => 'relu',
+  check: () => null,
+  takes: 'any',
+  outShape: (_s, inShape) => inShape,
+  cost: (_s, inShape) => ({ params: 0, macs: 0, workspace: 2 * sizeOf(inShape) }),
+  create: (_s, inShape) => new Relu(inShape),
+  toJSON: () => ({}),
+  fromJSON: () => ({ type: 'relu' }),
+  version: () => 1,
+  onnx: (_l, g) => g.node('Relu', [g.input]),
+  mapLabel: 'relu',
+};

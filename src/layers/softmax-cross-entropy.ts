@@ -1,10 +1,16 @@
-import { BatchBuffer, type Tensor } from '../tensor/tensor.js';
+import { argMax, BatchBuffer, type Tensor } from '../tensor/tensor.js';
 
 /**
  * Softmax and cross-entropy fused into one step: the loss is
  * mean over the batch of −log softmax(z)[label], computed with the log-sum-exp trick
  * (subtract each row's maximum) so large logits cannot overflow, and the gradient with
  * respect to the logits is simply (p − onehot(label)) / N.
+ *
+ * With label smoothing ε (PyTorch's CrossEntropyLoss(label_smoothing=ε)) the target is
+ * q = (1 − ε)·onehot(label) + ε/K instead of onehot(label): the loss of a row is
+ * −Σ_k q_k·log p_k = (1 − ε)·(−log p_label) + ε·mean_k(−log p_k), and the gradient
+ * (p − q) / N. The network is then not pushed to ever larger logits for images it
+ * already gets right.
  */
 export class SoftmaxCrossEntropy {
   private readonly probs: BatchBuffer;
@@ -12,7 +18,8 @@ export class SoftmaxCrossEntropy {
   private lastProbs: Tensor | null = null;
   private lastLabels: ArrayLike<number> | null = null;
 
-  constructor(readonly classes: number) {
+  constructor(readonly classes: number, readonly smoothing = 0) {
+    if (!(smoothing >= 0 && smoothing < 1)) throw new RangeError(`label smoothing must be in [0, 1), got ${smoothing}`);
     this.probs = new BatchBuffer([classes]);
     this.grad = new BatchBuffer([classes]);
   }
@@ -23,8 +30,7 @@ export class SoftmaxCrossEntropy {
     const K = this.classes;
     const p = this.probs.get(n);
     const z = logits.data;
-    const pd = p.data;
-    for (let i = 0; i < n; i++) this.softmaxRow(z, pd, i * K);
+    for (let i = 0; i < n; i++) this.softmaxRow(z, p.data, i * K, z[i * K + argMax(z, i * K, K)]);
     this.lastProbs = p;
     return p;
   }
@@ -42,11 +48,20 @@ export class SoftmaxCrossEntropy {
     let correct = 0;
     for (let i = 0; i < n; i++) {
       const o = i * K;
-      const logSum = this.softmaxRow(z, p, o);
+      const predicted = argMax(z, o, K);
+      const max = z[o + predicted];
+      const logSum = this.softmaxRow(z, p, o, max);
       const y = labels[i];
       // −log softmax = log Σ exp(z − max) − (z_y − max)
-      loss += logSum - (z[o + y] - z[o + this.rowArgMax]);
-      if (this.rowArgMax === y) correct++;
+      const nll = logSum - (z[o + y] - max);
+      if (this.smoothing === 0) {
+        loss += nll;
+      } else {
+        let meanNll = 0;
+        for (let k = 0; k < K; k++) meanNll += logSum - (z[o + k] - max);
+        loss += (1 - this.smoothing) * nll + (this.smoothing * meanNll) / K;
+      }
+      if (predicted === y) correct++;
     }
     if (stats) stats.correct += correct;
     this.lastProbs = this.probs.get(n);
@@ -54,24 +69,12 @@ export class SoftmaxCrossEntropy {
     return loss / n;
   }
 
-  /** The arg-max (first on ties) of the row softmaxRow last saw. */
-  private rowArgMax = 0;
-
   /**
-   * Softmax of the logits z[o .. o+K) into p, with the row's maximum subtracted first
-   * (log-sum-exp) so no exp can overflow. Returns log Σ exp(z − max); leaves the
-   * arg-max in rowArgMax.
+   * Softmax of the logits z[o .. o+K) into p, with the row's maximum `max` subtracted
+   * first (log-sum-exp) so no exp can overflow. Returns log Σ exp(z − max).
    */
-  private softmaxRow(z: Float32Array, p: Float32Array, o: number): number {
+  private softmaxRow(z: Float32Array, p: Float32Array, o: number, max: number): number {
     const K = this.classes;
-    let max = -Infinity;
-    let arg = 0;
-    for (let k = 0; k < K; k++) {
-      if (z[o + k] > max) {
-        max = z[o + k];
-        arg = k;
-      }
-    }
     let sum = 0;
     for (let k = 0; k < K; k++) {
       const e = Math.exp(z[o + k] - max);
@@ -79,11 +82,10 @@ export class SoftmaxCrossEntropy {
       sum += e;
     }
     for (let k = 0; k < K; k++) p[o + k] /= sum;
-    this.rowArgMax = arg;
     return Math.log(sum);
   }
 
-  /** dLoss/dlogits = (p − onehot) / N for the batch of the last forward. */
+  /** dLoss/dlogits = (p − q) / N for the batch of the last forward (q = onehot without smoothing). */
   backward(): Tensor {
     const p = this.lastProbs!;
     const labels = this.lastLabels!;
@@ -93,10 +95,12 @@ export class SoftmaxCrossEntropy {
     const pd = p.data;
     const gd = g.data;
     const inv = 1 / n;
+    const spread = (this.smoothing / K) * inv;
+    const hit = (1 - this.smoothing) * inv;
     for (let i = 0; i < n; i++) {
       const o = i * K;
-      for (let k = 0; k < K; k++) gd[o + k] = pd[o + k] * inv;
-      gd[o + labels[i]] -= inv;
+      for (let k = 0; k < K; k++) gd[o + k] = pd[o + k] * inv - spread;
+      gd[o + labels[i]] -= hit;
     }
     return g;
   }

@@ -1,21 +1,35 @@
 import { SpecError } from '../errors.js';
-import { Conv2d } from '../layers/conv2d.js';
-import { Dense } from '../layers/dense.js';
-import { Dropout } from '../layers/dropout.js';
-import { Flatten } from '../layers/flatten.js';
-import type { Layer, Param } from '../layers/layer.js';
-import { MaxPool2d } from '../layers/maxpool2d.js';
-import { Relu } from '../layers/relu.js';
+import type { BatchReduce, Layer, LayerBuffer, Param } from '../layers/layer.js';
+import { kindOf } from '../layers/registry.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { INPUT_SHAPE } from './input.js';
+import { planNetwork, PlanError, type LayerPlan } from './plan.js';
 import { formatLayer, type LayerSpec } from './spec.js';
 
-export const INPUT_SHAPE: readonly number[] = [1, 28, 28];
+export { INPUT_SHAPE } from './input.js';
+
+/**
+ * Plans a network from --arch specs (implied flatten, shapes, size bounds), throwing a
+ * SpecError that names the layer as the user wrote it, e.g. `layer 5 (conv8k5): …`.
+ */
+export function planSpecs(specs: readonly LayerSpec[], inputShape: readonly number[] = INPUT_SHAPE): LayerPlan[] {
+  if (specs.length === 0) throw new SpecError('architecture has no layers');
+  try {
+    return planNetwork(specs, inputShape, { impliedFlatten: true });
+  } catch (error) {
+    if (error instanceof PlanError) {
+      const spec = specs[error.at];
+      throw new SpecError(spec ? `layer ${error.at + 1} (${formatLayer(spec)}): ${error.message}` : `architecture: ${error.message}`);
+    }
+    throw error;
+  }
+}
 
 /**
  * A network is a sequence of layers. Building one from specs infers every layer's
  * shape from the input shape, inserts the flatten a dense layer needs after images,
- * and rejects stacks that cannot work, naming the layer at fault.
+ * and rejects stacks that cannot work, naming the layer at fault (see plan.ts).
  */
 export class Sequential {
   readonly layers: Layer[];
@@ -25,58 +39,10 @@ export class Sequential {
   readonly random: Random;
 
   constructor(specs: readonly LayerSpec[], inputShape: readonly number[] = INPUT_SHAPE, seed = 1) {
-    if (specs.length === 0) throw new SpecError('architecture has no layers');
+    const plan = planSpecs(specs, inputShape);
     this.random = new Random(seed ^ 0x5bd1e995);
-    const dropoutRandom = this.random;
-    const layers: Layer[] = [];
-    let shape = inputShape;
-    specs.forEach((spec, i) => {
-      const where = `layer ${i + 1} (${formatLayer(spec)})`;
-      const dims = `[${shape.join('×')}]`;
-      const needImage = () => {
-        if (shape.length !== 3) throw new SpecError(`${where} needs an image input (channels×height×width) but gets the flat vector ${dims}: put it before the first dense layer`);
-      };
-      let layer: Layer;
-      switch (spec.type) {
-        case 'conv2d': {
-          needImage();
-          const [c, h, w] = shape;
-          if (spec.kernel > h + 2 * spec.padding || spec.kernel > w + 2 * spec.padding) {
-            throw new SpecError(`${where}: a ${spec.kernel}×${spec.kernel} kernel does not fit the ${c}×${h}×${w} input${spec.padding ? ` padded by ${spec.padding}` : ''}: use a smaller kernel, more padding, or less pooling before it`);
-          }
-          layer = new Conv2d(shape, { inChannels: c, outChannels: spec.outChannels, kernel: spec.kernel, stride: spec.stride, padding: spec.padding });
-          break;
-        }
-        case 'maxpool2d': {
-          needImage();
-          const [c, h, w] = shape;
-          if (spec.size > h || spec.size > w) {
-            throw new SpecError(`${where}: a ${spec.size}×${spec.size} pooling window does not fit the ${c}×${h}×${w} input: use a smaller window or fewer layers before it`);
-          }
-          layer = new MaxPool2d(shape, spec.size, spec.stride);
-          break;
-        }
-        case 'relu':
-          layer = new Relu(shape);
-          break;
-        case 'flatten':
-          layer = new Flatten(shape);
-          break;
-        case 'dropout':
-          layer = new Dropout(shape, spec.rate, dropoutRandom);
-          break;
-        case 'dense':
-          if (shape.length !== 1) {
-            const flatten = new Flatten(shape);
-            layers.push(flatten);
-            shape = flatten.outShape;
-          }
-          layer = new Dense(shape, spec.outFeatures);
-          break;
-      }
-      layers.push(layer);
-      shape = layer.outShape;
-    });
+    const layers = plan.map((p) => kindOf(p.spec.type).create(p.spec as never, p.inShape, { next: p.next, random: this.random }));
+    const shape = plan[plan.length - 1].outShape;
     if (shape.length !== 1) {
       throw new SpecError(`the last layer gives images [${shape.join('×')}], not class scores: end the architecture with a dense layer, e.g. dense10`);
     }
@@ -91,8 +57,33 @@ export class Sequential {
     this.outputShape = shape;
   }
 
+  /** Every layer's spec, flattens made explicit: builds an identical replica. */
+  specs(): LayerSpec[] {
+    return this.layers.map((l) => l.spec);
+  }
+
   params(): Param[] {
     return this.layers.flatMap((l) => l.params());
+  }
+
+  /** Saved arrays that are not learned (running statistics), in layer order. */
+  buffers(): LayerBuffer[] {
+    return this.layers.flatMap((l) => l.buffers?.() ?? []);
+  }
+
+  /** Every array a replica must share to compute what this network computes: parameters, then buffers. */
+  state(): Float32Array[] {
+    return [...this.params().map((p) => p.value), ...this.buffers().map((b) => b.value)];
+  }
+
+  /** Floats of the largest partial any layer sums across threads (0: none does). */
+  reduceLength(): number {
+    return Math.max(0, ...this.layers.map((l) => l.reduceLength ?? 0));
+  }
+
+  /** Lets layers that normalize by batch statistics sum them across threads (null: this thread alone). */
+  setBatchReduce(reduce: BatchReduce | null): void {
+    for (const layer of this.layers) layer.setBatchReduce?.(reduce);
   }
 
   forward(x: Tensor, training: boolean): Tensor {
@@ -110,10 +101,5 @@ export class Sequential {
 
 /** The spec a built layer came from (a flatten that was implied comes back explicit). */
 export function layerSpec(layer: Layer): LayerSpec {
-  if (layer instanceof Conv2d) return { type: 'conv2d', outChannels: layer.outChannels, kernel: layer.kernel, stride: layer.stride, padding: layer.padding };
-  if (layer instanceof MaxPool2d) return { type: 'maxpool2d', size: layer.size, stride: layer.stride };
-  if (layer instanceof Dense) return { type: 'dense', outFeatures: layer.outFeatures };
-  if (layer instanceof Dropout) return { type: 'dropout', rate: layer.rate };
-  if (layer instanceof Relu) return { type: 'relu' };
-  return { type: 'flatten' };
+  return layer.spec;
 }

@@ -1,95 +1,58 @@
 import { SpecError } from '../errors.js';
+import { kindOf, LAYER_KINDS, LAYER_TYPES, type LayerSpec } from '../layers/registry.js';
 
-/** One layer of an architecture, before shapes are known. */
-export type LayerSpec =
-  | { type: 'conv2d'; outChannels: number; kernel: number; stride: number; padding: number }
-  | { type: 'relu' }
-  | { type: 'maxpool2d'; size: number; stride: number }
-  | { type: 'flatten' }
-  | { type: 'dense'; outFeatures: number }
-  | { type: 'dropout'; rate: number };
+export type { LayerSpec, LayerType } from '../layers/registry.js';
 
-/** Named architectures. `seed` is the article's net; `default` is kconv's; `wide` is the accurate one. */
+/**
+ * Named architectures. `seed` is the article's net; `default` is kconv's; `wide` is the
+ * accurate one, and `bn` the same with batch normalization after every conv and the
+ * hidden dense layer (as ../shared/anchors/torch_ref.py --arch bn).
+ */
 export const PRESETS: Readonly<Record<string, string>> = {
   seed: 'conv2k5,relu,pool2,dense10',
   default: 'conv8k5,relu,pool2,conv16k5,relu,pool2,dense10',
   wide: 'conv32k3p1,relu,conv32k3p1,relu,pool2,conv64k3p1,relu,conv64k3p1,relu,pool2,dropout0.3,dense128,relu,dropout0.3,dense10',
+  bn: 'conv32k3p1,bn,relu,conv32k3p1,bn,relu,pool2,conv64k3p1,bn,relu,conv64k3p1,bn,relu,pool2,dropout0.3,dense128,bn,relu,dropout0.3,dense10',
 };
 
-export const GRAMMAR_HELP =
-  'convFkK[sS][pP] (F filters of K×K, stride S, padding P), relu, poolK[sS] (max-pool), flatten, denseN, dropoutR (0 ≤ R < 1)';
+/** Every layer token, for help texts and errors. */
+export const GRAMMAR_HELP = LAYER_TYPES.map((t) => LAYER_KINDS[t].token.help).join(', ');
 
-const TOKENS: Array<[RegExp, (m: RegExpMatchArray) => LayerSpec]> = [
-  [/^conv(\d+)k(\d+)(?:s(\d+))?(?:p(\d+))?$/, (m) => ({
-    type: 'conv2d', outChannels: +m[1], kernel: +m[2], stride: m[3] === undefined ? 1 : +m[3], padding: m[4] === undefined ? 0 : +m[4],
-  })],
-  [/^relu$/, () => ({ type: 'relu' })],
-  [/^pool(\d+)(?:s(\d+))?$/, (m) => ({ type: 'maxpool2d', size: +m[1], stride: m[2] === undefined ? +m[1] : +m[2] })],
-  [/^flatten$/, () => ({ type: 'flatten' })],
-  [/^dense(\d+)$/, (m) => ({ type: 'dense', outFeatures: +m[1] })],
-  [/^dropout(\d*\.?\d+)$/, (m) => ({ type: 'dropout', rate: +m[1] })],
-];
+/** The preset a name means (own keys only), or undefined. */
+export function presetOf(name: string): string | undefined {
+  const key = name.trim();
+  return Object.prototype.hasOwnProperty.call(PRESETS, key) ? PRESETS[key] : undefined;
+}
 
 /**
  * Parses an architecture: a preset name, or comma-separated layer tokens such as
  * `conv8k5,relu,pool2,conv16k5s1p2,relu,pool2,dense10`. A flatten before the first
- * dense layer is implied. Errors name the bad token and its position.
+ * dense layer is implied (see plan.ts). Errors name the bad token and its position.
  */
 export function parseArch(text: string): LayerSpec[] {
-  const source = PRESETS[text.trim()] ?? text;
+  const source = presetOf(text) ?? text;
   const tokens = source.split(',').map((t) => t.trim().toLowerCase());
   if (tokens.length === 1 && tokens[0] === '') {
     throw new SpecError(`architecture is empty: give a preset (${Object.keys(PRESETS).join(', ')}) or layers such as ${PRESETS.default}`);
   }
   return tokens.map((token, i) => {
-    for (const [re, make] of TOKENS) {
-      const m = token.match(re);
+    for (const type of LAYER_TYPES) {
+      const kind = kindOf(type);
+      const m = token.match(kind.token.pattern);
       if (!m) continue;
-      const spec = make(m);
-      checkNumbers(spec, token, i);
+      const spec = kind.parse(m);
+      const problem = kind.check(spec);
+      if (problem) throw new SpecError(`architecture token ${i + 1} "${token}": ${problem}`);
       return spec;
     }
-    const where = token === '' ? `empty token at position ${i + 1}` : `token ${i + 1} "${token}" is not a layer`;
-    throw new SpecError(`architecture "${text}": ${where}; expected one of ${GRAMMAR_HELP}`);
+    const where = token === '' ? `empty token at position ${i + 1}` : `token ${i + 1} "${token.length > 40 ? `${token.slice(0, 40)}…` : token}" is not a layer`;
+    throw new SpecError(`architecture "${text.length > 200 ? `${text.slice(0, 200)}…` : text}": ${where}; expected one of ${GRAMMAR_HELP}`);
   });
-}
-
-function checkNumbers(spec: LayerSpec, token: string, i: number): void {
-  const bad = (what: string) => new SpecError(`architecture token ${i + 1} "${token}": ${what}`);
-  switch (spec.type) {
-    case 'conv2d':
-      if (spec.outChannels < 1) throw bad('needs at least 1 filter');
-      if (spec.kernel < 1) throw bad('kernel size must be at least 1');
-      if (spec.stride < 1) throw bad('stride must be at least 1');
-      if (spec.padding >= spec.kernel) throw bad('padding must be smaller than the kernel');
-      break;
-    case 'maxpool2d':
-      if (spec.size < 1) throw bad('pool size must be at least 1');
-      if (spec.stride < 1) throw bad('pool stride must be at least 1');
-      break;
-    case 'dense':
-      if (spec.outFeatures < 1) throw bad('needs at least 1 output');
-      break;
-    case 'dropout':
-      if (!(spec.rate >= 0 && spec.rate < 1)) throw bad('rate must be at least 0 and below 1');
-      break;
-  }
 }
 
 /** The canonical token for one layer spec (inverse of parseArch). */
 export function formatLayer(spec: LayerSpec): string {
-  switch (spec.type) {
-    case 'conv2d':
-      return `conv${spec.outChannels}k${spec.kernel}${spec.stride !== 1 ? `s${spec.stride}` : ''}${spec.padding !== 0 ? `p${spec.padding}` : ''}`;
-    case 'maxpool2d':
-      return `pool${spec.size}${spec.stride !== spec.size ? `s${spec.stride}` : ''}`;
-    case 'dense':
-      return `dense${spec.outFeatures}`;
-    case 'dropout':
-      return `dropout${spec.rate}`;
-    default:
-      return spec.type;
-  }
+  return kindOf(spec.type).format(spec);
 }
 
 export function formatArch(specs: readonly LayerSpec[]): string {

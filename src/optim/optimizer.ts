@@ -25,6 +25,13 @@ export interface OptimizerState {
   m: Float32Array[];
   /** adam: second moment. */
   v: Float32Array[];
+  /**
+   * With --ema the weights file holds the average; these are the live weights (every
+   * parameter, then every buffer, as Sequential.state()) and the average's update count,
+   * so a resume continues both.
+   */
+  live?: Float32Array[];
+  emaUpdates?: number;
 }
 
 /**

@@ -1,8 +1,10 @@
 import type { Dataset } from '../data/index.js';
 import type { ModelFile } from '../model/weights-file.js';
-import { layerSpec } from '../net/sequential.js';
+import { CLASSES } from '../net/input.js';
+import { argMax } from '../tensor/tensor.js';
 import { DataParallel } from '../train/data-parallel.js';
 import { EVAL_BATCH, forEachPrediction } from '../train/evaluate.js';
+import { FixedView, ttaTransforms } from './tta.js';
 
 export interface Predictions {
   /** Arg-max class of each image. */
@@ -13,29 +15,34 @@ export interface Predictions {
 
 /**
  * Classifies every image of a dataset, in batches through the same engine as training;
- * with threads > 1 the images are split between worker threads.
+ * with threads > 1 the images are split between worker threads. With `tta` views > 1
+ * (test-time augmentation) the probabilities are the mean over the image and tta − 1
+ * fixed small warps of it (see tta.ts).
  */
-export async function predict(model: ModelFile, data: Dataset, threads = 1): Promise<Predictions> {
-  const probs = new Float32Array(data.n * 10);
+export async function predict(model: ModelFile, data: Dataset, threads = 1, tta = 1): Promise<Predictions> {
+  const views = ttaTransforms(tta);
+  const probs = new Float32Array(data.n * CLASSES);
+  const add = (p: Float32Array, at: number) => {
+    for (let i = 0; i < p.length; i++) probs[at + i] += p[i];
+  };
   // Below two batches per thread the start-up of workers costs more than it saves.
   const useThreads = Math.min(threads, Math.floor(data.n / (2 * EVAL_BATCH)));
   if (useThreads > 1) {
-    const specs = model.net.layers.map(layerSpec);
-    const pool = await DataParallel.create(useThreads, model.net, specs, model.input, 1, data, EVAL_BATCH, data.n);
+    const pool = await DataParallel.create(useThreads, model.net, model.net.specs(), model.input, 1, data, EVAL_BATCH, data.n);
     try {
       for (let i = 0; i < data.n; i++) pool.order[i] = i;
-      probs.set(pool.predict(model.net, model.input, data, data.n));
+      views.forEach((view, k) => add(pool.predict(model.net, model.input, data, data.n, k === 0 ? null : view), 0));
     } finally {
       await pool.close();
     }
   } else {
-    forEachPrediction(model.net, model.input, data, null, (start, count, p) => probs.set(p.subarray(0, count * 10), start * 10));
+    views.forEach((view, k) => {
+      const transform = k === 0 ? null : new FixedView(view);
+      forEachPrediction(model.net, model.input, data, null, (start, count, p) => add(p.subarray(0, count * CLASSES), start * CLASSES), EVAL_BATCH, transform);
+    });
   }
+  if (views.length > 1) for (let i = 0; i < probs.length; i++) probs[i] /= views.length;
   const labels = new Uint8Array(data.n);
-  for (let i = 0; i < data.n; i++) {
-    let arg = 0;
-    for (let k = 1; k < 10; k++) if (probs[i * 10 + k] > probs[i * 10 + arg]) arg = k;
-    labels[i] = arg;
-  }
+  for (let i = 0; i < data.n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
   return { labels, probs };
 }

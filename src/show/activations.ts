@@ -2,9 +2,9 @@ import { PIXELS } from '../data/index.js';
 import type { Conv2d } from '../layers/conv2d.js';
 import type { Layer } from '../layers/layer.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, inputAffine, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
-import type { Tensor } from '../tensor/tensor.js';
+import { argMax, type Tensor } from '../tensor/tensor.js';
 
 /** One layer's output for one image: a copy, C×H×W (or a flat vector after flatten). */
 export interface LayerOutput {
@@ -21,11 +21,14 @@ export interface Activations {
   input: Float32Array;
   /** Every layer's output, in order. */
   outputs: LayerOutput[];
-  /** Softmax probabilities of the 10 digits. */
+  /** Softmax probabilities of the digits. */
   probs: Float32Array;
   /** The most probable digit. */
   predicted: number;
 }
+
+/** One softmax for every call: its buffer lives in the kernel arena, which never frees (kconv serve calls this per request). */
+let softmax: SoftmaxCrossEntropy | undefined;
 
 /**
  * Runs one image through the network layer by layer (as when predicting: dropout off)
@@ -35,8 +38,7 @@ export interface Activations {
 export function activations(net: Sequential, input: InputSpec, pixels: Uint8Array): Activations {
   if (pixels.length !== PIXELS) throw new RangeError(`activations: expected ${PIXELS} pixels, got ${pixels.length}`);
   // The same arithmetic as training's fillBatch, so the input is bit for bit the one predict sees.
-  const a = 1 / (input.scale * input.std);
-  const b = -input.mean / input.std;
+  const { a, b } = inputAffine(input);
   const x = new Float32Array(PIXELS);
   for (let j = 0; j < PIXELS; j++) x[j] = pixels[j] * a + b;
   const outputs: LayerOutput[] = [];
@@ -45,10 +47,9 @@ export function activations(net: Sequential, input: InputSpec, pixels: Uint8Arra
     t = layer.forward(t, false);
     outputs.push({ index, layer, shape: t.shape.slice(1), data: Float32Array.from(t.data) });
   });
-  const probs = Float32Array.from(new SoftmaxCrossEntropy(10).softmax(t).data);
-  let predicted = 0;
-  for (let k = 1; k < 10; k++) if (probs[k] > probs[predicted]) predicted = k;
-  return { input: Float32Array.from(x), outputs, probs, predicted };
+  softmax ??= new SoftmaxCrossEntropy(CLASSES);
+  const probs = Float32Array.from(softmax.softmax(t).data);
+  return { input: Float32Array.from(x), outputs, probs, predicted: argMax(probs) };
 }
 
 /** The conv layers of a net, in order, with their positions. */

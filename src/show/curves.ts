@@ -1,4 +1,5 @@
 import { ModelFileError } from '../errors.js';
+import type { TrainingRecord } from '../model/weights-file.js';
 import { capHeight, type Canvas } from './canvas.js';
 import { AXIS, GRID, MUTED, TEXT, TRAIN, VAL, type Rgb } from './colors.js';
 import { textWidth } from './font.js';
@@ -14,22 +15,15 @@ export interface CurvePoint {
 }
 
 /**
- * The per-epoch history of a weights file's `training` record, checked: a clear
- * ModelFileError when there is none (nothing to plot) or when it is malformed.
+ * The per-epoch history of a weights file's `training` record (validated when the file
+ * was read): a clear ModelFileError when there is none, so nothing to plot.
  */
-export function historyOf(training: unknown, file: string): CurvePoint[] {
-  const history = (training as { history?: unknown } | undefined)?.history;
-  if (!Array.isArray(history) || history.length === 0) {
+export function historyOf(training: TrainingRecord | undefined, file: string): CurvePoint[] {
+  const history = training?.history ?? [];
+  if (history.length === 0) {
     throw new ModelFileError(`${file}: has no training history to plot (no "training.history" epochs): train it with kconv train, which records one`);
   }
-  const num = (v: unknown) => typeof v === 'number' && Number.isFinite(v);
-  return history.map((r: unknown, i) => {
-    const rec = r as Record<string, unknown>;
-    const ok = typeof r === 'object' && r !== null && num(rec.epoch) && num(rec.loss) && num(rec.acc)
-      && (rec.valLoss == null || num(rec.valLoss)) && (rec.valAcc == null || num(rec.valAcc));
-    if (!ok) throw new ModelFileError(`${file}: training.history[${i}] is not an epoch record (needs numbers epoch, loss, acc, and valLoss, valAcc as numbers or null)`);
-    return { epoch: rec.epoch as number, loss: rec.loss as number, acc: rec.acc as number, valLoss: (rec.valLoss as number | null) ?? null, valAcc: (rec.valAcc as number | null) ?? null };
-  });
+  return history.map(({ epoch, loss, acc, valLoss, valAcc }) => ({ epoch, loss, acc, valLoss, valAcc }));
 }
 
 /** About `count` round tick values (1, 2 or 5 × 10ⁿ apart) covering lo..hi. */

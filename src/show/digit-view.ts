@@ -1,4 +1,5 @@
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, type InputSpec } from '../net/input.js';
+import { kindOfLayer } from '../layers/registry.js';
 import type { Sequential } from '../net/sequential.js';
 import { activations, convLayers, type Activations } from './activations.js';
 import { capHeight, type Canvas } from './canvas.js';
@@ -16,6 +17,8 @@ export interface DigitViewInput {
   file: string;
   /** The file's id of the row, when it has an id column. */
   id: number | null;
+  /** Says where the image is from, instead of "row N of file" (an image file's name). */
+  where?: string;
   net: Sequential;
   input: InputSpec;
   arch: string;
@@ -61,7 +64,6 @@ const INPUT_SCALE = 8;
 const ROW_WIDTH = 888;
 const PER_LINE = 16;
 const TILE_GAP = 8;
-const POINTWISE = new Set(['relu', 'maxpool2d', 'dropout']);
 
 function hasNegative(values: Float32Array): boolean {
   for (const v of values) if (v < 0) return true;
@@ -70,8 +72,10 @@ function hasNegative(values: Float32Array): boolean {
 
 /**
  * The rows of maps for one image: the first conv layer's filters, its raw output
- * (signed), and its output after each ReLU/pooling that follows; then, for every deeper
- * conv layer, its output after its ReLU/pooling (or raw, when nothing follows it).
+ * (signed), and its output after each layer that follows it on the same maps (batch
+ * normalization, ReLU, pooling: those with a `mapLabel` in the registry; dropout is seen
+ * through); then, for every deeper conv layer, its output after those (or raw, when
+ * nothing follows it).
  */
 export function mapRows(net: Sequential, acts: Activations): MapRow[] {
   const rows: MapRow[] = [];
@@ -88,18 +92,20 @@ export function mapRows(net: Sequential, acts: Activations): MapRow[] {
       for (let f = 0; f < conv.outChannels; f++) data.set(conv.weight.subarray(f * conv.inChannels * k * k, f * conv.inChannels * k * k + k * k), f * k * k);
       rows.push({ title: `${name} filters`, detail: `${conv.outChannels} of ${k}×${k}${perChannel}, ±${short(scaleMax)}`, kind: 'filters', channels: conv.outChannels, height: k, width: k, data, scaleMax, stage });
     }
-    const after = [];
-    for (let j = index + 1; j < layers.length && POINTWISE.has(layers[j].type); j++) {
-      if (layers[j].type !== 'dropout') after.push(acts.outputs[j]);
+    const after: { out: Activations['outputs'][number]; label: string }[] = [];
+    for (let j = index + 1; j < layers.length; j++) {
+      const label = kindOfLayer(layers[j]).mapLabel;
+      if (label === undefined) break;
+      if (label !== null) after.push({ out: acts.outputs[j], label });
     }
     if (stage === 0 || after.length === 0) {
       const data = acts.outputs[index].data;
       const m = absMax(data);
       rows.push({ title: `${name} output`, detail: `${c}×${h}×${w}, ±${short(m)}`, kind: 'signed', channels: c, height: h, width: w, data, scaleMax: m, stage });
     }
-    for (const out of after) {
+    for (const { out, label } of after) {
       const [oc, oh, ow] = out.shape;
-      const what = out.layer.type === 'relu' ? 'after relu' : 'after pool';
+      const what = `after ${label}`;
       const signed = hasNegative(out.data);
       const m = absMax(out.data);
       rows.push({
@@ -137,7 +143,7 @@ export function renderDigitView(v: DigitViewInput): DigitView {
   const verdictWidth = s.text(verdict, MARGIN, y, { color: correct === null ? TEXT : correct ? GOOD : BAD, scale: 3 });
   s.text(`p = ${(pPred * 100).toFixed(1)}%`, MARGIN + verdictWidth + 18, y + 7, { color: MUTED });
   y += capHeight(3) + 14;
-  const where = `row ${v.row} of ${baseName(v.file)}${v.id === null ? '' : `, id ${v.id}`}`;
+  const where = v.where ?? `row ${v.row} of ${baseName(v.file)}${v.id === null ? '' : `, id ${v.id}`}`;
   s.text(where, MARGIN, y, { color: MUTED });
   y += capHeight(2) + 8;
   s.text(`model ${baseName(v.weightsFile)}: ${v.arch}`, MARGIN, y, { color: MUTED });
@@ -161,11 +167,11 @@ export function renderDigitView(v: DigitViewInput): DigitView {
   s.text(`${acts.predicted}: ${(pPred * 100).toFixed(1)}%`, left + columnWidth, y, { color: MUTED, align: 'right' });
   y += capHeight(2) + 14;
   const chart = { x: left + 40, y, w: 200, h: 120 };
-  const pitch = chart.w / 10;
+  const pitch = chart.w / CLASSES;
   const barWidth = 14;
   const predictedColor = correct === null ? TRAIN : correct ? GOOD : BAD;
   const bars: Box[] = [];
-  for (let k = 0; k < 10; k++) {
+  for (let k = 0; k < CLASSES; k++) {
     const h = Math.max(1, Math.round(acts.probs[k] * chart.h));
     bars.push({ x: Math.round(chart.x + k * pitch + (pitch - barWidth) / 2), y: chart.y + chart.h - h, w: barWidth, h });
   }
@@ -179,7 +185,7 @@ export function renderDigitView(v: DigitViewInput): DigitView {
     c.fillRect(chart.x, chart.y + chart.h, chart.w, 1, AXIS);
   });
   y += chart.h + 8;
-  for (let k = 0; k < 10; k++) {
+  for (let k = 0; k < CLASSES; k++) {
     const cx = bars[k].x + barWidth / 2;
     const color = k === acts.predicted ? predictedColor : k === v.label ? GOOD : TEXT;
     s.text(String(k), cx + 1, y, { color, align: 'center' });

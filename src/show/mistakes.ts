@@ -1,4 +1,5 @@
 import { PIXELS } from '../data/index.js';
+import { CLASSES } from '../net/input.js';
 import { capHeight, type Canvas } from './canvas.js';
 import { AXIS, BAD, GOOD, MUTED, TEXT } from './colors.js';
 import { textWidth } from './font.js';
@@ -78,7 +79,7 @@ export function renderMistakes(v: MistakesInput): { canvas: Canvas; layout: Mist
     const mid = digit.x + side / 2;
     const t = String(v.labels[row]);
     const p = String(v.predicted[row]);
-    const prob = v.probs[row * 10 + v.predicted[row]];
+    const prob = v.probs[row * CLASSES + v.predicted[row]];
     // A mistake is never certain: no "100%" for 0.996.
     const pct = prob >= 0.995 ? ' >99%' : ` ${Math.round(prob * 100)}%`;
     const total = textWidth(`${t}→${p}${pct}`, 2);

@@ -3,6 +3,7 @@
  * in 256-colour greys on a terminal, in plain characters elsewhere (a pipe, a file,
  * NO_COLOR), so that no escape codes end up in files.
  */
+import { CLASSES } from '../net/input.js';
 
 export const UPPER_HALF = '▀';
 const RESET = '\x1b[0m';
@@ -92,7 +93,7 @@ export interface TerminalView {
  * true digit's, when it is not among them).
  */
 export function terminalView(v: TerminalView): string {
-  const order = Array.from({ length: 10 }, (_, k) => k).sort((a, b) => v.probs[b] - v.probs[a] || a - b);
+  const order = Array.from({ length: CLASSES }, (_, k) => k).sort((a, b) => v.probs[b] - v.probs[a] || a - b);
   const verdict = v.label === null
     ? `predicted ${v.predicted}`
     : `true ${v.label}, predicted ${v.predicted}${v.label === v.predicted ? '' : ' (wrong)'}`;

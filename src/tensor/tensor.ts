@@ -66,3 +66,10 @@ export class ReshapeView {
     return t;
   }
 }
+
+/** Index of the largest of values[offset .. offset+length), the first on ties: a row's predicted class. */
+export function argMax(values: ArrayLike<number>, offset = 0, length = values.length - offset): number {
+  let best = 0;
+  for (let k = 1; k < length; k++) if (values[offset + k] > values[offset + best]) best = k;
+  return best;
+}

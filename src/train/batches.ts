@@ -1,28 +1,27 @@
 import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, inputAffine, type InputSpec } from '../net/input.js';
 import { mixSeed, Random } from '../random.js';
-import { randomAffine, warpImage, type Affine } from './augment.js';
+import type { ImageTransform } from './augment.js';
 
 /**
  * Copies the images `order[start .. start+count)` of a dataset into a float32 batch
- * (NCHW, 1×28×28 each), as (pixel / scale − mean) / std, and their labels. Pixels stay
+ * (NCHW, 1×28×28 each), as (pixel / scale − mean) / std, and their labels, each image
+ * through `transform` when there is one (augmentation, a test-time view). Pixels stay
  * bytes in the dataset; only the batch in use is ever float32.
  */
 export function fillBatch(
   data: Dataset, order: Int32Array, start: number, count: number, input: InputSpec,
-  x: Float32Array, labels: Uint8Array | null, augment: Augmentation | null = null,
+  x: Float32Array, labels: Uint8Array | null, transform: ImageTransform | null = null,
 ): void {
-  const a = 1 / (input.scale * input.std);
-  const b = -input.mean / input.std;
+  const { a, b } = inputAffine(input);
   const pixels = data.pixels;
   const lut = byteTable(a, b);
   for (let i = 0; i < count; i++) {
     const src = order[start + i] * PIXELS;
     const dst = i * PIXELS;
-    if (augment) {
-      randomAffine(augment.seed, augment.epoch, order[start + i], augment.transform);
-      warpImage(pixels, src, augment.transform, x, dst, a, b);
+    if (transform) {
+      transform.apply(pixels, src, order[start + i], x, dst, a, b);
     } else {
       for (let j = 0; j < PIXELS; j++) x[dst + j] = lut[pixels[src + j]];
     }
@@ -42,17 +41,6 @@ function byteTable(a: number, b: number): Float32Array {
   return table;
 }
 
-/** Random affine augmentation for one epoch (see augment.ts); `transform` is scratch space. */
-export interface Augmentation {
-  seed: number;
-  epoch: number;
-  transform: Affine;
-}
-
-export function augmentation(seed: number): Augmentation {
-  return { seed, epoch: 0, transform: { angle: 0, scale: 1, dx: 0, dy: 0 } };
-}
-
 /** 0, 1, …, n − 1. */
 export function range(n: number): Int32Array {
   const r = new Int32Array(n);
@@ -66,7 +54,7 @@ export function range(n: number): Int32Array {
  */
 export function stratifiedSplit(labels: Uint8Array, n: number, fraction: number, seed: number): { train: Int32Array; val: Int32Array } {
   const random = new Random(mixSeed(seed, 0x5eed));
-  const byClass: number[][] = Array.from({ length: 10 }, () => []);
+  const byClass: number[][] = Array.from({ length: CLASSES }, () => []);
   for (let i = 0; i < n; i++) byClass[labels[i]].push(i);
   const train: number[] = [];
   const val: number[] = [];

@@ -1,35 +1,46 @@
 import { Worker } from 'node:worker_threads';
 import type { Dataset } from '../data/index.js';
 import type { Param } from '../layers/layer.js';
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
 import { findWorkerScript } from '../io/worker-url.js';
 import { forEachPrediction } from './evaluate.js';
-import type { Augmentation } from './batches.js';
+import type { Affine, Augmenter, AugmentSettings } from './augment.js';
+import { FixedView } from '../predict/tta.js';
 import type { GradientStep } from './step.js';
 import { Command, CONTROL_WORDS, FAILURE_BYTES, shareDataset, Slot, type WorkerInit } from './thread-protocol.js';
+import { ThreadSync } from './thread-sync.js';
 
 /**
  * Data parallelism over worker threads. Each batch is cut into one slice per thread;
  * the main thread computes slice 0 with its own network while workers compute the
  * others on replicas, then their gradients are added to the main network's (in a
  * fixed order, so a seeded run is reproducible for a given thread count) and the main
- * thread takes the optimizer step. Parameters, gradients, pixels and the epoch's order
- * live in SharedArrayBuffers; jobs start and finish through Atomics, not messages.
+ * thread takes the optimizer step. Batch normalization sums its statistics over all
+ * threads as it goes (thread-sync.ts), so every slice is normalized by the whole batch's
+ * and the result is what one thread computes; the main network's running statistics,
+ * updated from those same statistics, are published with the parameters. Parameters,
+ * gradients, pixels and the epoch's order live in SharedArrayBuffers; jobs start and
+ * finish through Atomics, not messages.
  */
 export class DataParallel {
   private constructor(
     private readonly workers: Worker[],
     private readonly control: Int32Array,
-    private readonly params: Float32Array,
+    private readonly state: Float32Array,
     private readonly grads: Float32Array[],
     private readonly stats: Float64Array[],
     private readonly slices: Int32Array,
     /** The epoch's order of images: write it here before stepping. */
     readonly order: Int32Array,
     private readonly probs: Float32Array,
+    /** The test-time view of the next prediction job (see WorkerInit.view). */
+    private readonly view: Float64Array,
+    private readonly net: Sequential,
     private readonly netParams: Param[],
+    /** The network's parameters then buffers, as published to `state` before every job. */
+    private readonly netState: Float32Array[],
     private readonly failure: Uint8Array,
   ) {}
 
@@ -39,17 +50,22 @@ export class DataParallel {
 
   static async create(
     threads: number, net: Sequential, specs: LayerSpec[], input: InputSpec, seed: number, data: Dataset,
-    maxBatch: number, orderLength = data.n, augment = false,
+    maxBatch: number, orderLength = data.n, augment: AugmentSettings | null = null, labelSmoothing = 0,
   ): Promise<DataParallel> {
     const netParams = net.params();
-    const size = netParams.reduce((a, p) => a + p.value.length, 0);
+    const netState = net.state();
+    const gradSize = netParams.reduce((a, p) => a + p.value.length, 0);
+    const stateSize = netState.reduce((a, v) => a + v.length, 0);
     const f32 = (n: number) => new Float32Array(new SharedArrayBuffer(Math.max(4, n * 4)));
     const control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
-    const params = f32(size);
+    const state = f32(stateSize);
     const slices = new Int32Array(new SharedArrayBuffer(threads * 3 * 4));
     const order = new Int32Array(new SharedArrayBuffer(Math.max(4, orderLength * 4)));
-    const probs = f32(data.n * 10);
+    const probs = f32(data.n * CLASSES);
+    const momentSlot = net.reduceLength();
+    const moments = new Float64Array(new SharedArrayBuffer(Math.max(8, 2 * threads * momentSlot * 8)));
     const failure = new Uint8Array(new SharedArrayBuffer(FAILURE_BYTES));
+    const view = new Float64Array(new SharedArrayBuffer(4 * 8)).fill(NaN);
     const shared = shareDataset(data);
     const maxSlice = Math.ceil(maxBatch / threads);
     const grads: Float32Array[] = [];
@@ -58,10 +74,11 @@ export class DataParallel {
     const url = findWorkerScript('./worker.js', import.meta.url);
     if (!url) throw new Error('the training worker script (train/worker.js) is missing: run npm run build');
     for (let index = 1; index < threads; index++) {
-      grads.push(f32(size));
+      grads.push(f32(gradSize));
       stats.push(new Float64Array(new SharedArrayBuffer(16)));
       const init: WorkerInit = {
-        specs, input, seed, augment, index, maxSlice, control, params, grads: grads[index - 1], stats: stats[index - 1], slices, data: shared, order, probs, failure,
+        specs, input, seed, augment, labelSmoothing, view, index, threads, maxSlice, control, state, grads: grads[index - 1], moments, momentSlot,
+        stats: stats[index - 1], slices, data: shared, order, probs, failure,
       };
       const worker = new Worker(url, { workerData: init });
       workers.push(worker);
@@ -70,32 +87,45 @@ export class DataParallel {
       w.once('online', resolve);
       w.once('error', reject);
     })));
-    return new DataParallel(workers, control, params, grads, stats, slices, order, probs, netParams, failure);
+    if (momentSlot > 0) net.setBatchReduce(new ThreadSync(control, moments, momentSlot, 0, threads));
+    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, view, net, netParams, netState, failure);
   }
 
   /** Runs a job on every worker and waits until all are done. */
   private dispatch(command: Command, mainJob: () => void): void {
-    Atomics.store(this.control, Slot.Done, 0);
-    Atomics.store(this.control, Slot.Command, command);
-    Atomics.add(this.control, Slot.Generation, 1);
-    Atomics.notify(this.control, Slot.Generation);
-    mainJob();
-    const want = this.workers.length;
-    for (let done = Atomics.load(this.control, Slot.Done); done < want; done = Atomics.load(this.control, Slot.Done)) {
-      Atomics.wait(this.control, Slot.Done, done, 10_000);
+    const c = this.control;
+    Atomics.store(c, Slot.Done, 0);
+    Atomics.store(c, Slot.Command, command);
+    Atomics.add(c, Slot.Generation, 1);
+    Atomics.notify(c, Slot.Generation);
+    let mainError: unknown = null;
+    try {
+      mainJob();
+    } catch (error) {
+      // Workers may be waiting for this thread at a barrier: tell them, and wake them.
+      mainError = error;
+      Atomics.compareExchange(c, Slot.Failed, 0, -1);
+      Atomics.notify(c, Slot.BarrierGeneration);
     }
-    if (Atomics.load(this.control, Slot.Failed) !== 0) {
+    const want = this.workers.length;
+    for (let done = Atomics.load(c, Slot.Done); done < want; done = Atomics.load(c, Slot.Done)) {
+      Atomics.wait(c, Slot.Done, done, 10_000);
+    }
+    const failed = Atomics.load(c, Slot.Failed);
+    if (failed > 0) {
       const end = this.failure.indexOf(0);
       const message = new TextDecoder().decode(this.failure.slice(0, end < 0 ? undefined : end));
-      throw new Error(`worker thread ${Atomics.load(this.control, Slot.Failed)} failed: ${message}`);
+      throw new Error(`worker thread ${failed} failed: ${message}`);
     }
+    if (mainError !== null) throw mainError;
   }
 
-  private publishParams(): void {
+  /** Parameters and buffers (running statistics) to the shared state the workers load. */
+  private publishState(): void {
     let o = 0;
-    for (const p of this.netParams) {
-      this.params.set(p.value, o);
-      o += p.value.length;
+    for (const v of this.netState) {
+      this.state.set(v, o);
+      o += v.length;
     }
   }
 
@@ -125,9 +155,10 @@ export class DataParallel {
    * Gradient of the mean loss over order[start .. start+count) into the main network's
    * parameter gradients; returns the summed loss and correct count.
    */
-  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmentation | null = null): { lossSum: number; correct: number } {
-    this.publishParams();
+  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null): { lossSum: number; correct: number } {
+    this.publishState();
     const [s0, n0] = this.cut(start, count);
+    Atomics.store(this.control, Slot.Participants, Math.min(this.threads, count));
     let lossSum = 0;
     let correct = 0;
     this.dispatch(Command.Step, () => {
@@ -149,19 +180,25 @@ export class DataParallel {
     return { lossSum, correct };
   }
 
-  /** Softmax probabilities of images order[0 .. count), n×10, computed on every thread. */
-  predict(net: Sequential, input: InputSpec, data: Dataset, count: number): Float32Array {
-    this.publishParams();
+  /**
+   * Softmax probabilities of images order[0 .. count), n×10, computed on every thread;
+   * of each image seen through `view` when one is given (test-time augmentation).
+   */
+  predict(net: Sequential, input: InputSpec, data: Dataset, count: number, view: Affine | null = null): Float32Array {
+    this.publishState();
+    if (view) this.view.set([view.angle, view.scale, view.dx, view.dy]);
+    else this.view.fill(NaN);
     const [s0, n0] = this.cut(0, count);
     this.dispatch(Command.Predict, () => {
       forEachPrediction(net, input, data, this.order.subarray(s0, s0 + n0), (s, c, p) => {
-        this.probs.set(p.subarray(0, c * 10), (s0 + s) * 10);
-      });
+        this.probs.set(p.subarray(0, c * CLASSES), (s0 + s) * CLASSES);
+      }, undefined, view ? new FixedView(view) : null);
     });
-    return this.probs.subarray(0, count * 10);
+    return this.probs.subarray(0, count * CLASSES);
   }
 
   async close(): Promise<void> {
+    this.net.setBatchReduce(null);
     Atomics.store(this.control, Slot.Command, Command.Exit);
     Atomics.add(this.control, Slot.Generation, 1);
     Atomics.notify(this.control, Slot.Generation);

@@ -1,5 +1,6 @@
 import type { OptimizerName } from '../optim/optimizer.js';
 import type { ScheduleName } from '../optim/schedule.js';
+import { NO_AUGMENTATION, type AugmentSettings } from './augment.js';
 
 /** A named bundle of training choices; explicit command-line options override any of them. */
 export interface Recipe {
@@ -9,15 +10,19 @@ export interface Recipe {
   schedule: ScheduleName;
   epochs: number;
   batchSize: number;
-  augment: boolean;
+  augment: AugmentSettings;
   weightDecay: number;
+  labelSmoothing: number;
+  ema: number;
 }
+
+const AFFINE: AugmentSettings = { ...NO_AUGMENTATION, affine: true };
 
 export const RECIPES: Readonly<Record<string, Recipe>> = {
   /** kconv's plain recipe: the default net, SGD with momentum, 5 epochs. */
-  default: { arch: 'default', optimizer: 'momentum', lr: 0.05, schedule: 'cosine', epochs: 5, batchSize: 64, augment: false, weightDecay: 0 },
+  default: { arch: 'default', optimizer: 'momentum', lr: 0.05, schedule: 'cosine', epochs: 5, batchSize: 64, augment: NO_AUGMENTATION, weightDecay: 0, labelSmoothing: 0, ema: 0 },
   /** The default net with augmentation and one-cycle Adam: more accurate, 4× the epochs. */
-  augmented: { arch: 'default', optimizer: 'adam', lr: 0.003, schedule: 'onecycle', epochs: 20, batchSize: 64, augment: true, weightDecay: 0 },
+  augmented: { arch: 'default', optimizer: 'adam', lr: 0.003, schedule: 'onecycle', epochs: 20, batchSize: 64, augment: AFFINE, weightDecay: 0, labelSmoothing: 0, ema: 0 },
   /** The wide net with dropout, augmentation and one-cycle Adam: the most accurate. */
-  best: { arch: 'wide', optimizer: 'adam', lr: 0.003, schedule: 'onecycle', epochs: 12, batchSize: 64, augment: true, weightDecay: 0 },
+  best: { arch: 'wide', optimizer: 'adam', lr: 0.003, schedule: 'onecycle', epochs: 12, batchSize: 64, augment: AFFINE, weightDecay: 0, labelSmoothing: 0, ema: 0 },
 };

@@ -2,9 +2,10 @@ import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
 import { allocF32 } from '../kernels/memory.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
-import type { InputSpec } from '../model/weights-file.js';
+import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
-import { fillBatch, type Augmentation } from './batches.js';
+import type { Augmenter } from './augment.js';
+import { fillBatch } from './batches.js';
 
 /**
  * One gradient computation on a slice of a batch: fill the images, forward, loss,
@@ -15,19 +16,21 @@ import { fillBatch, type Augmentation } from './batches.js';
 export class GradientStep {
   private readonly x: Float32Array;
   private readonly labels: Uint8Array;
-  private readonly ce = new SoftmaxCrossEntropy(10);
+  private readonly ce: SoftmaxCrossEntropy;
   private readonly stats = { correct: 0 };
   /** Views of the buffers for each slice size seen (the short last batch, thread slices). */
   private readonly views = new Map<number, { xs: Float32Array; labels: Uint8Array }>();
 
-  constructor(private readonly net: Sequential, private readonly input: InputSpec, maxCount: number) {
+  /** `labelSmoothing` is the loss's ε (see softmax-cross-entropy.ts). */
+  constructor(private readonly net: Sequential, private readonly input: InputSpec, maxCount: number, labelSmoothing = 0) {
+    this.ce = new SoftmaxCrossEntropy(CLASSES, labelSmoothing);
     this.x = allocF32(maxCount * PIXELS);
     this.labels = new Uint8Array(maxCount);
   }
 
   /** Returns the summed loss and the number of correct predictions over the slice. */
   run(
-    data: Dataset, order: Int32Array, start: number, count: number, batchCount: number, augment: Augmentation | null = null,
+    data: Dataset, order: Int32Array, start: number, count: number, batchCount: number, augment: Augmenter | null = null,
   ): { lossSum: number; correct: number } {
     let view = this.views.get(count);
     if (!view) {

@@ -1,21 +1,32 @@
 import type { Dataset } from '../data/index.js';
-import type { InputSpec } from '../model/weights-file.js';
+import type { InputSpec } from '../net/input.js';
 import type { LayerSpec } from '../net/spec.js';
+import type { AugmentSettings } from './augment.js';
 
 /** What every worker is given once, at start-up. All arrays are views of SharedArrayBuffers. */
 export interface WorkerInit {
   specs: LayerSpec[];
   input: InputSpec;
   seed: number;
-  /** Augment training images (the worker draws the same transforms the main thread would). */
-  augment: boolean;
+  /** How training images are augmented, or null (the worker draws the same transforms the main thread would). */
+  augment: AugmentSettings | null;
+  /** The loss's label smoothing ε. */
+  labelSmoothing: number;
+  /** The test-time view of prediction jobs: [angle, scale, dx, dy], or NaNs for the image itself. */
+  view: Float64Array;
   /** This worker's number, 1.. (the main thread is 0). */
   index: number;
+  /** Threads in all, the main thread included. */
+  threads: number;
   maxSlice: number;
   control: Int32Array;
-  params: Float32Array;
-  /** This worker's gradient slot, laid out like `params`. */
+  /** The network's state as the main thread last published it: every parameter, then every buffer (running statistics). */
+  state: Float32Array;
+  /** This worker's gradient slot: every parameter's gradient, in order. */
   grads: Float32Array;
+  /** Partial statistics of layers that normalize by the whole batch (see thread-sync.ts); `momentSlot` floats per thread and parity. */
+  moments: Float64Array;
+  momentSlot: number;
   /** This worker's [lossSum, correct]. */
   stats: Float64Array;
   /** Per worker: [start, count, batchCount] of its current slice. */
@@ -43,10 +54,15 @@ export enum Slot {
   Done = 1,
   /** What the job is: a Command. */
   Command = 2,
-  /** A worker that threw sets this to its index. */
+  /** The first thread that threw sets this: a worker its index, the main thread −1. */
   Failed = 3,
+  /** Threads taking part in the current step (those with images), for the barrier. */
+  Participants = 4,
+  /** The barrier: threads arrived, and the number of times it opened. */
+  BarrierCount = 5,
+  BarrierGeneration = 6,
 }
-export const CONTROL_WORDS = 4;
+export const CONTROL_WORDS = 7;
 
 /** What a job is (the value in Slot.Command). */
 export enum Command {

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Images } from '../data/index.js';
 import { SpecError, TrainingError, UsageError } from '../errors.js';
-import {
-  DEFAULT_INPUT, saveModel, type EpochRecord, type InputSpec, type ModelFile, type TrainingRecord,
-} from '../model/weights-file.js';
+import { saveModel, type DataFingerprint, type EpochRecord, type ModelFile, type TrainingRecord } from '../model/weights-file.js';
+import { CLASSES, DEFAULT_INPUT, type InputSpec } from '../net/input.js';
 import { createNetwork, formatArch, parseArch } from '../net/index.js';
 import type { Sequential } from '../net/sequential.js';
 import { layerSpec } from '../net/sequential.js';
@@ -12,7 +11,9 @@ import type { LayerSpec } from '../net/spec.js';
 import { Optimizer, optimizerConfig, type OptimizerName } from '../optim/optimizer.js';
 import { learningRate, type ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
-import { augmentation, range, stratifiedSplit, type Augmentation } from './batches.js';
+import { Augmenter, isAugmenting, type AugmentSettings } from './augment.js';
+import { range, stratifiedSplit } from './batches.js';
+import { WeightAverage } from '../optim/ema.js';
 import { DataParallel } from './data-parallel.js';
 import { evaluate } from './evaluate.js';
 import { GradientStep } from './step.js';
@@ -37,29 +38,18 @@ export interface TrainOptions {
   optimizerState: boolean;
   /** Threads computing each batch (data-parallel); 1 = this thread only. */
   threads: number;
-  /** Random rotation, scale and shift of every training image, new each epoch (augment.ts). */
-  augment: boolean;
+  /** What augmentation does to every training image, new each epoch (augment.ts). */
+  augment: AugmentSettings;
+  /** Label smoothing ε of the loss (0: none). */
+  labelSmoothing: number;
+  /** Decay of the moving average of the weights that is validated and saved (0: none; see optim/ema.ts). */
+  ema: number;
   /** What was trained on, recorded in the weights file so that a resume can tell when the data changed. */
   data?: DataFingerprint;
   /** The checkpoint a resumed run started from (for saying what is on disk when training fails). */
   resumedFile?: string;
 }
 
-/** The training images as recorded in the weights file: name, count and a hash of their content. */
-export interface DataFingerprint {
-  file: string;
-  images: number;
-  /** sha256 of the pixels and labels as read (the same for a CSV, its .gz or its idx files). */
-  sha256: string;
-}
-
-/**
- * The training record as written: the loader's TrainingRecord plus what this trainer
- * adds. `scheduleFrom` is the step at which the current learning-rate schedule began
- * (0, or where a resume changed the rate, schedule or optimizer); `data` is what was
- * trained on.
- */
-export type WrittenTrainingRecord = TrainingRecord & { scheduleFrom?: number; data?: DataFingerprint };
 
 export interface BatchProgress {
   epoch: number;
@@ -94,7 +84,7 @@ export function checkArch(arch: string): void {
 }
 
 function checkOutputs(net: Sequential, arch: string): void {
-  if (net.outputShape[0] !== 10) {
+  if (net.outputShape[0] !== CLASSES) {
     throw new SpecError(`architecture "${arch}" ends in ${net.outputShape[0]} outputs: the last layer must be dense10, one score per digit`);
   }
 }
@@ -166,7 +156,10 @@ class TrainingRun {
   private readonly scheduleFrom: number;
   private readonly checkpointPath: string;
   private readonly order: Int32Array;
-  private readonly augment: Augmentation | null;
+  private readonly augment: Augmenter | null;
+  /** The moving average of the weights, and room for the live weights while it is lent out. */
+  private readonly ema: WeightAverage | null;
+  private readonly live: Float32Array[];
   private readonly step: GradientStep;
 
   private constructor(
@@ -182,7 +175,7 @@ class TrainingRun {
     private readonly pool: DataParallel | null,
     private readonly threads: number,
   ) {
-    const record = resume?.training as WrittenTrainingRecord | undefined;
+    const record = resume?.training as TrainingRecord | undefined;
     this.history = record?.history.slice() ?? [];
     this.bestEpoch = record?.bestEpoch;
     for (const r of this.history) if (r.valAcc !== null && r.valAcc > this.bestAcc) this.bestAcc = r.valAcc;
@@ -191,8 +184,10 @@ class TrainingRun {
     this.scheduleFrom = scheduleStart(record, opts, this.batchesPerEpoch);
     this.checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
     this.order = pool ? pool.order : new Int32Array(rows.trainIdx.length);
-    this.augment = opts.augment ? augmentation(opts.seed) : null;
-    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize);
+    this.augment = isAugmenting(opts.augment) ? new Augmenter(opts.augment, opts.seed) : null;
+    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize, opts.labelSmoothing);
+    this.live = opts.ema > 0 ? net.state().map((v) => new Float32Array(v.length)) : [];
+    this.ema = opts.ema > 0 ? resumedAverage(net, opts.ema, resume) : null;
   }
 
   /** Set-up: the network (new or resumed), the split, the optimizer (its state kept unless the optimizer changed) and the threads. */
@@ -212,7 +207,10 @@ class TrainingRun {
     );
     const threads = Math.max(1, Math.min(opts.threads, opts.batchSize));
     const pool = threads > 1
-      ? await DataParallel.create(threads, net, specsOf(net), input, opts.seed, data, opts.batchSize, rows.trainIdx.length, opts.augment)
+      ? await DataParallel.create(
+        threads, net, specsOf(net), input, opts.seed, data, opts.batchSize, rows.trainIdx.length,
+        isAugmenting(opts.augment) ? opts.augment : null, opts.labelSmoothing,
+      )
       : null;
     return new TrainingRun(data, opts, events, resume, input, arch, net, optimizer, rows, pool, threads);
   }
@@ -269,6 +267,7 @@ class TrainingRun {
       const t = (epoch - 1) * batchesPerEpoch + b;
       lr = learningRate(opts.schedule, opts.lr, t - this.scheduleFrom, this.totalSteps - this.scheduleFrom);
       this.optimizer.step(lr);
+      this.ema?.update();
       lossSum += r.lossSum;
       correct += r.correct;
       seen += count;
@@ -282,7 +281,8 @@ class TrainingRun {
       }
     }
     const seconds = (performance.now() - started) / 1000;
-    const val = this.rows.valSet ? evaluate(net, this.input, this.rows.valSet, this.rows.valIdx) : null;
+    const { valSet, valIdx } = this.rows;
+    const val = valSet ? await this.withSavedWeights(() => evaluate(net, this.input, valSet, valIdx)) : null;
     this.history.push({ epoch, loss: lossSum / seen, acc: correct / seen, valLoss: val ? val.loss : null, valAcc: val ? val.acc : null, seconds, lr });
     return null;
   }
@@ -305,12 +305,23 @@ class TrainingRun {
     const epoch = position?.epoch ?? this.history.length;
     const bad = firstNonFinite(this.net, this.optimizer);
     if (bad) throw this.diverged(`${bad} at epoch ${epoch} though the loss was still finite`);
-    const model: ModelFile = { input: this.input, arch: this.arch, net: this.net, training: this.record(position), optimizerState: this.optimizer.state };
-    await saveModel(path, model, { optimizerState: this.opts.optimizerState });
+    await this.withSavedWeights(async () => {
+      const optimizerState = this.ema ? { ...this.optimizer.state, live: this.live, emaUpdates: this.ema.updates } : this.optimizer.state;
+      const model: ModelFile = { input: this.input, arch: this.arch, net: this.net, training: this.record(position), optimizerState };
+      await saveModel(path, model, { optimizerState: this.opts.optimizerState });
+    });
     if (path === this.checkpointPath) this.saved = position ? { epoch, batch: position.batch } : { epoch };
   }
 
-  private record(position?: TrainingRecord['position']): WrittenTrainingRecord {
+  /**
+   * Runs `use` with the network holding the weights that are validated and saved: the
+   * moving average when there is one (the live weights wait in `live`), else the live ones.
+   */
+  private withSavedWeights<T>(use: () => T | Promise<T>): Promise<T> {
+    return this.ema ? this.ema.withAverages(this.live, use) : Promise.resolve().then(use);
+  }
+
+  private record(position?: TrainingRecord['position']): TrainingRecord {
     const { opts } = this;
     return {
       epochs: opts.epochs,
@@ -320,7 +331,10 @@ class TrainingRun {
       schedule: opts.schedule,
       ...(this.scheduleFrom > 0 ? { scheduleFrom: this.scheduleFrom } : {}),
       validation: opts.validation,
-      augment: opts.augment,
+      // Affine-only or no augmentation is written as before (true or false).
+      augment: isAugmenting({ ...opts.augment, affine: false }) ? opts.augment : opts.augment.affine,
+      ...(opts.labelSmoothing > 0 ? { labelSmoothing: opts.labelSmoothing } : {}),
+      ...(opts.ema > 0 ? { ema: opts.ema } : {}),
       limit: opts.limit,
       threads: this.threads,
       ...(opts.data ? { data: opts.data } : {}),
@@ -366,7 +380,7 @@ class TrainingRun {
  * run and an uninterrupted one are the same); one that changes any of them starts the
  * new schedule afresh where it resumes, over the steps left to the target.
  */
-function scheduleStart(record: WrittenTrainingRecord | undefined, opts: TrainOptions, batchesPerEpoch: number): number {
+function scheduleStart(record: TrainingRecord | undefined, opts: TrainOptions, batchesPerEpoch: number): number {
   if (!record) return 0;
   const kept = record.optimizer.lr === opts.lr && record.schedule === opts.schedule && record.optimizer.name === opts.optimizer;
   if (kept) return record.scheduleFrom ?? 0;
@@ -374,6 +388,20 @@ function scheduleStart(record: WrittenTrainingRecord | undefined, opts: TrainOpt
 }
 
 /** What is not finite in the parameters or the optimizer state, said in a few words; null when all is. */
+/**
+ * The moving average at the start of a run: the weights as they are; or, resumed from a
+ * checkpoint that holds the average, that average, with the live weights it saved put
+ * back into the network (without them, training goes on from the average).
+ */
+function resumedAverage(net: Sequential, decay: number, resume: ModelFile | undefined): WeightAverage {
+  const state = net.state();
+  const saved = resume?.optimizerState;
+  if (!resume?.training?.ema) return new WeightAverage(decay, state);
+  const average = new WeightAverage(decay, state, { updates: saved?.emaUpdates ?? 0, averages: state });
+  if (saved?.live) state.forEach((v, k) => v.set(saved.live![k]));
+  return average;
+}
+
 function firstNonFinite(net: Sequential, optimizer: Optimizer): string | null {
   const check = (arrays: Float32Array[], what: string): string | null => {
     for (const a of arrays) {

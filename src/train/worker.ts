@@ -6,25 +6,36 @@
 import { workerData } from 'node:worker_threads';
 import { Sequential } from '../net/sequential.js';
 import { mixSeed } from '../random.js';
-import { augmentation } from './batches.js';
+import { Augmenter } from './augment.js';
+import { FixedView } from '../predict/tta.js';
 import { forEachPrediction } from './evaluate.js';
+import { CLASSES } from '../net/input.js';
 import { GradientStep } from './step.js';
 import { asDataset, Command, FAILURE_BYTES, Slot, type WorkerInit } from './thread-protocol.js';
+import { ThreadSync } from './thread-sync.js';
 
 const init = workerData as WorkerInit;
 const net = new Sequential(init.specs, [init.input.channels, init.input.height, init.input.width], init.seed);
+if (init.momentSlot > 0) net.setBatchReduce(new ThreadSync(init.control, init.moments, init.momentSlot, init.index, init.threads));
 const params = net.params();
+const state = net.state();
 const data = asDataset(init.data);
-const step = new GradientStep(net, init.input, init.maxSlice);
+const step = new GradientStep(net, init.input, init.maxSlice, init.labelSmoothing);
 const { control, slices, stats } = init;
-const augment = init.augment ? augmentation(init.seed) : null;
+const augment = init.augment ? new Augmenter(init.augment, init.seed) : null;
 
-function loadParams(): void {
+/** Parameters and running statistics as the main thread published them. */
+function loadState(): void {
   let o = 0;
-  for (const p of params) {
-    p.value.set(init.params.subarray(o, o + p.value.length));
-    o += p.value.length;
+  for (const v of state) {
+    v.set(init.state.subarray(o, o + v.length));
+    o += v.length;
   }
+}
+
+/** The prediction job's test-time view, as the main thread wrote it. */
+function viewOf(v: Float64Array): FixedView | null {
+  return Number.isNaN(v[0]) ? null : new FixedView({ angle: v[0], scale: v[1], dx: v[2], dy: v[3] });
 }
 
 let generation = 0;
@@ -41,7 +52,7 @@ for (;;) {
       stats[0] = 0;
       stats[1] = 0;
       if (count > 0) {
-        loadParams();
+        loadState();
         const r = step.run(data, init.order, start, count, batchCount, augment);
         stats[0] = r.lossSum;
         stats[1] = r.correct;
@@ -55,21 +66,24 @@ for (;;) {
       }
     } else if (command === Command.Predict) {
       if (count > 0) {
-        loadParams();
+        loadState();
         forEachPrediction(net, init.input, data, init.order.subarray(start, start + count), (s, c, probs) => {
-          init.probs.set(probs.subarray(0, c * 10), (start + s) * 10);
-        });
+          init.probs.set(probs.subarray(0, c * CLASSES), (start + s) * CLASSES);
+        }, undefined, viewOf(init.view));
       }
     } else if (command === Command.Epoch) {
       net.random.setState(mixSeed(init.seed, 1_000_000 * (init.index + 1) + slices[0]));
       if (augment) augment.epoch = slices[0];
     }
   } catch (error) {
-    // The main thread is blocked in Atomics.wait and cannot see events: leave a note.
-    const text = new TextEncoder().encode(String((error as Error)?.stack ?? error)).subarray(0, FAILURE_BYTES - 1);
-    init.failure.fill(0);
-    init.failure.set(text);
-    Atomics.store(control, Slot.Failed, init.index);
+    // The main thread is blocked in Atomics.wait and cannot see events: leave a note (the
+    // first failure's; threads released from a barrier by it fail after it).
+    if (Atomics.compareExchange(control, Slot.Failed, 0, init.index) === 0) {
+      const text = new TextEncoder().encode(String((error as Error)?.stack ?? error)).subarray(0, FAILURE_BYTES - 1);
+      init.failure.fill(0);
+      init.failure.set(text);
+      Atomics.notify(control, Slot.BarrierGeneration);
+    }
   }
   Atomics.add(control, Slot.Done, 1);
   Atomics.notify(control, Slot.Done);

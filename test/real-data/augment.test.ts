@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readDataset, type Dataset } from '../../src/data/index.js';
 import { DEFAULT_INPUT } from '../../src/model/weights-file.js';
-import { augmentation, fillBatch, range } from '../../src/train/batches.js';
+import { fillBatch, range } from '../../src/train/batches.js';
+import { Augmenter, NO_AUGMENTATION } from '../../src/train/augment.js';
 import { runKconv } from '../helpers/cli.js';
 import { tempDir } from '../helpers/digits.js';
 import { dataFile } from '../helpers/real-data.js';
@@ -21,7 +22,7 @@ beforeAll(async () => {
 /** All images as float32 (0–1), plain or augmented for one epoch. */
 function images(augmentEpoch: number | null): Float32Array {
   const x = new Float32Array(train.n * 784);
-  const aug = augmentEpoch === null ? null : augmentation(1);
+  const aug = augmentEpoch === null ? null : new Augmenter({ ...NO_AUGMENTATION, affine: true }, 1);
   if (aug) aug.epoch = augmentEpoch!;
   fillBatch(train, range(train.n), 0, train.n, DEFAULT_INPUT, x, null, aug);
   return x;

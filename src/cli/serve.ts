@@ -1,0 +1,89 @@
+import type { AddressInfo } from 'node:net';
+import { Command, InvalidArgumentError } from 'commander';
+import { KconvError } from '../errors.js';
+import { loadModel } from '../model/weights-file.js';
+import { buildServer, DEFAULT_MAX_BODY } from '../serve/server.js';
+import type { Io } from './output.js';
+
+interface ServeFlags {
+  weights: string;
+  port: number;
+  host: string;
+  maxBody?: number;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n > 65535) throw new InvalidArgumentError(`--port must be a whole number 0–65535 (0 picks a free port), got "${value}".`);
+  return n;
+}
+
+/** 10MB, 512kB, 2M, 1048576: a size in bytes. */
+export function byteSize(value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(b|k|kb|kib|m|mb|mib)?\s*$/i.exec(value);
+  const unit = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1048576, mb: 1048576, mib: 1048576 }[(m?.[2] ?? '').toLowerCase()];
+  const n = m && unit ? Math.round(Number(m[1]) * unit) : NaN;
+  if (!(n >= 1024 && n <= 1024 * 1048576)) throw new InvalidArgumentError(`--max-body must be a size from 1kB to 1024MB, e.g. 10MB or 512kB, got "${value}".`);
+  return n;
+}
+
+function listenError(error: unknown, host: string, p: number): KconvError {
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new KconvError(`port ${p} on ${host} is in use: pick another with --port (--port 0 picks a free one)`);
+  if (code === 'EACCES') return new KconvError(`not allowed to listen on port ${p} (ports under 1024 need privileges): pick another with --port`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND' || code === 'EAI_AGAIN') return new KconvError(`cannot listen on --host ${host}: this machine has no such address (127.0.0.1 is this machine only; 0.0.0.0 is every interface)`);
+  return new KconvError(`cannot listen on ${host}:${p}: ${(error as Error).message}`);
+}
+
+export function serveCommand(io: Io, setExit: (code: number) => void): Command {
+  return new Command('serve')
+    .description('a web page to draw a digit and watch the network work, and an HTTP API that classifies images (JSON, PNG, JPEG, CSV)')
+    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--port <n>', 'port to listen on (0 picks a free one)', port, 8080)
+    .option('--host <address>', 'address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 lets other machines in', '127.0.0.1')
+    .option('--max-body <size>', 'largest request body, e.g. 10MB or 512kB; larger ones get 413 (default 10MB)', byteSize)
+    .addHelpText('after', [
+      '',
+      'Examples:',
+      '  $ kconv serve --weights model.json                 # then open http://127.0.0.1:8080/',
+      '  $ curl -s -H "content-type: image/png" --data-binary @digit.png http://127.0.0.1:8080/api/predict',
+      '',
+      'API: POST /api/predict (application/json {"pixels": [784]} or {"images": [[784], …]}, image/png,',
+      'image/jpeg, text/csv; ?maps=1 adds the feature maps), GET /api/model, GET /healthz.',
+      'Ctrl-C or SIGTERM stops taking connections, finishes the requests in flight, and exits 0.',
+      '',
+    ].join('\n'))
+    .action(async (flags: ServeFlags) => {
+      const model = await loadModel(flags.weights);
+      const app = buildServer({ model, weightsFile: flags.weights, maxBody: flags.maxBody ?? DEFAULT_MAX_BODY, log: io.err });
+      try {
+        await app.listen({ port: flags.port, host: flags.host });
+      } catch (error) {
+        await app.close();
+        throw listenError(error, flags.host, flags.port);
+      }
+      const address = app.server.address() as AddressInfo;
+      const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+      io.err(`kconv serve: ${flags.weights} (${model.arch}) on http://${host}:${address.port}/ (API: POST /api/predict, GET /api/model, GET /healthz); Ctrl-C stops\n`);
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            io.err(`kconv serve: ${signal} again: quitting now\n`);
+            process.exit(130);
+          }
+          stopping = true;
+          io.err(`kconv serve: ${signal}: no new connections; finishing the requests in flight…\n`);
+          void app.close().then(() => {
+            process.off('SIGINT', onSignal);
+            process.off('SIGTERM', onSignal);
+            resolve();
+          });
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+      });
+      io.err('kconv serve: stopped\n');
+      setExit(0);
+    });
+}

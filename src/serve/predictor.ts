@@ -1,0 +1,68 @@
+import { PIXELS, type Images } from '../data/index.js';
+import type { ModelFile } from '../model/weights-file.js';
+import { CLASSES } from '../net/input.js';
+import { activations, convLayers } from '../show/activations.js';
+import { mapRows, type MapRow } from '../show/digit-view.js';
+import { absMax, short } from '../show/layout.js';
+import { argMax } from '../tensor/tensor.js';
+import { forEachPrediction } from '../train/evaluate.js';
+
+/** Images per forward pass: the layers size their buffers for this once, and keep them. */
+export const CHUNK = 64;
+
+export interface Prediction {
+  label: number;
+  /** The 10 softmax probabilities. */
+  probs: Float32Array;
+}
+
+export interface Explained extends Prediction {
+  /** Every map row `kconv show` draws for this image but the filters (those are the model's, see summary.ts). */
+  maps: MapRow[];
+}
+
+/**
+ * The model loaded once, for a long-running server: forward passes of up to CHUNK images,
+ * through the same batches as `kconv predict` (bit for bit the same input), whose buffers
+ * are sized on the first requests and then reused: no request grows the kernel memory.
+ */
+export class Predictor {
+  constructor(readonly model: ModelFile) {
+    // Warm up at both ends of the range, so the layers size their buffers now, not under load.
+    this.predict(new Uint8Array(CHUNK * PIXELS), CHUNK);
+    this.predict(new Uint8Array(PIXELS), 1);
+  }
+
+  /** Labels and probabilities of n images (n×784 bytes, 0 background … 255 ink). */
+  predict(pixels: Uint8Array, n: number): { labels: Uint8Array; probs: Float32Array } {
+    const { net, input } = this.model;
+    const probs = new Float32Array(n * CLASSES);
+    const images: Images = { n, pixels: pixels.subarray(0, n * PIXELS), labels: null, ids: null };
+    forEachPrediction(net, input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
+    const labels = new Uint8Array(n);
+    for (let i = 0; i < n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
+    return { labels, probs };
+  }
+
+  /**
+   * One image's prediction and its feature maps: the rows `kconv show` draws (but the
+   * filters), and, where it shows a deeper conv layer only after its ReLU, that layer's
+   * raw output too, so that every conv layer is seen before and after ReLU.
+   */
+  explain(pixels: Uint8Array): Explained {
+    const { net, input } = this.model;
+    const acts = activations(net, input, pixels);
+    const rows = mapRows(net, acts).filter((r) => r.kind !== 'filters');
+    convLayers(net).forEach(({ index }, stage) => {
+      const title = `conv${stage + 1} output`;
+      const at = rows.findIndex((r) => r.stage === stage);
+      if (at < 0 || rows.some((r) => r.stage === stage && r.title === title)) return;
+      const out = acts.outputs[index];
+      const [c, h, w] = out.shape;
+      const m = absMax(out.data);
+      rows.splice(at, 0, { title, detail: `${c}×${h}×${w}, ±${short(m)}`, kind: 'signed', channels: c, height: h, width: w, data: out.data, scaleMax: m, stage });
+    });
+    return { label: acts.predicted, probs: acts.probs, maps: rows };
+  }
+
+}

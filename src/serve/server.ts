@@ -1,0 +1,229 @@
+import type { IncomingMessage } from 'node:http';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { ModelFile } from '../model/weights-file.js';
+import { historyOf, renderCurves } from '../show/curves.js';
+import { encodePng } from '../show/png.js';
+import { BODY_TYPES, HttpError, imagesFromCsv, MAX_IMAGES, imagesFromJson, imagesFromPicture, mapRowJson, predictResponse, SHAPE_HINT, type Images } from './api.js';
+import { loadAssets } from './assets.js';
+import { Predictor } from './predictor.js';
+import { modelSummary } from './summary.js';
+
+/**
+ * `kconv serve`: the page and the HTTP API, on fastify. Fastify does the routing, the body
+ * limit (checked on Content-Length before reading, and while reading a chunked body), the
+ * parsing by content type (and 415 for the rest), and closing gracefully; kconv checks
+ * what is inside a body (api.ts). Nothing here writes a file.
+ */
+
+export const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
+
+export interface ServeOptions {
+  model: ModelFile;
+  /** The weights file's path: its name is shown, never its folder. */
+  weightsFile: string;
+  /** Largest request body in bytes (default 10 MB); larger ones get 413. */
+  maxBody?: number;
+  /** Most images in one request (default MAX_IMAGES, 10,000); more get 413. */
+  maxImages?: number;
+  /** Where a line goes when a request meets a bug in kconv (a 500); the CLI passes stderr. */
+  log?: (line: string) => void;
+}
+
+const MB = (n: number) => (n >= 1048576 ? `${+(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${+(n / 1024).toFixed(1)} kB` : `${n} bytes`);
+
+/** The status and message of any error a request can meet: 4xx for the client's, 500 (said plainly) for kconv's. */
+function describe(error: FastifyError | HttpError | Error, maxBody: number): { status: number; message: string } {
+  if (error instanceof HttpError) return { status: error.status, message: error.message };
+  const e = error as FastifyError;
+  switch (e.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return { status: 413, message: `the request body is larger than the limit of ${MB(maxBody)} (kconv serve --max-body)` };
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return { status: 415, message: `unsupported content type: POST /api/predict takes ${BODY_TYPES.join(', ')}` };
+  }
+  if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, message: e.message };
+  return { status: 500, message: `internal error in kconv (a bug: please report it): ${e.message}` };
+}
+
+/** How much of a refused body is read and dropped, and for how long, before answering. */
+const LINGER_BYTES = 64 * 1024 * 1024;
+const LINGER_MS = 10_000;
+const LINGER_IDLE_MS = 1_000;
+
+/**
+ * A lingering close: reads and drops the rest of a body refused as too large, so that a
+ * client still sending it then reads the 413. Closing with its data unread would make
+ * the kernel reset the connection, and the client would see a reset, not the answer.
+ * It stops waiting at the body's end, after LINGER_IDLE_MS without data (a client that
+ * waits for the answer), past LINGER_BYTES, or after LINGER_MS.
+ */
+function linger(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    let bytes = 0;
+    let idle = setTimeout(() => done(), LINGER_IDLE_MS);
+    const done = () => {
+      clearTimeout(timer);
+      clearTimeout(idle);
+      req.off('data', onData);
+      req.off('end', done);
+      req.off('error', done);
+      req.off('close', done);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      bytes += chunk.length;
+      clearTimeout(idle);
+      idle = setTimeout(done, LINGER_IDLE_MS);
+      if (bytes > LINGER_BYTES) done();
+    };
+    const timer = setTimeout(done, LINGER_MS);
+    req.on('data', onData);
+    req.on('end', done);
+    req.on('error', done);
+    req.on('close', done);
+    req.resume();
+  });
+}
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  // The page loads only its own files; drawings and uploads stay in the page (blob:, data:).
+  'content-security-policy': "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'",
+};
+
+/** Builds the server (not yet listening). */
+export function buildServer(opts: ServeOptions): FastifyInstance {
+  const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
+  const maxImages = opts.maxImages ?? MAX_IMAGES;
+  const predictor = new Predictor(opts.model);
+  const assets = loadAssets();
+  const info = modelSummary(opts.model, opts.weightsFile);
+  const modelJson = JSON.stringify({ ...info, filters: info.filters ? mapRowJson(info.filters) : null });
+  let curves: Buffer | null | undefined;
+  const curvesPng = () => {
+    if (curves === undefined) {
+      try {
+        const history = historyOf(opts.model.training, opts.weightsFile);
+        curves = encodePng(renderCurves({ history, weightsFile: opts.weightsFile, arch: opts.model.arch, bestEpoch: opts.model.training?.bestEpoch }).canvas);
+      } catch {
+        curves = null;
+      }
+    }
+    return curves;
+  };
+  let served = 0;
+
+  const app = Fastify({
+    bodyLimit: maxBody,
+    logger: false,
+    // Slow clients cannot hold a connection for ever; ends in-flight work on close.
+    requestTimeout: 60_000,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  // A client that asks before sending (Expect: 100-continue, as curl does for large bodies)
+  // hears at once that a body over the limit will not be taken, and need not send it.
+  app.server.on('checkContinue', (req, res) => {
+    const length = Number(req.headers['content-length']);
+    if (length > maxBody) {
+      res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', connection: 'close', ...SECURITY_HEADERS });
+      res.end(JSON.stringify({ error: describe({ code: 'FST_ERR_CTP_BODY_TOO_LARGE' } as FastifyError, maxBody).message }));
+      return;
+    }
+    res.writeContinue();
+    app.server.emit('request', req, res);
+  });
+
+  app.removeContentTypeParser('text/plain');
+  // JSON.parse itself, for its messages (fastify's parser drops them). A "__proto__" key
+  // becomes an own property, which api.ts refuses as an unknown field like any other.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = body as string;
+    if (text.trim() === '') return done(new HttpError(400, `the JSON body is empty: ${SHAPE_HINT}`), undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (error) {
+      done(new HttpError(400, `the body is not valid JSON (${(error as Error).message.slice(0, 200)}): ${SHAPE_HINT}`), undefined);
+    }
+  });
+  app.addContentTypeParser(['image/png', 'image/jpeg', 'text/csv'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.addHook('onRequest', async () => {
+    served++;
+  });
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    if (request.url.startsWith('/api/') || request.url === '/healthz') reply.header('cache-control', 'no-store');
+    return payload;
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const { status, message } = describe(error, maxBody);
+    if (status >= 500) opts.log?.(`kconv serve: ${request.method} ${request.url.slice(0, 200)}: ${message}\n`);
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && !request.raw.readableEnded) {
+      await linger(request.raw);
+      void reply.header('connection', 'close');
+    }
+    return reply.code(status).type('application/json; charset=utf-8').send({ error: message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).type('application/json; charset=utf-8').send({ error: `no such page or endpoint: ${request.method} ${request.url.slice(0, 200)}` });
+  });
+
+  /** Routes `url` for `methods`, and answers 405 (with Allow) for the others. */
+  const route = (url: string, methods: ('GET' | 'POST')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => {
+    for (const method of methods) app.route({ method, url, handler: handler as never });
+    const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
+    const others = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allow.includes(m));
+    app.route({
+      method: others as never,
+      url,
+      handler: async (request, reply) => {
+        void reply.code(405).header('allow', allow.join(', ')).type('application/json; charset=utf-8');
+        return { error: `${request.method} is not allowed on ${url}: use ${allow.filter((m) => m !== 'HEAD').join(' or ')}` };
+      },
+    });
+  };
+
+  for (const [path, asset] of assets) {
+    route(path, ['GET'], async (_request, reply) => reply.type(asset.type).send(asset.body));
+  }
+
+  route('/healthz', ['GET'], async () => {
+    const m = process.memoryUsage();
+    return { status: 'ok', model: opts.model.arch, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
+  });
+
+  route('/api/model', ['GET'], async (_request, reply) => reply.type('application/json; charset=utf-8').send(modelJson));
+
+  route('/api/model/curves.png', ['GET'], async (_request, reply) => {
+    const png = curvesPng();
+    if (!png) throw new HttpError(404, `${opts.weightsFile.split(/[\\/]/).pop()} has no training history to draw`);
+    return reply.type('image/png').send(png);
+  });
+
+  route('/api/predict', ['POST'], async (request) => {
+    const q = request.query as Record<string, unknown>;
+    const unknownParam = Object.keys(q).find((k) => k !== 'maps');
+    if (unknownParam !== undefined) throw new HttpError(400, `unknown query parameter "${unknownParam.slice(0, 40)}": the only one is maps=1`);
+    const maps = q.maps === undefined ? false : q.maps === '1' || q.maps === 'true' ? true : q.maps === '0' || q.maps === 'false' ? false : null;
+    if (maps === null) throw new HttpError(400, 'maps must be 1 or 0');
+    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const body = request.body;
+    if (body === undefined || (Buffer.isBuffer(body) && body.length === 0)) {
+      throw new HttpError(400, `the request has no body: POST JSON (${SHAPE_HINT}), a PNG or JPEG image, or a Kaggle-layout CSV`);
+    }
+    let images: Images;
+    if (type === 'application/json') images = imagesFromJson(body, maxImages);
+    else if (type === 'image/png' || type === 'image/jpeg') images = imagesFromPicture(body as Buffer);
+    else if (type === 'text/csv') images = imagesFromCsv(body as Buffer, maxImages);
+    else throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${BODY_TYPES.join(', ')}`);
+    return predictResponse(predictor, images, maps);
+  });
+
+  return app;
+}

@@ -1,0 +1,61 @@
+import type { Conv2d } from '../layers/conv2d.js';
+import type { EpochRecord, InputSpec, ModelFile } from '../model/weights-file.js';
+import { layerSpec } from '../net/sequential.js';
+import { formatLayer } from '../net/spec.js';
+import { convLayers } from '../show/activations.js';
+import { absMax, baseName, short } from '../show/layout.js';
+import type { MapRow } from '../show/digit-view.js';
+
+/**
+ * What GET /api/model returns and the page shows: the model's layers (as `kconv info`
+ * lists them), its training history, and its first conv layer's filters.
+ *
+ * Built here from what a loaded model has (each layer's shapes and parameters); when a
+ * shared summary function exists (src/net/summary.ts), `layers` and `params` should come
+ * from it, and this interface is where to adapt.
+ */
+export interface ModelSummary {
+  /** The weights file's name (not its path). */
+  file: string;
+  arch: string;
+  input: InputSpec;
+  layers: { index: number; type: string; spec: string; inShape: number[]; outShape: number[]; params: number }[];
+  /** All learnable numbers. */
+  params: number;
+  training: { epochs: number; seed: number; history: EpochRecord[]; bestEpoch?: number } | null;
+  /** The first conv layer's filters (input channel 1), or null without conv layers. */
+  filters: MapRow | null;
+}
+
+/** The first conv layer's filters as the digit view's "conv1 filters" row. */
+function firstFilters(model: ModelFile): MapRow | null {
+  const first = convLayers(model.net)[0];
+  if (!first) return null;
+  const conv: Conv2d = first.conv;
+  const k = conv.kernel;
+  const data = new Float32Array(conv.outChannels * k * k);
+  for (let f = 0; f < conv.outChannels; f++) data.set(conv.weight.subarray(f * conv.inChannels * k * k, f * conv.inChannels * k * k + k * k), f * k * k);
+  const scaleMax = absMax(data);
+  return { title: 'conv1 filters', detail: `${conv.outChannels} of ${k}×${k}, ±${short(scaleMax)}`, kind: 'filters', channels: conv.outChannels, height: k, width: k, data, scaleMax, stage: 0 };
+}
+
+export function modelSummary(model: ModelFile, weightsFile: string): ModelSummary {
+  const layers = model.net.layers.map((layer, index) => ({
+    index,
+    type: layer.type,
+    spec: formatLayer(layerSpec(layer)),
+    inShape: [...layer.inShape],
+    outShape: [...layer.outShape],
+    params: layer.params().reduce((sum, p) => sum + p.value.length, 0),
+  }));
+  const t = model.training;
+  return {
+    file: baseName(weightsFile),
+    arch: model.arch,
+    input: model.input,
+    layers,
+    params: layers.reduce((sum, l) => sum + l.params, 0),
+    training: t ? { epochs: t.epochs, seed: t.seed, history: t.history, ...(t.bestEpoch !== undefined ? { bestEpoch: t.bestEpoch } : {}) } : null,
+    filters: firstFilters(model),
+  };
+}
