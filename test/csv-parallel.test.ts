@@ -138,6 +138,29 @@ describe('parallel parsing', () => {
     expect(info.threads).toBe(1);
     expect(Buffer.compare(ds.pixels, f.pixels)).toBe(0);
   });
+
+  it('a range with more rows than its place in the output is a failure of the pool, in a worker or on this thread, not rows written over its neighbour', async () => {
+    const { WorkerPool, WorkerFailure } = (await import(new URL('../dist/data/parallel.js', import.meta.url).href)) as typeof import('../src/data/parallel.js');
+    const { openSource } = (await import(new URL('../dist/data/source.js', import.meta.url).href)) as typeof import('../src/data/source.js');
+    const { readHeaderLine } = (await import(new URL('../dist/data/sniff.js', import.meta.url).href)) as typeof import('../src/data/sniff.js');
+    const { scanFile } = (await import(new URL('../dist/data/scan.js', import.meta.url).href)) as typeof import('../src/data/scan.js');
+    const source = await openSource(file);
+    try {
+      const header = await readHeaderLine(source);
+      const job = { file, roles: [-2, -1, ...Array.from({ length: 784 }, (_, x) => x)], hasLabels: true, hasIds: true, firstLine: 2, includesHeader: false, capacity: 0, skipBadRows: false, fast: true };
+      const { ranges } = await scanFile(source.bytes, file, { hash: false, dataStart: header.bytes, threads: 2 });
+      expect(ranges.length).toBeGreaterThan(2);
+      const good = await new WorkerPool(source.bytes, job, 1).parse(ranges, false);
+      expect(Buffer.compare(good.pixels.subarray(0, good.n * 784), fx.pixels)).toBe(0);
+      for (const [workers, callerParses] of [[1, false], [0, true]] as const) {
+        const short = ranges.map((r, k) => (k === 1 ? { ...r, rows: r.rows - 1 } : r));
+        const pool = new WorkerPool(source.bytes, job, workers);
+        await expect(pool.parse(short, callerParses)).rejects.toBeInstanceOf(WorkerFailure);
+      }
+    } finally {
+      await source.close();
+    }
+  });
 });
 
 describe('cache', () => {

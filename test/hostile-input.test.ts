@@ -99,6 +99,25 @@ describe('1: a file replaced while it is read is hashed and parsed as the same b
     expect(e.message).toBe(`${file}: changed while kconv was reading it; run again once nothing is writing to it`);
     expect(existsSync(cacheDir) ? await readdir(cacheDir) : []).toEqual([]);
   });
+
+  it.each([
+    ['in parse workers', { threads: 2, minParallelBytes: 0, rangesBy: 'workers' as const }],
+    ['on this thread, in ranges', { threads: 3, minParallelBytes: 0, rangesBy: 'caller' as const }],
+  ])('a file written in place with more rows than the scan counted lines for (%s): one clear error', async (_, opts) => {
+    // A line of spaces (a bad row, skipped) that becomes two valid rows of zeros, same size:
+    // the range that holds it has one row more than the place the scan made for it.
+    const zeros = Array(785).fill('0').join(',');
+    const a = makeCsv({ rows: 400, seed: 6 });
+    const lines = a.text.split('\n');
+    lines.splice(300, 0, ' '.repeat(2 * zeros.length + 1));
+    const before = lines.join('\n');
+    const after = before.replace(/\n +\n/, `\n${zeros}\n${zeros}\n`);
+    expect(after.length).toBe(before.length);
+    const file = await tmp.write(`in-place-more-${opts.rangesBy}.csv`, before);
+    race.afterScan = () => writeFile(file, after);
+    const e = await failure(readDataset(file, { cache: false, skipBadRows: true, ...opts }));
+    expect(e.message).toBe(`${file}: changed while kconv was reading it; run again once nothing is writing to it`);
+  });
 });
 
 describe('12: FIFOs and standard input are read as streams', () => {

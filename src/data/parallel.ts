@@ -3,7 +3,7 @@ import { DataError } from '../errors.js';
 import { findWorkerScript } from '../io/worker-url.js';
 import type { RowJob } from './row-parser.js';
 import { parseRange } from './parse-range.js';
-import { buffersOf, copyRows, mergeSkipped, RowSink, type ParsedRows, type Skipped } from './rows.js';
+import { copyRows, mergeSkipped, RowSink, type ParsedRows, type Skipped } from './rows.js';
 import type { Range } from './scan.js';
 import type { ByteSource } from './source.js';
 import { PIXELS } from './types.js';
@@ -11,7 +11,6 @@ import type { WorkerReply, WorkerRequest, WorkerSetup } from './worker-protocol.
 
 // The compiled parse worker (dist/data/parse-worker.js); without it, files parse on one thread.
 const WORKER_URL = findWorkerScript('./parse-worker.js', import.meta.url);
-const BATCH_ROWS = 1024;
 // csv-parse makes a short-lived object per field; a small young generation keeps
 // each worker's heap (and so the load's peak memory) small, at no cost in speed.
 const WORKER_LIMITS = { maxYoungGenerationSizeMb: 8 };
@@ -39,7 +38,7 @@ export class WorkerPool {
   constructor(private readonly source: ByteSource, private readonly job: RowJob, workers: number) {
     if (!('fd' in source)) throw new Error('WorkerPool: parse workers read a file descriptor, not bytes in memory');
     // The descriptor, not the path: workers read the very file the main thread opened and hashed.
-    const setup: WorkerSetup = { source: { fd: source.fd, size: source.size, gzip: source.gzip }, job, batchRows: BATCH_ROWS };
+    const setup: WorkerSetup = { source: { fd: source.fd, size: source.size, gzip: source.gzip }, job };
     for (let w = 0; w < workers; w++) {
       this.workers.push(new Worker(WORKER_URL!, { workerData: setup, resourceLimits: WORKER_LIMITS }));
     }
@@ -58,11 +57,12 @@ export class WorkerPool {
   /**
    * Parses the ranges and closes the pool. Each range's rows go to their place in
    * the output: range k starts at the sum of the row counts of the ranges before
-   * it. The calling thread writes there directly; workers send rows in transferred
-   * batches, copied there as they come. Gaps left by skipped rows are closed at the
-   * end. When ranges have bad data, the earliest range's error is thrown: the same
-   * one a single-thread parse would give. With callerParses false, the workers parse
-   * every range (tests).
+   * it. The output arrays are SharedArrayBuffers, and every thread writes its rows
+   * there directly: nothing is copied between threads, and the first writes to the
+   * fresh memory (page faults, a good part of the cost of a load) are shared out
+   * too. Gaps left by skipped rows are closed at the end. When ranges have bad data,
+   * the earliest range's error is thrown: the same one a single-thread parse would
+   * give. With callerParses false, the workers parse every range (tests).
    */
   async parse(ranges: Range[], callerParses = true): Promise<ParsedRows> {
     const { job } = this;
@@ -72,12 +72,13 @@ export class WorkerPool {
       base.push(total);
       total += r.rows;
     }
+    const shared = (bytes: number) => new SharedArrayBuffer(bytes);
     const out: ParsedRows = {
       n: total,
-      pixels: new Uint8Array(total * PIXELS),
-      labels: job.hasLabels ? new Uint8Array(total) : null,
-      ids: job.hasIds ? new Int32Array(total) : null,
-      idLines: job.hasIds ? new Int32Array(total) : null,
+      pixels: new Uint8Array(shared(total * PIXELS)),
+      labels: job.hasLabels ? new Uint8Array(shared(total)) : null,
+      ids: job.hasIds ? new Int32Array(shared(total * 4)) : null,
+      idLines: job.hasIds ? new Int32Array(shared(total * 4)) : null,
       skipped: { count: 0, lines: [] },
     };
     const filled = ranges.map(() => 0);
@@ -111,7 +112,8 @@ export class WorkerPool {
       const k = take();
       if (k >= 0) {
         pending++;
-        worker.postMessage({ index: k, range: ranges[k] } satisfies WorkerRequest);
+        const { pixels, labels, ids, idLines } = RowSink.over(out, base[k], ranges[k].rows);
+        worker.postMessage({ index: k, range: ranges[k], place: { pixels, labels, ids, idLines } } satisfies WorkerRequest);
         return;
       }
       worker.postMessage({ stop: true } satisfies WorkerRequest);
@@ -120,19 +122,12 @@ export class WorkerPool {
     const onReply = (worker: Worker, reply: WorkerReply) => {
       if ('ready' in reply) return assign(worker);
       const k = reply.index;
-      if ('batch' in reply) {
-        const { batch } = reply;
-        if (filled[k] + batch.n > ranges[k].rows) return halt(new WorkerFailure(`range ${k} has more rows than lines`));
-        copyRows(out, base[k] + filled[k], batch, 0, batch.n);
-        filled[k] += batch.n;
-        const { pixels, labels, ids, idLines } = batch;
-        worker.postMessage({ recycle: { pixels, labels, ids, idLines } } satisfies WorkerRequest, buffersOf(batch));
-        return;
-      }
       pending--;
       if ('crash' in reply) return halt(new WorkerFailure(reply.crash));
-      if ('done' in reply) skipped[k] = reply.done;
-      else fail(k, reply.dataError);
+      if ('done' in reply) {
+        filled[k] = reply.done.n;
+        skipped[k] = reply.done.skipped;
+      } else fail(k, reply.dataError);
       assign(worker);
     };
     for (const worker of this.workers) {

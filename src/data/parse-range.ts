@@ -30,8 +30,8 @@ const CHUNK_BYTES = 1 << 20;
 const QUOTE = 0x22;
 
 /**
- * Called between chunks; a promise holds the reading back (a worker whose batches
- * have not come back yet).
+ * Called between chunks; a rejected promise stops the parse (the main thread's share,
+ * when a worker has failed).
  */
 export type Gate = () => Promise<void> | undefined;
 
