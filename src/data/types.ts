@@ -1,7 +1,11 @@
 /** What a header says about the file: which of the non-pixel columns it has. */
 export type HeaderKind = 'label' | 'id' | 'id+label' | 'pixels';
 
-/** Images as training and prediction use them: typed arrays, nothing about where they came from. */
+/**
+ * Images as training and prediction use them: typed arrays, nothing about where they came
+ * from. A CSV parsed on several threads gives views of SharedArrayBuffers (each thread
+ * wrote its rows in place); other reads give ordinary ArrayBuffers.
+ */
 export interface Images {
   /** Number of images. */
   n: number;
@@ -42,7 +46,7 @@ export interface ReadOptions {
   cache?: boolean;
   /** Where cached copies live. Default $XDG_CACHE_HOME/kconv, else ~/.cache/kconv. */
   cacheDir?: string;
-  /** Parse workers. Default os.availableParallelism(), at most 4 (each costs memory); files under 4 MB use one. */
+  /** Threads that parse: this one and threads − 1 workers. Default os.availableParallelism(), at most 4; files under 4 MB use one. */
   threads?: number;
   /** Fail when the file has no label column (training needs labels). */
   requireLabels?: boolean;
