@@ -11,7 +11,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { reluBackward, reluBackwardReference, reluForward, reluForwardReference } from '../dist/kernels/elementwise.js';
-import { gemm, gemmBatched, gemmBlocked, gemmReference, kernelInfo, setKernelBackend } from '../dist/kernels/gemm.js';
+import { gemm, gemmBatched, gemmBlocked, gemmReference, kernelInfo, operand, setKernelBackend } from '../dist/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../dist/kernels/im2col.js';
 import { allocF32, allocI32 } from '../dist/kernels/memory.js';
 import { maxPoolBackward, maxPoolBackwardReference, maxPoolForward, maxPoolForwardReference } from '../dist/kernels/pooling.js';
@@ -108,7 +108,10 @@ export async function benchGemm({ minMs = 50, repeats = 10, batch = 64 } = {}) {
     const size = (s, one) => s * (count - 1) + one;
     const sizes = [size(sA, M * K), size(sB, K * N), size(sC, M * N)];
     const [A, B, C] = sizes.map((n) => random(new Float32Array(n)));
-    const run = (X, Y, Z) => () => gemmBatched(transA, transB, M, N, K, X, 0, lda, sA, Y, 0, ldb, sB, Z, 0, N, sC, false, count);
+    const run = (X, Y, Z) => {
+      const a = operand(X, 0, lda, sA, transA), b = operand(Y, 0, ldb, sB, transB), c = operand(Z, 0, N, sC);
+      return () => gemmBatched(M, N, K, a, b, c, false, count);
+    };
     row.ts = flop / timeIt(run(A, B, C), opts) / 1e6;
     const [wA, wB, wC] = sizes.map((n) => allocF32(n));
     wA.set(A);

@@ -1,10 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemm, gemmBlocked, gemmReference, kernelInfo, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
-import { allocF32, arenaAddress, arenaMemory, arenaStats } from '../src/kernels/memory.js';
+import { allocF32, arenaAddress, arenaStats } from '../src/kernels/memory.js';
 import { loadWasmKernels } from '../src/kernels/wasm.js';
 
 /** Small deterministic PRNG so failures reproduce. */
@@ -278,44 +277,5 @@ describe('KCONV_KERNELS', () => {
     expect(run('js').stdout.trim()).toBe('js false');
     expect(run('simd').stdout.trim()).toBe('wasm-simd true');
     expect(run('').stdout.trim()).toMatch(/^wasm-(relaxed-)?simd true$/);
-  });
-});
-
-describe('worker threads share the arena', () => {
-  const distDir = fileURLToPath(new URL('../dist/kernels/', import.meta.url));
-  // CommonJS eval worker that loads the built kernels, attaches to the posted memory,
-  // multiplies its band of rows and allocates a little scratch of its own.
-  const workerCode = `
-    const { parentPort, workerData: w } = require('node:worker_threads');
-    (async () => {
-      const mem = await import(w.dir + 'memory.js');
-      const g = await import(w.dir + 'gemm.js');
-      mem.attachArena(w.memory);
-      const [A, B, C] = w.views.map(([offset, length]) => mem.arenaView(offset, length));
-      for (let r = 0; r < 20; r++) g.gemm(false, false, w.rows, w.N, w.K, A, w.row0 * w.K, w.K, B, 0, w.N, C, w.row0 * w.N, w.N, false);
-      const own = mem.allocF32(1000);
-      parentPort.postMessage({ backend: g.kernelInfo().backend, ownAddress: mem.arenaAddress(own) });
-    })().catch((e) => parentPort.postMessage({ error: String(e && e.stack || e) }));`;
-
-  it.skipIf(!wasmAvailable)('two workers multiply halves of one GEMM in place, allocating without overlap', async () => {
-    const M = 50, N = 300, K = 70;
-    const A = fillRandom(allocF32(M * K)), B = fillRandom(allocF32(K * N)), C = allocF32(M * N);
-    const used = arenaStats().usedBytes;
-    const views = [A, B, C].map((x) => [arenaAddress(x), x.length]);
-    const bands = [[0, 23], [23, M - 23]];
-    const replies = await Promise.all(bands.map(([row0, rows]) => new Promise<{ backend: string; ownAddress: number; error?: string }>((resolve, reject) => {
-      const worker = new Worker(workerCode, { eval: true, workerData: { dir: distDir, memory: arenaMemory(), views, row0, rows, N, K } });
-      worker.once('message', (m) => { void worker.terminate(); resolve(m); });
-      worker.once('error', reject);
-    })));
-    for (const r of replies) {
-      expect(r.error).toBeUndefined();
-      expect(r.backend).toMatch(/^wasm-/);
-      expect(r.ownAddress).toBeGreaterThanOrEqual(used);
-    }
-    expect(replies[0]!.ownAddress).not.toBe(replies[1]!.ownAddress);
-    const want = new Float32Array(M * N);
-    gemmReference(false, false, M, N, K, A, 0, K, B, 0, N, want, 0, N, false);
-    for (let i = 0; i < want.length; i++) expect(Math.abs(C[i]! - want[i]!)).toBeLessThan(1e-4);
   });
 });

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { reluBackward, reluBackwardReference, reluForward, reluForwardReference } from '../src/kernels/elementwise.js';
-import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
+import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, operand, packedSize, packMatrices, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
 import { allocF32, allocI32, arenaAddress } from '../src/kernels/memory.js';
 import {
@@ -199,8 +199,9 @@ for (const { backend, available } of backends) {
         const A = fillRandom(f32(aOff + last * sA + sizeA + 1)), B = fillRandom(f32(bOff + last * sB + sizeB + 1));
         const C = fillRandom(f32(cOff + last * sC + sizeC + 1));
         const want = Float32Array.from(C);
-        gemmBatchedLoop(gemmReference, transA, transB, M, N, K, A, aOff, lda, sA, B, bOff, ldb, sB, want, cOff, ldc, sC, accumulate, batch);
-        gemmBatched(transA, transB, M, N, K, A, aOff, lda, sA, B, bOff, ldb, sB, C, cOff, ldc, sC, accumulate, batch);
+        const opA = operand(A, aOff, lda, sA, transA), opB = operand(B, bOff, ldb, sB, transB);
+        gemmBatchedLoop(gemmReference, M, N, K, opA, opB, operand(want, cOff, ldc, sC), accumulate, batch);
+        gemmBatched(M, N, K, opA, opB, operand(C, cOff, ldc, sC), accumulate, batch);
         const tol = 2e-6 * (K * Math.max(batch, 1) + 4);
         for (let i = 0; i < C.length; i++) {
           const err = Math.abs(C[i]! - want[i]!);
@@ -211,13 +212,52 @@ for (const { backend, available } of backends) {
       }
     });
 
+    it('gemmBatched with A packed once (packMatrices) gives what it gives unpacked', () => {
+      use();
+      for (let t = 0; t < 60; t++) {
+        const transA = rand() < 0.5, M = int(1, 70), N = int(1, 40), K = rand() < 0.7 ? int(1, 70) : int(250, 600), batch = int(1, 4);
+        const lda = (transA ? M : K) + int(0, 2), sizeA = (transA ? K : M) * lda;
+        const A = fillRandom(f32(batch * sizeA + 2)), B = fillRandom(f32(batch * K * N)), opA = operand(A, 1, lda, sizeA, transA);
+        const want = fillRandom(f32(batch * M * N)), got = f32(want.length);
+        got.set(want);
+        const opB = operand(B, 0, N, K * N);
+        gemmBatched(M, N, K, opA, opB, operand(want, 0, N, M * N), false, batch);
+        const into = f32(3 + batch * packedSize(M, K)), packed = operand(into, 3, 0);
+        const ok = packMatrices(M, K, opA, batch, into, packed);
+        expect(ok).toBe(arena);
+        if (!ok) {
+          expect(packed.packed).toBeUndefined(); // left alone: the caller keeps using A
+          continue;
+        }
+        gemmBatched(M, N, K, packed, opB, operand(got, 0, N, M * N), false, batch);
+        expect(got).toEqual(want); // the same sums in the same order
+        // shared packed A across a batch of B's (stride 0)
+        packed.stride = 0;
+        const one = f32(M * N), sum = f32(M * N);
+        gemmBatched(M, N, K, packed, opB, operand(one, 0, N, 0), false, batch);
+        gemmBatched(M, N, K, { ...opA, stride: 0 }, opB, operand(sum, 0, N, 0), false, batch);
+        expect(one).toEqual(sum);
+      }
+    });
+
+    if (arena) it('a packed A is refused where the wasm kernels cannot run, and checked against its array', () => {
+      use();
+      const A = fillRandom(f32(8 * 8)), into = f32(packedSize(8, 8)), packed = operand(into, 0, 0);
+      expect(packMatrices(8, 8, operand(A, 0, 8), 1, into, packed)).toBe(true);
+      expect(() => gemmBatched(8, 8, 8, packed, operand(new Float32Array(64), 0, 8), operand(f32(64), 0, 8), false, 1)).toThrow(/packed A/);
+      expect(() => gemmBatched(9, 8, 8, packed, operand(f32(72), 0, 8), operand(f32(72), 0, 8), false, 1)).toThrow(RangeError);
+      expect(() => packMatrices(8, 8, operand(A, 0, 8), 2, into, operand(into, 0, 0))).toThrow(RangeError);
+    });
+
     // Only the wasm paths check bounds: the TypeScript path cannot touch other buffers
     // (like gemm() it does not check), so this test exists for arena backends alone.
     if (arena) it('gemmBatched refuses a batch whose last product does not fit', () => {
       use();
       const A = f32(4), B = f32(4 * 3), C = f32(4 * 3);
-      expect(() => gemmBatched(false, false, 2, 2, 2, A, 0, 2, 0, B, 0, 2, 4, C, 0, 2, 4, false, 4)).toThrow(RangeError);
-      expect(() => gemmBatched(false, false, 2, 2, 2, A, 0, 2, 0, B, 0, 2, 4, C, 0, 2, 4, false, 3)).not.toThrow();
+      const opA = operand(A, 0, 2, 0), opB = operand(B, 0, 2, 4), opC = operand(C, 0, 2, 4);
+      expect(() => gemmBatched(2, 2, 2, opA, opB, opC, false, 4)).toThrow(RangeError);
+      expect(() => gemmBatched(2, 2, 2, opA, opB, opC, false, 3)).not.toThrow();
+      expect(() => gemmBatched(2, 2, 2, opA, opB, operand(C, 0, 2, 4, true), false, 3)).toThrow(RangeError);
     });
 
     it('im2col / col2im with stride 1 over run lengths 1–40 (the unrolled and the general loops)', () => {

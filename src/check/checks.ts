@@ -1,3 +1,5 @@
+import { allocF32 } from '../kernels/memory.js';
+import { F2X2_3X3, F4X4_3X3, WinogradConv, type WinogradAlgorithm } from '../kernels/winograd.js';
 import { AvgPool2d } from '../layers/avgpool2d.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
@@ -38,6 +40,14 @@ export const GRAD_TOLERANCE = 1e-3;
 export const NET_GRAD_TOLERANCE = 5e-3;
 /** Naive vs im2col: both are float32 sums of the same products in different orders. */
 export const CONV_TOLERANCE = 1e-5;
+/**
+ * Naive vs Winograd, relative to the largest output. F(2×2, 3×3)'s transforms only add,
+ * subtract and halve, so it is as exact as im2col. F(4×4, 3×3) multiplies by up to 8 and
+ * divides by 24 between the transforms, losing a few bits: its worst error over the shapes
+ * checked (up to 64 channels) measures about 5·10⁻⁶ (wasm) and 2·10⁻⁶ (TypeScript), so
+ * 3·10⁻⁵ leaves room while a wrong matrix entry (errors of 10⁻² and up) cannot pass.
+ */
+export const WINOGRAD_TOLERANCE: Readonly<Record<2 | 4, number>> = { 2: 1e-5, 4: 3e-5 };
 
 function row(group: string, name: string, error: number, tolerance: number, detail?: string): CheckRow {
   return { group, name, error, tolerance, pass: error <= tolerance, detail };
@@ -75,6 +85,7 @@ export function naiveVsIm2col(): CheckRow {
               for (const [h, w] of [[7, 9], [8, 8]]) {
                 if (padding >= kernel || kernel > h + 2 * padding) continue;
                 const conv = new Conv2d([channels, h, w], { inChannels: channels, outChannels: filters, kernel, stride, padding });
+                conv.algorithm = 'im2col';
                 for (const arr of [conv.weight, conv.bias]) for (let i = 0; i < arr.length; i++) arr[i] = random.normal();
                 const x: Tensor = { data: new Float32Array(batch * channels * h * w), shape: [batch, channels, h, w] };
                 for (let i = 0; i < x.data.length; i++) x.data[i] = random.normal();
@@ -88,15 +99,84 @@ export function naiveVsIm2col(): CheckRow {
   return row('naive vs im2col', `${cases} random shapes`, worst, CONV_TOLERANCE, 'C 1,3; F 1,2,8; k 1,2,3,5; s 1,2; p 0,1,2; N 1,4; 7×9 and 8×8 inputs');
 }
 
+/** The convolution shapes the Winograd rows run: [C, H, W, F, padding, batch]. */
+const WINOGRAD_SHAPES: ReadonlyArray<readonly [number, number, number, number, number, number]> = [
+  [1, 1, 1, 1, 1, 1], [1, 3, 3, 2, 0, 2], [3, 5, 7, 5, 0, 1], [3, 7, 9, 5, 1, 2], [5, 8, 8, 6, 1, 3], [2, 9, 13, 3, 2, 2],
+  [6, 17, 6, 7, 1, 2], [4, 12, 12, 4, 1, 1], [7, 10, 11, 9, 0, 2], [32, 16, 16, 32, 1, 1], [64, 9, 10, 64, 1, 1],
+];
+
+function randomArray(n: number, random: Random, alloc: (n: number) => Float32Array = allocF32): Float32Array {
+  const a = alloc(n);
+  for (let i = 0; i < n; i++) a[i] = random.normal();
+  return a;
+}
+
+function relativeError(want: Float32Array, got: Float32Array): number {
+  let scale = 0, worst = 0;
+  for (let i = 0; i < want.length; i++) scale = Math.max(scale, Math.abs(want[i]));
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]));
+  return worst / Math.max(scale, 1e-30);
+}
+
+const WINOGRAD_DETAIL = 'C 1–64, F 1–64, inputs 1×1 to 16×16 and 17×6 (odd sizes, partial tiles), padding 0–2, N 1–3';
+
+/**
+ * 2b. Winograd against the naive loops (forward) and against im2col (backward: input,
+ * weight and bias gradients, the adjoint of each stage) on random shapes: two rows per
+ * algorithm. `algs` may include a deliberately wrong copy of one: the test suite plants
+ * one and demands a FAIL.
+ */
+export function winogradChecks(algs: readonly WinogradAlgorithm[] = [F2X2_3X3, F4X4_3X3]): CheckRow[] {
+  const random = new Random(17);
+  const forward = algs.map(() => 0);
+  const backward = algs.map(() => ({ dx: 0, dW: 0, db: 0 }));
+  for (const [C, H, W, F, p, n] of WINOGRAD_SHAPES) {
+    const conv = new Conv2d([C, H, W], { inChannels: C, outChannels: F, kernel: 3, padding: p });
+    conv.algorithm = 'im2col';
+    conv.weight.set(randomArray(conv.weight.length, random));
+    conv.bias.set(randomArray(F, random));
+    const x: Tensor = { data: randomArray(n * C * H * W, random), shape: [n, C, H, W] };
+    const dy: Tensor = { data: randomArray(n * sizeOf(conv.outShape), random), shape: [n, ...conv.outShape] };
+    const yWant = conv.forwardNaive(x).data;
+    conv.forward(x, true);
+    const dxWant = conv.backward(dy)!.data;
+    algs.forEach((alg, a) => {
+      const engine = new WinogradConv(C, H, W, F, p, alg);
+      const y = allocF32(yWant.length), dx = allocF32(dxWant.length), dW = allocF32(conv.weight.length), db = allocF32(F);
+      engine.forward(x.data, n, conv.weight, { scale: allocF32(F).fill(1), shift: conv.bias, relu: false }, y);
+      engine.backward(dy.data, n, dW, db, dx);
+      forward[a] = Math.max(forward[a], relativeError(yWant, y));
+      const b = backward[a];
+      b.dx = Math.max(b.dx, relativeError(dxWant, dx));
+      b.dW = Math.max(b.dW, relativeError(conv.weightGrad, dW));
+      b.db = Math.max(b.db, relativeError(conv.biasGrad, db));
+    });
+  }
+  return algs.flatMap((alg, a) => {
+    const b = backward[a];
+    return [
+      row('naive vs Winograd', `${alg.name}, ${WINOGRAD_SHAPES.length} random shapes`, forward[a], WINOGRAD_TOLERANCE[alg.m], WINOGRAD_DETAIL),
+      row('im2col vs Winograd', `${alg.name} backward: dx, dW, db`, Math.max(b.dx, b.dW, b.db), WINOGRAD_TOLERANCE[alg.m],
+        `dx ${b.dx.toExponential(1)}, dW ${b.dW.toExponential(1)}, db ${b.db.toExponential(1)}; same shapes`),
+    ];
+  });
+}
+
 function gradRows(name: string, results: GradResult[], tolerance = GRAD_TOLERANCE, about = ''): CheckRow[] {
   return results.map((r) => row('gradient check', `${name}: d/d ${r.of}`, r.error, tolerance, `${about}${r.coordinates} coordinates${r.kinks ? `, ${r.kinks} at kinks skipped` : ''}`));
 }
 
-/** Whole nets with every kind of layer, on a small input so few ReLUs sit near a kink. */
+/**
+ * Whole nets with every kind of layer, on a small input so few ReLUs sit near a kink. The
+ * 3×3 stride-1 convs run Winograd F(2×2, 3×3), so its backward is checked in a net too;
+ * not F(4×4, 3×3), whose float32 rounding (checked on its own above) over the 1e-3 step of
+ * a whole net's loss comes within the tolerance by itself (measured 3–5e-3).
+ */
 export const SMALL_NET = 'conv4k3p1,relu,pool2,conv6k3,relu,pool2,dense10';
 export const SMALL_BN_NET = 'conv4k3p1,bn,relu,avgpool2,conv6k3,bn,relu,gap,dense8,bn,relu,dense10';
 function smallNet(arch = SMALL_NET): Sequential {
   const net = new Sequential(parseArch(arch), [1, 8, 8], 1);
+  for (const layer of net.layers) if (layer instanceof Conv2d && layer.supports('winograd2')) layer.algorithm = 'winograd2';
   initHe(net, 1);
   return net;
 }
@@ -105,11 +185,19 @@ function smallNet(arch = SMALL_NET): Sequential {
 export function gradientChecks(): CheckRow[] {
   const conv = new Conv2d([3, 7, 9], { inChannels: 3, outChannels: 4, kernel: 3, stride: 2, padding: 1 });
   const conv1 = new Conv2d([2, 6, 6], { inChannels: 2, outChannels: 3, kernel: 5, stride: 1, padding: 0 });
+  const wino2 = new Conv2d([3, 7, 6], { inChannels: 3, outChannels: 5, kernel: 3, stride: 1, padding: 1 });
+  wino2.algorithm = 'winograd2';
+  const wino4 = new Conv2d([5, 9, 7], { inChannels: 5, outChannels: 3, kernel: 3, stride: 1, padding: 2 });
+  wino4.algorithm = 'winograd4';
   const pool = new MaxPool2d([2, 6, 7], 2);
   const poolOverlap = new MaxPool2d([2, 7, 7], 3, 2);
   return [
     ...gradRows('conv2d 3→4, k3 s2 p1', gradCheckLayer(conv)),
     ...gradRows('conv2d 2→3, k5', gradCheckLayer(conv1)),
+    // Linear layers: a large step is exact but for rounding, and F(4×4)'s rounding noise
+    // divided by the default step (0.01) would approach the tolerance.
+    ...gradRows('conv2d 3→5, k3 p1, Winograd F(2x2,3x3)', gradCheckLayer(wino2, { step: 0.25 })),
+    ...gradRows('conv2d 5→3, k3 p2, Winograd F(4x4,3x3)', gradCheckLayer(wino4, { step: 0.25 })),
     ...gradRows('relu', gradCheckLayer(new Relu([3, 4, 4]))),
     ...gradRows('maxpool2d 2', gradCheckLayer(pool, { input: randomDistinct([2, 2, 6, 7]) })),
     ...gradRows('maxpool2d 3 s2', gradCheckLayer(poolOverlap, { input: randomDistinct([2, 2, 7, 7]) })),
@@ -190,6 +278,9 @@ export function presetChecks(): CheckRow[] {
 
 export function runChecks(): CheckReport {
   const example = articleExample();
-  const rows = [...example.rows, naiveVsIm2col(), ...gradientChecks(), ...batchNormChecks(), ...presetChecks()];
+  const rows = [
+    ...example.rows, naiveVsIm2col(), ...winogradChecks(), ...gradientChecks(), ...batchNormChecks(),
+    ...presetChecks(),
+  ];
   return { rows, pass: rows.every((r) => r.pass), example: example.output };
 }

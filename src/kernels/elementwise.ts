@@ -40,6 +40,51 @@ export function reluBackward(y: Float32Array, g: Float32Array, dx: Float32Array,
   reluBackwardReference(y, g, dx, n);
 }
 
+/** a[off … off+n) = 0, in wasm when a is in the arena (TypedArray.fill on shared memory is several times slower). */
+export function zeroFloats(a: Float32Array, off: number, n: number): void {
+  if (!(Number.isInteger(off) && Number.isInteger(n) && off >= 0 && n >= 0 && off + n <= a.length)) {
+    throw new RangeError(`zeroFloats: [${off}, ${off + n}) does not fit an array of ${a.length}`);
+  }
+  const wasm = activeWasmKernels();
+  const at = arenaAddress(a);
+  if (wasm !== null && at >= 0) {
+    wasm.zeroFloats(at + 4 * off, n);
+    return;
+  }
+  a.fill(0, off, off + n);
+}
+
+/**
+ * A convolution's epilogue, in place: y = act(scale[f]·y + shift[f]) on `planes` planes
+ * of P values from y[yOff], plane q belonging to channel q % F; act = ReLU when `relu`.
+ */
+export function channelAffine(y: Float32Array, yOff: number, planes: number, F: number, P: number,
+  scale: Float32Array, shift: Float32Array, relu: boolean): void {
+  if (!(Number.isInteger(yOff) && yOff >= 0 && yOff + planes * P <= y.length && F > 0 && scale.length >= F && shift.length >= F)) {
+    throw new RangeError(`channelAffine: ${planes} planes of ${P} at ${yOff} do not fit (${y.length}, ${scale.length}, ${shift.length})`);
+  }
+  const wasm = activeWasmKernels();
+  if (wasm !== null) {
+    const ya = arenaAddress(y), sa = arenaAddress(scale), ta = arenaAddress(shift);
+    if (ya >= 0 && sa >= 0 && ta >= 0) {
+      wasm.channelAffine(ya + 4 * yOff, planes, F, P, sa, ta, +relu);
+      return;
+    }
+  }
+  channelAffineReference(y, yOff, planes, F, P, scale, shift, relu);
+}
+
+export function channelAffineReference(y: Float32Array, yOff: number, planes: number, F: number, P: number,
+  scale: Float32Array, shift: Float32Array, relu: boolean): void {
+  for (let q = 0; q < planes; q++) {
+    const s = scale[q % F], t = shift[q % F];
+    for (let i = yOff + q * P; i < yOff + (q + 1) * P; i++) {
+      const v = Math.fround(Math.fround(s * y[i]) + t);
+      y[i] = relu ? (v > 0 ? v : 0) : v;
+    }
+  }
+}
+
 export function reluForwardReference(x: Float32Array, y: Float32Array, n: number): void {
   for (let i = 0; i < n; i++) y[i] = x[i] > 0 ? x[i] : 0;
 }

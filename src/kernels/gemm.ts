@@ -47,63 +47,116 @@ export function gemm(
 }
 
 /**
- * A batch of products sharing shapes: for n < batch, with X_n the matrix at offset
- * xOff + n·strideX of X,
+ * One operand of a batched product: matrix n of the batch starts at
+ * data[offset + n·stride], its rows `ld` floats apart. `transposed` means the array holds
+ * op(X)ᵀ (a transposed A is stored K×M, a transposed B N×K). A stride of 0 shares the
+ * matrix across the batch (for C: sums the batch's products into it).
  *
- *   C_n (+)= op(A_n) · op(B_n)                         (strideC > 0)
- *   C   (+)= Σ_n op(A_n) · op(B_n)                     (strideC = 0: one sum)
+ * Layers build their operands once per batch shape and re-point `offset` (or `data`)
+ * between calls, so the training loop allocates nothing.
+ */
+export interface MatrixOperand {
+  data: Float32Array;
+  offset: number;
+  ld: number;
+  stride: number;
+  transposed: boolean;
+  /** A only: `data` holds panels made by packMatrices (ld and transposed then unused). */
+  packed?: boolean;
+}
+
+export function operand(data: Float32Array, offset: number, ld: number, stride = 0, transposed = false): MatrixOperand {
+  return { data, offset, ld, stride, transposed };
+}
+
+/**
+ * A batch of products sharing shapes: for n < batch, with X_n matrix n of operand X,
  *
- * A stride of 0 shares that operand. Convolution uses it to work image by image on NCHW
+ *   C_n (+)= op(A_n) · op(B_n)                         (C.stride > 0)
+ *   C   (+)= Σ_n op(A_n) · op(B_n)                     (C.stride = 0: one sum)
+ *
+ * op(A) is M×K, op(B) K×N, C M×N. Convolution uses it to work image by image on NCHW
  * data without transposing the batch: forward Y_n = W·cols_n (W shared), the weight
- * gradient dW = Σ_n dY_n·cols_nᵀ, the input gradient dcols_n = Wᵀ·dY_n. In wasm a
- * shared A is packed once for the batch and a sum of A·Bᵀ products stays in registers,
- * so one call beats `batch` calls to gemm. An empty sum (batch = 0, strideC = 0) clears C
- * unless accumulating.
+ * gradient dW = Σ_n dY_n·cols_nᵀ, the input gradient dcols_n = Wᵀ·dY_n; Winograd runs
+ * its α² element-wise products as one batch. In wasm a shared A is packed once for the
+ * batch and a sum of A·Bᵀ products stays in registers, so one call beats `batch` calls
+ * to gemm. An empty sum (batch = 0, C.stride = 0) clears C unless accumulating.
  */
 export function gemmBatched(
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: Float32Array, aOff: number, lda: number, strideA: number,
-  B: Float32Array, bOff: number, ldb: number, strideB: number,
-  C: Float32Array, cOff: number, ldc: number, strideC: number,
+  M: number, N: number, K: number, A: MatrixOperand, B: MatrixOperand, C: MatrixOperand,
   accumulate: boolean, batch: number,
 ): void {
-  if (!(Number.isInteger(batch) && batch >= 0 && [strideA, strideB, strideC].every((s) => Number.isInteger(s) && s >= 0))) {
-    throw new RangeError(`gemmBatched: bad batch ${batch} or strides ${strideA}, ${strideB}, ${strideC}`);
+  if (C.transposed) throw new RangeError('gemmBatched: C cannot be transposed');
+  if (!(Number.isInteger(batch) && batch >= 0 && [A.stride, B.stride, C.stride].every((s) => Number.isInteger(s) && s >= 0))) {
+    throw new RangeError(`gemmBatched: bad batch ${batch} or strides ${A.stride}, ${B.stride}, ${C.stride}`);
   }
-  if (batch === 0 && (strideC > 0 || accumulate)) return; // no products, nothing to clear
+  if (batch === 0 && (C.stride > 0 || accumulate)) return; // no products, nothing to clear
   const wasm = activeWasmKernels();
   if (wasm !== null) {
-    const a = arenaAddress(A), b = arenaAddress(B), c = arenaAddress(C);
+    const a = arenaAddress(A.data), b = arenaAddress(B.data), c = arenaAddress(C.data);
     if (a >= 0 && b >= 0 && c >= 0) {
       // The last matrix of each operand is the furthest one: checking it (and the first) covers all.
       const last = Math.max(batch - 1, 0);
-      checkExtent('A', A, aOff + last * strideA, transA ? K : M, transA ? M : K, lda);
-      checkExtent('B', B, bOff + last * strideB, transB ? N : K, transB ? K : N, ldb);
-      checkExtent('C', C, cOff + last * strideC, M, N, ldc);
-      checkExtent('A', A, aOff, transA ? K : M, transA ? M : K, lda);
-      checkExtent('B', B, bOff, transB ? N : K, transB ? K : N, ldb);
-      checkExtent('C', C, cOff, M, N, ldc);
-      wasm.gemmBatched(+transA, +transB, M, N, K, a + 4 * aOff, lda, strideA, b + 4 * bOff, ldb, strideB,
-        c + 4 * cOff, ldc, strideC, +accumulate, batch, wasm.scratch);
+      for (const n of [0, last]) {
+        if (A.packed) checkExtent('A', A.data, A.offset + n * A.stride, 1, packedFloats(wasm.panelRows, M, K), 0);
+        else checkExtent('A', A.data, A.offset + n * A.stride, A.transposed ? K : M, A.transposed ? M : K, A.ld);
+        checkExtent('B', B.data, B.offset + n * B.stride, B.transposed ? N : K, B.transposed ? K : N, B.ld);
+        checkExtent('C', C.data, C.offset + n * C.stride, M, N, C.ld);
+      }
+      wasm.gemmBatched(A.packed ? 2 : +A.transposed, +B.transposed, M, N, K, a + 4 * A.offset, A.ld, A.stride, b + 4 * B.offset, B.ld, B.stride,
+        c + 4 * C.offset, C.ld, C.stride, +accumulate, batch, wasm.scratch);
       return;
     }
   }
-  gemmBatchedLoop(gemmBlocked, transA, transB, M, N, K, A, aOff, lda, strideA, B, bOff, ldb, strideB, C, cOff, ldc, strideC, accumulate, batch);
+  if (A.packed) throw new RangeError('gemmBatched: a packed A needs the wasm kernels and arena arrays');
+  gemmBatchedLoop(gemmBlocked, M, N, K, A, B, C, accumulate, batch);
+}
+
+function packedFloats(panelRows: number, M: number, K: number): number {
+  return Math.ceil(M / panelRows) * panelRows * K;
+}
+
+/**
+ * Packs op(A_n) for n < batch once, for products that reuse them many times (Winograd's
+ * transformed filters, once per batch rather than once per group of images): `out`
+ * becomes a packed operand over `into` (from its offset), which gemmBatched then reads
+ * without packing. False, leaving `out` alone, when the wasm kernels cannot run on these
+ * arrays: use A as it is then. `into` needs packedSize(M, K)·batch floats.
+ */
+export function packMatrices(M: number, K: number, A: MatrixOperand, batch: number, into: Float32Array, out: MatrixOperand): boolean {
+  const wasm = activeWasmKernels();
+  if (wasm === null || A.packed) return false;
+  const a = arenaAddress(A.data), d = arenaAddress(into);
+  if (a < 0 || d < 0) return false;
+  const size = packedFloats(wasm.panelRows, M, K);
+  const last = Math.max(batch - 1, 0);
+  checkExtent('A', A.data, A.offset + last * A.stride, A.transposed ? K : M, A.transposed ? M : K, A.ld);
+  checkExtent('packed A', into, out.offset + last * size, 1, size, 0);
+  wasm.packA(+A.transposed, M, K, a + 4 * A.offset, A.ld, A.stride, batch, d + 4 * out.offset);
+  out.data = into;
+  out.stride = size;
+  out.ld = 0;
+  out.transposed = false;
+  out.packed = true;
+  return true;
+}
+
+/** Floats packMatrices needs per matrix (an upper bound when no wasm backend is loaded). */
+export function packedSize(M: number, K: number): number {
+  return packedFloats(activeWasmKernels()?.panelRows ?? 4, M, K);
 }
 
 /** gemmBatched as a loop of single products by `kernel` (the TypeScript path, and the tests' yardstick). */
 export function gemmBatchedLoop(
-  kernel: typeof gemmReference,
-  transA: boolean, transB: boolean, M: number, N: number, K: number,
-  A: Float32Array, aOff: number, lda: number, strideA: number,
-  B: Float32Array, bOff: number, ldb: number, strideB: number,
-  C: Float32Array, cOff: number, ldc: number, strideC: number,
-  accumulate: boolean, batch: number,
+  kernel: typeof gemmReference, M: number, N: number, K: number,
+  A: MatrixOperand, B: MatrixOperand, C: MatrixOperand, accumulate: boolean, batch: number,
 ): void {
-  if (batch === 0 && strideC === 0 && !accumulate) kernel(transA, transB, M, N, 0, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, false);
+  const ta = A.transposed, tb = B.transposed;
+  if (batch === 0 && C.stride === 0 && !accumulate) kernel(ta, tb, M, N, 0, A.data, A.offset, A.ld, B.data, B.offset, B.ld, C.data, C.offset, C.ld, false);
   for (let n = 0; n < batch; n++) {
-    const acc = accumulate || (strideC === 0 && n > 0);
-    kernel(transA, transB, M, N, K, A, aOff + n * strideA, lda, B, bOff + n * strideB, ldb, C, cOff + n * strideC, ldc, acc);
+    const acc = accumulate || (C.stride === 0 && n > 0);
+    kernel(ta, tb, M, N, K, A.data, A.offset + n * A.stride, A.ld, B.data, B.offset + n * B.stride, B.ld,
+      C.data, C.offset + n * C.stride, C.ld, acc);
   }
 }
 

@@ -3,11 +3,11 @@
  * allocated here, once per batch shape, so the WebAssembly kernels can work on them in
  * place (no copies in or out of wasm memory).
  *
- * The arena is one shared WebAssembly.Memory (SharedArrayBuffer-backed), so that worker
- * threads can later be handed the same memory and the same views. Allocation is a bump
- * pointer: buffers live for the whole process, which suits layers that allocate once per
- * batch shape. Fresh wasm memory is zero-filled and never reused, so every array comes
- * back zeroed, like `new Float32Array(n)`.
+ * The arena is one WebAssembly.Memory per thread (shared memory, as the threads feature
+ * of the kernels requires). Allocation is a bump pointer: buffers live for the whole
+ * process, which suits layers that allocate once per batch shape. Fresh wasm memory is
+ * zero-filled and never reused, so every array comes back zeroed, like
+ * `new Float32Array(n)`.
  *
  * Growth: the memory grows (by at least a quarter of its size, at least 16 MiB) whenever
  * an allocation does not fit, up to MAX_PAGES (2 GiB). Growing a shared memory never
@@ -17,13 +17,10 @@
  * Float32Array (allocI32 an ordinary Int32Array), which every kernel still accepts (on
  * the TypeScript path).
  *
- * Worker threads: the bump pointer lives in the memory itself (an Int32 at byte 0,
- * updated with Atomics), so threads can allocate from one memory safely. Post
- * `arenaMemory()` to the worker and call `attachArena(memory)` there before anything
- * else touches the kernels; pass buffers as (byteOffset, length) and rebuild them with
- * `arenaView`, since a Float32Array posted across threads arrives on a different
- * SharedArrayBuffer object that this thread cannot recognise as the arena. Each thread's
- * wasm instance gets its own scratch area, so kernels can run in several threads at once.
+ * Worker threads (training and prediction pools) each build their own network, so each
+ * has its own arena and wasm instance. (Sharing one arena between threads was tried and
+ * dropped: the training pool's per-step copies of parameters and gradients through
+ * SharedArrayBuffers cost about 0.25 ms a step on the wide net, under 0.5% of the step.)
  */
 
 import { WebAssemblyApi, type WasmMemory } from './wasm-api.js';
@@ -33,12 +30,12 @@ const MAX_PAGES = 32768; // 2 GiB: addresses stay positive int32s on both sides
 const INITIAL_PAGES = 256; // 16 MiB
 const MIN_GROW_PAGES = 256;
 const ALIGN = 64; // cache line: keeps SIMD loads of a buffer's start aligned
-const HEADER_BYTES = ALIGN; // [0]: bump pointer (bytes)
+const FIRST_BYTE = ALIGN; // nothing lives at address 0
 
 interface Arena {
   memory: WasmMemory;
   buffer: SharedArrayBuffer; // the newest memory.buffer
-  header: Int32Array;
+  top: number; // bytes handed out so far: the bump pointer
 }
 
 let arena: Arena | null | undefined; // undefined: not created yet; null: not available
@@ -57,9 +54,7 @@ function getArena(): Arena | null {
     const memory = new WebAssemblyApi.Memory({ initial: INITIAL_PAGES, maximum: MAX_PAGES, shared: true });
     const buffer = memory.buffer as unknown as SharedArrayBuffer;
     arenaBuffers.add(buffer);
-    const header = new Int32Array(buffer, 0, 1);
-    Atomics.store(header, 0, HEADER_BYTES);
-    arena = { memory, buffer, header };
+    arena = { memory, buffer, top: FIRST_BYTE };
   } catch {
     arena = null; // no shared wasm memory here: plain arrays and the TypeScript kernels
   }
@@ -95,41 +90,11 @@ export function allocI32(length: number): Int32Array {
 function claim(size: number): { buffer: SharedArrayBuffer; start: number } | null {
   const a = getArena();
   if (a === null) return null;
-  const bytes = Math.ceil(size / ALIGN) * ALIGN;
-  // Claim [start, end) with a compare-and-swap, so threads never hand out the same bytes
-  // and a request that cannot fit claims nothing.
-  let start = Atomics.load(a.header, 0);
-  for (;;) {
-    const end = start + bytes;
-    if (end > MAX_PAGES * PAGE || !ensureCapacity(a, end)) return null;
-    const seen = Atomics.compareExchange(a.header, 0, start, end);
-    if (seen === start) return { buffer: a.buffer, start };
-    start = seen;
-  }
-}
-
-/**
- * For a worker thread: use the arena created by the main thread (its `arenaMemory()`,
- * posted here) instead of a new one. Call before the first allocF32 or kernel call.
- */
-export function attachArena(memory: WasmMemory): void {
-  if (arena?.memory === memory) return;
-  if (arena) throw new Error('attachArena: this thread already uses another kernel arena');
-  const buffer = memory.buffer as unknown as SharedArrayBuffer;
-  if (!(buffer instanceof SharedArrayBuffer)) throw new TypeError('attachArena: the memory is not shared');
-  arenaBuffers.add(buffer);
-  arena = { memory, buffer, header: new Int32Array(buffer, 0, 1) };
-}
-
-/** A view of arena memory allocated by any thread, from its byte offset and length. */
-export function arenaView(byteOffset: number, length: number): Float32Array {
-  const a = getArena();
-  const end = byteOffset + 4 * length;
-  if (a === null || byteOffset < HEADER_BYTES || byteOffset % 4 !== 0 || end > Atomics.load(a.header, 0)) {
-    throw new RangeError(`arenaView: ${length} floats at byte ${byteOffset} are not allocated arena memory`);
-  }
-  ensureCapacity(a, end); // refreshes the buffer if another thread grew the memory
-  return new Float32Array(a.buffer, byteOffset, length);
+  const start = a.top;
+  const end = start + Math.ceil(size / ALIGN) * ALIGN;
+  if (end > MAX_PAGES * PAGE || !ensureCapacity(a, end)) return null; // claims nothing
+  a.top = end;
+  return { buffer: a.buffer, start };
 }
 
 /** Grows the memory to hold `end` bytes; false when it cannot. */
@@ -170,5 +135,5 @@ export function arenaAddress(arr: Float32Array | Int32Array): number {
 export function arenaStats(): { usedBytes: number; capacityBytes: number } {
   const a = getArena();
   if (a === null) return { usedBytes: 0, capacityBytes: 0 };
-  return { usedBytes: Atomics.load(a.header, 0), capacityBytes: a.memory.buffer.byteLength };
+  return { usedBytes: a.top, capacityBytes: a.memory.buffer.byteLength };
 }

@@ -25,6 +25,8 @@ export interface WasmKernels {
   gemmBatched(transA: number, transB: number, M: number, N: number, K: number,
     a: number, lda: number, sa: number, b: number, ldb: number, sb: number, c: number, ldc: number, sc: number,
     accumulate: number, batch: number, scratch: number): void;
+  /** Packs op(A_n), n < batch, into the panels gemmBatched reads with transA = 2 (see gemm.ts packMatrices). */
+  packA(transA: number, M: number, K: number, a: number, lda: number, sa: number, batch: number, dst: number): void;
   im2col(x: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
     OH: number, OW: number, cols: number, ldCols: number): void;
   col2im(cols: number, ldCols: number, C: number, H: number, W: number, k: number, stride: number, pad: number,
@@ -35,8 +37,28 @@ export interface WasmKernels {
     OH: number, OW: number, y: number, argmax: number): void;
   maxPoolBackward(g: number, argmax: number, planes: number, H: number, W: number, k: number, stride: number,
     OH: number, OW: number, dx: number): void;
+  channelAffine(y: number, planes: number, F: number, P: number, scale: number, shift: number, relu: number): void;
+  wgInput2(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
+  wgInput4(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
+  wgOutput2(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
+  wgOutput4(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
+  wgGradOutput2(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number): void;
+  wgGradOutput4(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number): void;
+  wgInputAdjoint2(dv: number, ld: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
+  wgInputAdjoint4(dv: number, ld: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
+  wgFilter2(w: number, count: number, u: number, uStride: number): void;
+  wgFilter4(w: number, count: number, u: number, uStride: number): void;
+  wgFilterAdjoint2(du: number, uStride: number, count: number, dw: number): void;
+  wgFilterAdjoint4(du: number, uStride: number, count: number, dw: number): void;
+  zeroFloats(dst: number, n: number): void;
+  copyPlanesMasked(src: number, mask: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
+  copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */
   scratch: number;
+  /** Rows per packed panel of A (the broadcast kernel's MR). */
+  panelRows: number;
 }
 
 const loaded = new Map<WasmVariant, WasmKernels | null>();
@@ -81,9 +103,9 @@ export function loadWasmKernels(variant: WasmVariant): WasmKernels | null {
   if (memory && bytes && validates(bytes, variant)) {
     try {
       const instance = new WebAssemblyApi.Instance(new WebAssemblyApi.Module(bytes), { env: { memory } });
-      const e = instance.exports as unknown as Omit<WasmKernels, 'scratch'> & { scratchBytes: WasmGlobal };
+      const e = instance.exports as unknown as Omit<WasmKernels, 'scratch' | 'panelRows'> & { scratchBytes: WasmGlobal; panelRows: WasmGlobal };
       const scratch = arenaAddress(allocF32(Math.ceil(Number(e.scratchBytes.value) / 4)));
-      if (scratch >= 0) kernels = { ...e, scratch };
+      if (scratch >= 0) kernels = { ...e, scratch, panelRows: Number(e.panelRows.value) };
     } catch {
       kernels = null;
     }

@@ -1,9 +1,18 @@
-import { gemmBatched } from '../kernels/gemm.js';
+import { channelAffine, reluBackward, zeroFloats } from '../kernels/elementwise.js';
+import { gemmBatched, operand, type MatrixOperand } from '../kernels/gemm.js';
 import { col2im, im2col } from '../kernels/im2col.js';
 import { allocF32 } from '../kernels/memory.js';
+import { pickConvAlgorithm, winogradAlgorithm, winogradSupports, WinogradConv, type ConvAlgorithm } from '../kernels/winograd.js';
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
 import { hasBiasBefore, needImage, ShapeError, windowOutput, type LayerKind } from './kind.js';
 import { param, type Layer, type Param } from './layer.js';
+
+/** See Conv2d.setEpilogue: out = act(scale ⊙ (conv + bias) + shift) per filter. */
+export interface ConvEpilogue {
+  scale?: Float32Array | null;
+  shift?: Float32Array | null;
+  relu?: boolean;
+}
 
 export interface Conv2dOptions {
   inChannels: number;
@@ -46,6 +55,15 @@ export function convOutputSize(size: number, kernel: number, stride: number, pad
  * (GEMM): Y_n = W·cols_n for each image n, all in one batched GEMM call that writes
  * straight into the NCHW output. Backward goes through the same matrices:
  * dW = Σ_n dY_n·cols_nᵀ, dcols_n = Wᵀ·dY_n, and col2im folds dcols back onto the image.
+ *
+ * 3×3 kernels at stride 1 go by Winograd's minimal filtering instead (where measured
+ * faster, see `pickConvAlgorithm`): each m×m output tile is
+ *   Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A,
+ * d the (m+2)×(m+2) input tile, g the filter, ⊙ element-wise; summed over channels the ⊙
+ * becomes (m+2)² GEMMs, with 2.25× (m = 2) or 4× (m = 4) fewer multiplications than the
+ * direct sum. Backward is the adjoint of each stage. The transforms and the whole path:
+ * src/kernels/winograd.ts. im2col stays the general path and the reference;
+ * `algorithm` says which one runs, KCONV_CONV=im2col forces the general one.
  */
 export class Conv2d implements Layer {
   readonly type = 'conv2d';
@@ -80,6 +98,17 @@ export class Conv2d implements Layer {
   /** dcols_n = Wᵀ·dY_n for a group of images, same layout as cols without the ones row. */
   private dcols: Float32Array = allocF32(0);
   private capacity = 0;
+  private chosen: ConvAlgorithm | null = null;
+  /** The gradient masked by a fused ReLU (im2col path; Winograd masks as it copies). */
+  private maskedGrad: BatchBuffer | null = null;
+  private winograd: WinogradConv | null = null;
+  private epilogue: ConvEpilogue | null = null;
+  /** Per filter, what the fused epilogue applies: act(scale·y + shift) (see setEpilogue). */
+  private epiScale: Float32Array = allocF32(0);
+  private epiShift: Float32Array = allocF32(0);
+  // The im2col path's GEMM operands, built once and re-pointed per call.
+  private ops: { wb: MatrixOperand; cols: MatrixOperand; y: MatrixOperand; dy: MatrixOperand; colsT: MatrixOperand;
+    wGrad: MatrixOperand; bGrad: MatrixOperand; w: MatrixOperand; dcols: MatrixOperand } | null = null;
 
   constructor(inShape: readonly number[], opts: Conv2dOptions) {
     const [c, h, w] = inShape;
@@ -118,6 +147,59 @@ export class Conv2d implements Layer {
     return this.inChannels * this.kernel * this.kernel;
   }
 
+  /**
+   * Which algorithm forward and backward run: 'im2col' (any shape), or Winograd
+   * 'winograd2' / 'winograd4' (F(2×2, 3×3) / F(4×4, 3×3); 3×3 kernels at stride 1).
+   * Chosen per shape on first use (`pickConvAlgorithm`, KCONV_CONV overrides); settable,
+   * e.g. to compare them.
+   */
+  get algorithm(): ConvAlgorithm {
+    this.chosen ??= pickConvAlgorithm(this.inChannels, this.inShape[1], this.inShape[2], this.outChannels, this.kernel, this.stride, this.padding);
+    return this.chosen;
+  }
+
+  set algorithm(a: ConvAlgorithm) {
+    if (!this.supports(a)) throw new RangeError(`conv2d: ${a} cannot run a ${this.kernel}×${this.kernel} kernel at stride ${this.stride}`);
+    if (a !== this.chosen) this.winograd = null;
+    this.chosen = a;
+  }
+
+  supports(a: ConvAlgorithm): boolean {
+    return a === 'im2col' || winogradSupports(this.kernel, this.stride, this.padding);
+  }
+
+  /**
+   * Fuses what follows the convolution into its last stage: the output becomes
+   * act(scale ⊙ (conv + bias) + shift) per filter, act = ReLU when `relu`, computed in
+   * Winograd's output transform (or one pass over each group's output after im2col's
+   * GEMM). For prediction a batchnorm folds in as scale = γ/√(σ² + ε),
+   * shift = β − μ·scale. During training only `relu` may be set: backward then masks the
+   * incoming gradient where the output is not positive (in the copy Winograd makes of
+   * it anyway), so a ReLU layer after this one must pass both directions through. The
+   * arrays are read at every forward; null removes the epilogue.
+   */
+  setEpilogue(epilogue: ConvEpilogue | null): void {
+    const F = this.outChannels;
+    if (epilogue && ((epilogue.scale && epilogue.scale.length !== F) || (epilogue.shift && epilogue.shift.length !== F))) {
+      throw new RangeError(`conv2d: epilogue scale and shift need ${F} values`);
+    }
+    this.epilogue = epilogue;
+  }
+
+  /** Fills epiScale/epiShift for this forward; `withBias` folds the bias into the shift. */
+  private epilogueArrays(withBias: boolean): void {
+    const F = this.outChannels, e = this.epilogue;
+    if (this.epiScale.length !== F) {
+      this.epiScale = allocF32(F);
+      this.epiShift = allocF32(F);
+    }
+    for (let f = 0; f < F; f++) {
+      const sc = e?.scale ? e.scale[f] : 1;
+      this.epiScale[f] = sc;
+      this.epiShift[f] = (withBias ? sc * this.bias[f] : 0) + (e?.shift ? e.shift[f] : 0);
+    }
+  }
+
   /** Images per group in forward and backward: about GROUP_BYTES of patch matrices. */
   private groupSize(): number {
     const P = this.outShape[1] * this.outShape[2];
@@ -131,11 +213,33 @@ export class Conv2d implements Layer {
     this.cols = allocF32(n * (K + 1) * P);
     for (let i = 0; i < n; i++) this.cols.fill(1, (i * (K + 1) + K) * P, (i + 1) * (K + 1) * P);
     this.capacity = n;
+    const F = this.outChannels, G = this.groupSize();
+    if (this.dcols.length < G * K * P) this.dcols = allocF32(G * K * P);
+    const y = this.out.get(n).data;
+    this.ops = {
+      wb: operand(this.wb, 0, K + 1),
+      cols: operand(this.cols, 0, P, (K + 1) * P),
+      y: operand(y, 0, P, F * P),
+      dy: operand(y, 0, P, F * P),
+      colsT: operand(this.cols, 0, P, (K + 1) * P, true),
+      wGrad: operand(this.weightGrad, 0, K),
+      bGrad: operand(this.biasGrad, 0, 1),
+      w: operand(this.weight, 0, K, 0, true),
+      dcols: operand(this.dcols, 0, P, K * P),
+    };
   }
 
   forward(x: Tensor, _training: boolean): Tensor {
     const n = x.shape[0];
+    const y = this.out.get(n);
+    if (this.algorithm !== 'im2col') {
+      this.winograd ??= new WinogradConv(this.inChannels, this.inShape[1], this.inShape[2], this.outChannels, this.padding, winogradAlgorithm(this.algorithm === 'winograd2' ? 2 : 4));
+      this.epilogueArrays(true);
+      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.epilogue?.relu ?? false }, y.data);
+      return y;
+    }
     this.ensureCapacity(n);
+    const ops = this.ops!;
     const [C, H, W] = this.inShape;
     const [F, OH, OW] = this.outShape;
     const P = OH * OW;
@@ -145,40 +249,62 @@ export class Conv2d implements Layer {
       this.wb.set(this.weight.subarray(f * K, (f + 1) * K), f * (K + 1));
       this.wb[f * (K + 1) + K] = this.bias[f];
     }
+    if (this.epilogue) this.epilogueArrays(false);
     // Y_n[F, P] = [W | b]·cols_n for every image: the NCHW output, bias included. A group
     // of images at a time, so its patch matrices are still in cache for the GEMM.
-    const y = this.out.get(n);
+    ops.y.data = y.data;
     const G = this.groupSize();
     for (let i0 = 0; i0 < n; i0 += G) {
       const cnt = Math.min(G, n - i0);
       for (let i = i0; i < i0 + cnt; i++) {
         im2col(x.data, i * C * H * W, C, H, W, k, this.stride, this.padding, OH, OW, this.cols, i * (K + 1) * P, P);
       }
-      gemmBatched(false, false, F, P, K + 1, this.wb, 0, K + 1, 0, this.cols, i0 * (K + 1) * P, P, (K + 1) * P, y.data, i0 * F * P, P, F * P, false, cnt);
+      ops.cols.offset = i0 * (K + 1) * P;
+      ops.y.offset = i0 * F * P;
+      gemmBatched(F, P, K + 1, ops.wb, ops.cols, ops.y, false, cnt);
+      if (this.epilogue) channelAffine(y.data, i0 * F * P, cnt * F, F, P, this.epiScale, this.epiShift, this.epilogue.relu ?? false);
     }
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
+    if (this.epilogue?.scale) throw new Error('conv2d: backward through a fused scale (a folded batchnorm) is not supported: fold only for prediction');
     const n = dy.shape[0];
     const [C, H, W] = this.inShape;
+    const dx = this.needsInputGrad ? this.inGrad.get(n) : null;
+    // With a fused ReLU, the gradient counts only where the output is positive.
+    const reluOutput = this.epilogue?.relu ? this.out.get(n).data : null;
+    if (this.algorithm !== 'im2col') {
+      this.winograd!.backward(dy.data, n, this.weightGrad, this.biasGrad, dx?.data ?? null, reluOutput);
+      return dx;
+    }
+    const ops = this.ops!;
     const [F, OH, OW] = this.outShape;
     const P = OH * OW;
     const K = this.patchSize;
-    const g = dy.data; // [N, F, P]: dY_n is the F×P matrix at n·F·P
+    let g = dy.data;
+    if (reluOutput !== null) {
+      this.maskedGrad ??= new BatchBuffer(this.outShape);
+      g = this.maskedGrad.get(n).data;
+      reluBackward(reluOutput, dy.data, g, g.length);
+    }
+    // dY_n is the F×P matrix at n·F·P.
+    ops.dy.data = g;
+    ops.dy.offset = 0;
+    ops.colsT.offset = 0;
     // dW = Σ_n dY_n·cols_nᵀ (the patch rows only), and db = Σ_n dY_n·1 (the ones row).
-    gemmBatched(false, true, F, K, P, g, 0, P, F * P, this.cols, 0, P, (K + 1) * P, this.weightGrad, 0, K, 0, false, n);
-    if (this.hasBias) gemmBatched(false, true, F, 1, P, g, 0, P, F * P, this.cols, K * P, P, (K + 1) * P, this.biasGrad, 0, 1, 0, false, n);
-    if (!this.needsInputGrad) return null;
+    gemmBatched(F, K, P, ops.dy, ops.colsT, ops.wGrad, false, n);
+    ops.colsT.offset = K * P;
+    if (this.hasBias) gemmBatched(F, 1, P, ops.dy, ops.colsT, ops.bGrad, false, n);
+    if (dx === null) return null;
     // dcols_n = Wᵀ·dY_n, then col2im, a group of images at a time (dcols stays in cache).
     const G = this.groupSize();
-    if (this.dcols.length < G * K * P) this.dcols = allocF32(G * K * P);
-    const dx = this.inGrad.get(n);
-    dx.data.fill(0);
+    zeroFloats(dx.data, 0, dx.data.length);
     const k = this.kernel;
     for (let i0 = 0; i0 < n; i0 += G) {
       const cnt = Math.min(G, n - i0);
-      gemmBatched(true, false, K, P, F, this.weight, 0, K, 0, g, i0 * F * P, P, F * P, this.dcols, 0, P, K * P, false, cnt);
+      ops.dy.offset = i0 * F * P;
+      gemmBatched(K, P, F, ops.w, ops.dy, ops.dcols, false, cnt);
       for (let i = i0; i < i0 + cnt; i++) {
         col2im(this.dcols, (i - i0) * K * P, P, C, H, W, k, this.stride, this.padding, OH, OW, dx.data, i * C * H * W);
       }

@@ -113,16 +113,33 @@ function sample(src: Uint8Array, off: number, sy: number, sx: number): number {
 export function warpImage(
   src: Uint8Array, srcOff: number, t: Affine, dst: Float32Array, dstOff: number, a: number, b: number,
 ): void {
+  remap(src, srcOff, t, null, null, dst, dstOff, a, b);
+}
+
+/**
+ * out[outOff + p] = v·a + b for every pixel p, v read bilinearly from
+ * source(p) = A⁻¹(p) + (fx[p], fy[p]): the inverse rotation and scale about the centre,
+ * less the shift, plus a displacement field when there is one.
+ */
+function remap(
+  src: Uint8Array, srcOff: number, t: Affine, fx: Float32Array | null, fy: Float32Array | null,
+  out: Float32Array | Float64Array, outOff: number, a: number, b: number,
+): void {
   const cos = Math.cos(t.angle) / t.scale;
   const sin = Math.sin(t.angle) / t.scale;
   for (let y = 0; y < SIDE; y++) {
     const ry = y - CENTER - t.dy;
     for (let x = 0; x < SIDE; x++) {
       const rx = x - CENTER - t.dx;
-      // inverse rotation and scale: source = R(−angle)·(p − c − shift)/scale + c
-      const sx = cos * rx + sin * ry + CENTER;
-      const sy = -sin * rx + cos * ry + CENTER;
-      dst[dstOff + y * SIDE + x] = sample(src, srcOff, sy, sx) * a + b;
+      const p = y * SIDE + x;
+      // source = R(−angle)·(p − c − shift)/scale + c (+ the field)
+      let sx = cos * rx + sin * ry + CENTER;
+      let sy = -sin * rx + cos * ry + CENTER;
+      if (fx !== null && fy !== null) {
+        sx += fx[p];
+        sy += fy[p];
+      }
+      out[outOff + p] = sample(src, srcOff, sy, sx) * a + b;
     }
   }
 }
@@ -196,22 +213,7 @@ export class Augmenter implements ImageTransform {
       this.blur(fx, alpha);
       this.blur(fy, alpha);
     }
-    const cos = Math.cos(t.angle) / t.scale;
-    const sin = Math.sin(t.angle) / t.scale;
-    for (let y = 0; y < SIDE; y++) {
-      const ry = y - CENTER - t.dy;
-      for (let x = 0; x < SIDE; x++) {
-        const rx = x - CENTER - t.dx;
-        const p = y * SIDE + x;
-        let sx = cos * rx + sin * ry + CENTER;
-        let sy = -sin * rx + cos * ry + CENTER;
-        if (alpha > 0) {
-          sx += fx[p];
-          sy += fy[p];
-        }
-        out[p] = sample(src, srcOff, sy, sx);
-      }
-    }
+    remap(src, srcOff, t, alpha > 0 ? fx : null, alpha > 0 ? fy : null, out, 0, 1, 0);
   }
 
   /**

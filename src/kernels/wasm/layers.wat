@@ -1,33 +1,16 @@
-/**
- * WAT for the element-wise and pooling kernels of the layers (semantics and the
- * TypeScript references: src/kernels/elementwise.ts and src/kernels/pooling.ts).
- * These are memory-bound loops; what makes them fast in wasm is f32x4 and, above all,
- * selects instead of branches: the sign of an activation is random, so a branch on it
- * mispredicts about half the time.
- *
- * Exports (pointers are byte addresses, counts in elements):
- *   reluForward(x, y, n)                 y = x > 0 ? x : 0
- *   reluBackward(y, g, dx, n)            dx = y > 0 ? g : 0
- *   maxPoolForward(x, planes, H, W, k, s, OH, OW, y, argmax)
- *   maxPoolBackward(g, argmax, planes, H, W, k, s, OH, OW, dx)
- */
+;; Element-wise and pooling kernels of the layers (semantics and the TypeScript references:
+;; src/kernels/elementwise.ts and src/kernels/pooling.ts). Module fields, spliced into
+;; kernels-*.wat by build.mjs. These are memory-bound loops; what makes them fast in wasm
+;; is f32x4 and, above all, selects instead of branches: the sign of an activation is
+;; random, so a branch on it mispredicts about half the time.
+;;
+;; Exports (pointers are byte addresses, counts in elements):
+;;   reluForward(x, y, n)                 y = x > 0 ? x : 0
+;;   reluBackward(y, g, dx, n)            dx = y > 0 ? g : 0
+;;   maxPoolForward(x, planes, H, W, k, s, OH, OW, y, argmax)
+;;   maxPoolBackward(g, argmax, planes, H, W, k, s, OH, OW, dx)
+;;   channelAffine(y, planes, F, P, scale, shift, relu)   a convolution's epilogue, in place
 
-/** Lanes 0 and 2 of a, then of b (the even floats of 8 consecutive ones); `odd` for lanes 1 and 3. */
-function deinterleave(a, b, odd) {
-  const lanes = odd ? [1, 3, 5, 7] : [0, 2, 4, 6];
-  const bytes = lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-  return `(i8x16.shuffle ${bytes.join(' ')} ${a} ${b})`;
-}
-
-/** Lanes 0,1 of a interleaved with lanes 0,1 of b (`high`: lanes 2,3): a0 b0 a1 b1. */
-function interleave(a, b, high) {
-  const lanes = high ? [2, 6, 3, 7] : [0, 4, 1, 5];
-  const bytes = lanes.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]);
-  return `(i8x16.shuffle ${bytes.join(' ')} ${a} ${b})`;
-}
-
-function relu() {
-  return `
   ;; f32x4.pmax(0, x) is (0 < x) ? x : 0, exactly the scalar rule (NaN and -0 give +0).
   (func $reluForward (export "reluForward") (param $x i32) (param $y i32) (param $n i32)
     (local $d i32) (local $vend i32) (local $end i32) (local $v f32)
@@ -67,22 +50,8 @@ function relu() {
       (f32.store (i32.add (local.get $y) (local.get $dd))
         (select (f32.load (i32.add (local.get $y) (local.get $dg))) (f32.const 0) (f32.gt (f32.load (local.get $y)) (f32.const 0))))
       (local.set $y (i32.add (local.get $y) (i32.const 4)))
-      (br $sl))))`;
-}
+      (br $sl))))
 
-/**
- * Max pooling forward. The general path is the reference's loop in scalar wasm (with
- * selects). 2×2 windows with stride 2 — nearly every net — take four outputs at a time:
- * the even and odd floats of two input rows are the four candidates of four windows,
- * compared in scan order with a strict >, so the first maximum wins as in the reference.
- */
-function maxPoolForward() {
-  // One candidate: where v > best, take it and its index.
-  const take = (v, idx) => `
-            (local.set $m (f32x4.gt ${v} (local.get $best)))
-            (local.set $best (v128.bitselect ${v} (local.get $best) (local.get $m)))
-            (local.set $bi (v128.bitselect ${idx} (local.get $bi) (local.get $m)))`;
-  return `
   (func $maxPoolGeneral (param $x i32) (param $planes i32) (param $H i32) (param $W i32) (param $k i32) (param $s i32)
     (param $OH i32) (param $OW i32) (param $y i32) (param $am i32)
     (local $plane i32) (local $base i32) (local $oy i32) (local $ox i32) (local $ki i32) (local $kj i32)
@@ -143,11 +112,20 @@ function maxPoolForward() {
           (local.set $r1b (v128.load offset=16 (i32.add (local.get $p) (local.get $Wb))))
           (local.set $i0 (i32x4.add (i32x4.splat (local.get $idx)) (v128.const i32x4 0 2 4 6)))
           ;; scan order: (0,0) (0,1) (1,0) (1,1)
-          (local.set $best ${deinterleave('(local.get $r0a)', '(local.get $r0b)', false)})
+          ;; i8x16.shuffle 0…3 8…11 16…19 24…27 takes the even floats of 8 (r0a, r0b),
+          ;; 4…7 12…15 20…23 28…31 the odd ones: the two columns of four windows.
+          (local.set $best (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $r0a) (local.get $r0b)))
           (local.set $bi (local.get $i0))
-          ${take(deinterleave('(local.get $r0a)', '(local.get $r0b)', true), '(i32x4.add (local.get $i0) (v128.const i32x4 1 1 1 1))')}
-          ${take(deinterleave('(local.get $r1a)', '(local.get $r1b)', false), '(i32x4.add (local.get $i0) (local.get $W4))')}
-          ${take(deinterleave('(local.get $r1a)', '(local.get $r1b)', true), '(i32x4.add (i32x4.add (local.get $i0) (local.get $W4)) (v128.const i32x4 1 1 1 1))')}
+          ;; each later candidate: where it is strictly greater, take it and its index
+          (local.set $m (f32x4.gt (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $r0a) (local.get $r0b)) (local.get $best)))
+          (local.set $best (v128.bitselect (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $r0a) (local.get $r0b)) (local.get $best) (local.get $m)))
+          (local.set $bi (v128.bitselect (i32x4.add (local.get $i0) (v128.const i32x4 1 1 1 1)) (local.get $bi) (local.get $m)))
+          (local.set $m (f32x4.gt (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $r1a) (local.get $r1b)) (local.get $best)))
+          (local.set $best (v128.bitselect (i8x16.shuffle 0 1 2 3 8 9 10 11 16 17 18 19 24 25 26 27 (local.get $r1a) (local.get $r1b)) (local.get $best) (local.get $m)))
+          (local.set $bi (v128.bitselect (i32x4.add (local.get $i0) (local.get $W4)) (local.get $bi) (local.get $m)))
+          (local.set $m (f32x4.gt (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $r1a) (local.get $r1b)) (local.get $best)))
+          (local.set $best (v128.bitselect (i8x16.shuffle 4 5 6 7 12 13 14 15 20 21 22 23 28 29 30 31 (local.get $r1a) (local.get $r1b)) (local.get $best) (local.get $m)))
+          (local.set $bi (v128.bitselect (i32x4.add (i32x4.add (local.get $i0) (local.get $W4)) (v128.const i32x4 1 1 1 1)) (local.get $bi) (local.get $m)))
           (v128.store (local.get $y) (local.get $best))
           (v128.store (local.get $am) (local.get $bi))
           (local.set $y (i32.add (local.get $y) (i32.const 16)))
@@ -178,18 +156,8 @@ function maxPoolForward() {
     (if (i32.and (i32.eq (local.get $k) (i32.const 2)) (i32.eq (local.get $s) (i32.const 2)))
       (then (call $maxPool2x2 (local.get $x) (local.get $planes) (local.get $H) (local.get $W) (local.get $OH) (local.get $OW) (local.get $y) (local.get $am)))
       (else (call $maxPoolGeneral (local.get $x) (local.get $planes) (local.get $H) (local.get $W) (local.get $k) (local.get $s)
-        (local.get $OH) (local.get $OW) (local.get $y) (local.get $am)))))`;
-}
+        (local.get $OH) (local.get $OW) (local.get $y) (local.get $am)))))
 
-/**
- * Max pooling backward: dx = 0, then each dy added at its argmax. For 2×2 stride-2
- * windows (which never overlap) every input of a window is written instead — dy where
- * it is the argmax, 0 elsewhere — so dx needs clearing only where no window reaches
- * (a last odd row or column). Adding +0 turns a −0 gradient into +0, as 0 + dy does.
- */
-function maxPoolBackward() {
-  const pick = (idx) => `(f32x4.add (v128.and (local.get $g4) (i32x4.eq (local.get $a4) ${idx})) (v128.const i32x4 0 0 0 0))`;
-  return `
   ;; dx[argmax[i]] += g[i]; an index outside dx's $size elements traps instead of
   ;; writing into a neighbouring buffer.
   (func $scatterAdd (param $g i32) (param $am i32) (param $n i32) (param $dx i32) (param $size i32)
@@ -227,14 +195,15 @@ function maxPoolBackward() {
           (local.set $i0 (i32x4.add (i32x4.splat (local.get $idx)) (v128.const i32x4 0 2 4 6)))
           (local.set $i1 (i32x4.add (local.get $i0) (local.get $W4)))
           ;; top row: even positions (dx,0), odd (dx,1), interleaved back into 8 floats
-          (local.set $e ${pick('(local.get $i0)')})
-          (local.set $o ${pick('(i32x4.add (local.get $i0) (v128.const i32x4 1 1 1 1))')})
-          (v128.store (local.get $p) ${interleave('(local.get $e)', '(local.get $o)', false)})
-          (v128.store offset=16 (local.get $p) ${interleave('(local.get $e)', '(local.get $o)', true)})
-          (local.set $e ${pick('(local.get $i1)')})
-          (local.set $o ${pick('(i32x4.add (local.get $i1) (v128.const i32x4 1 1 1 1))')})
-          (v128.store (i32.add (local.get $p) (local.get $Wb)) ${interleave('(local.get $e)', '(local.get $o)', false)})
-          (v128.store offset=16 (i32.add (local.get $p) (local.get $Wb)) ${interleave('(local.get $e)', '(local.get $o)', true)})
+          (local.set $e (f32x4.add (v128.and (local.get $g4) (i32x4.eq (local.get $a4) (local.get $i0))) (v128.const i32x4 0 0 0 0)))
+          (local.set $o (f32x4.add (v128.and (local.get $g4) (i32x4.eq (local.get $a4) (i32x4.add (local.get $i0) (v128.const i32x4 1 1 1 1)))) (v128.const i32x4 0 0 0 0)))
+          ;; interleave e and o back into 8 consecutive floats (e0 o0 e1 o1, then e2 o2 e3 o3)
+          (v128.store (local.get $p) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $e) (local.get $o)))
+          (v128.store offset=16 (local.get $p) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $e) (local.get $o)))
+          (local.set $e (f32x4.add (v128.and (local.get $g4) (i32x4.eq (local.get $a4) (local.get $i1))) (v128.const i32x4 0 0 0 0)))
+          (local.set $o (f32x4.add (v128.and (local.get $g4) (i32x4.eq (local.get $a4) (i32x4.add (local.get $i1) (v128.const i32x4 1 1 1 1)))) (v128.const i32x4 0 0 0 0)))
+          (v128.store (i32.add (local.get $p) (local.get $Wb)) (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $e) (local.get $o)))
+          (v128.store offset=16 (i32.add (local.get $p) (local.get $Wb)) (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $e) (local.get $o)))
           (local.set $g (i32.add (local.get $g) (i32.const 16)))
           (local.set $am (i32.add (local.get $am) (i32.const 16)))
           (local.set $p (i32.add (local.get $p) (i32.const 32)))
@@ -266,9 +235,37 @@ function maxPoolBackward() {
         (memory.fill (local.get $dx) (i32.const 0) (i32.shl (i32.mul (local.get $planes) (i32.mul (local.get $H) (local.get $W))) (i32.const 2)))
         (call $scatterAdd (local.get $g) (local.get $am)
           (i32.mul (local.get $planes) (i32.mul (local.get $OH) (local.get $OW))) (local.get $dx)
-          (i32.mul (local.get $planes) (i32.mul (local.get $H) (local.get $W)))))))`;
-}
+          (i32.mul (local.get $planes) (i32.mul (local.get $H) (local.get $W)))))))
 
-export function layerKernels() {
-  return [relu(), maxPoolForward(), maxPoolBackward()].join('\n');
-}
+  ;; A convolution's epilogue in place (im2col path): y = act(scale[f]·y + shift[f]) on
+  ;; `planes` planes of P floats, plane q of channel q % F; act = ReLU (pmax 0) when relu.
+  ;; scale·y + shift is a separate multiply and add, as in the reference.
+  (func $channelAffine (export "channelAffine") (param $y i32) (param $planes i32) (param $F i32) (param $P i32)
+    (param $scale i32) (param $shift i32) (param $relu i32)
+    (local $q i32) (local $f i32) (local $end i32) (local $vend i32) (local $s v128) (local $t v128) (local $floor v128)
+    (if (i32.or (i32.le_s (local.get $planes) (i32.const 0)) (i32.le_s (local.get $P) (i32.const 0))) (then (return)))
+    (local.set $q (i32.const 0))
+    (loop $planeLoop
+      (local.set $f (i32.rem_u (local.get $q) (local.get $F)))
+      (local.set $s (v128.load32_splat (i32.add (local.get $scale) (i32.shl (local.get $f) (i32.const 2)))))
+      (local.set $t (v128.load32_splat (i32.add (local.get $shift) (i32.shl (local.get $f) (i32.const 2)))))
+      (local.set $end (i32.add (local.get $y) (i32.shl (local.get $P) (i32.const 2))))
+      (local.set $vend (i32.add (local.get $y) (i32.shl (i32.and (local.get $P) (i32.const -4)) (i32.const 2))))
+      (block $vdone (loop $vl
+        (br_if $vdone (i32.ge_u (local.get $y) (local.get $vend)))
+        (v128.store (local.get $y) (call $affine4 (v128.load (local.get $y)) (local.get $s) (local.get $t) (local.get $relu)))
+        (local.set $y (i32.add (local.get $y) (i32.const 16)))
+        (br $vl)))
+      (block $sdone (loop $sl
+        (br_if $sdone (i32.ge_u (local.get $y) (local.get $end)))
+        (f32.store (local.get $y) (f32x4.extract_lane 0
+          (call $affine4 (v128.load32_splat (local.get $y)) (local.get $s) (local.get $t) (local.get $relu))))
+        (local.set $y (i32.add (local.get $y) (i32.const 4)))
+        (br $sl)))
+      (br_if $planeLoop (i32.lt_s (local.tee $q (i32.add (local.get $q) (i32.const 1))) (local.get $planes)))))
+
+  (func $affine4 (param $v v128) (param $s v128) (param $t v128) (param $relu i32) (result v128)
+    (local.set $v (f32x4.add (f32x4.mul (local.get $v) (local.get $s)) (local.get $t)))
+    (if (result v128) (local.get $relu)
+      (then (f32x4.pmax (v128.const i32x4 0 0 0 0) (local.get $v)))
+      (else (local.get $v))))

@@ -1,10 +1,9 @@
+// @ts-check
 /**
- * Generates the WebAssembly text (WAT) of the kconv kernels. The micro-kernels are fully
- * unrolled register tiles, which is tedious to write by hand and easy to generate; the
- * drivers around them are ordinary loops written out below.
- *
- * Two variants come from one source: `relaxed` uses f32x4.relaxed_madd (a fused
- * multiply-add where the CPU has one), the other f32x4.mul + f32x4.add (plain SIMD).
+ * Generates the WAT of the GEMM kernels: the micro-kernels are fully unrolled register
+ * tiles, tedious to write by hand and easy to generate; the drivers around them are
+ * ordinary loops written out below. Two variants come from one source: `madd` is
+ * f32x4.relaxed_madd (a fused multiply-add where the CPU has one) or f32x4.mul + add.
  *
  * GEMM has two paths. A·Bᵀ (transB, A plain: the weight gradients and dense forward)
  * has K contiguous in both operands, so it is computed as tiles of dot products
@@ -15,17 +14,24 @@
  * Exports (pointers are byte addresses into the imported memory, leading dims in floats):
  *   gemm(transA, transB, M, N, K, a, lda, b, ldb, c, ldc, accumulate, scratch)
  *   gemmBatched(transA, transB, M, N, K, a, lda, sa, b, ldb, sb, c, ldc, sc, accumulate, batch, scratch)
- *   im2col(x, C, H, W, k, stride, pad, OH, OW, cols, ldCols)
- *   col2im(cols, ldCols, C, H, W, k, stride, pad, OH, OW, dx)
- *   reluForward, reluBackward, maxPoolForward, maxPoolBackward (see gen-layers.mjs)
- * `scratch` must point at `scratchBytes` (an exported global) of memory owned by the
- * calling thread: packed panels live there.
+ * `scratch` must point at `scratchBytes` (an exported global, see build.mjs) of memory
+ * owned by the calling thread: packed panels live there.
  */
 
-import { col2im, im2col, patchHelpers } from './gen-im2col.mjs';
-import { layerKernels } from './gen-layers.mjs';
+/** @typedef {(a: string, b: string, c: string) => string} Madd a·b + c on f32x4 */
+/**
+ * @typedef {object} Tiles
+ * @property {number} MR broadcast kernel: rows of C per tile
+ * @property {number} V broadcast kernel: f32x4 vectors per row (NR = 4·V columns)
+ * @property {number} KC depth of one packed slice of K
+ * @property {number} MC rows of A packed at once (rounded up to a multiple of MR)
+ * @property {number} MRD dot kernel (A·Bᵀ): rows of A per tile
+ * @property {number} NRD dot kernel: rows of Bᵀ per tile
+ * @property {number} KCD dot kernel: depth of one K slice (keeps the rows in L1/L2)
+ */
 
 /**
+ * @type {Readonly<Tiles>}
  * Tile sizes: what measured fastest on the development machine (x86-64, Node 20). V8
  * gives wasm 16 xmm registers, so tiles of 8–9 f32x4 accumulators beat 12–16, which
  * spill. KC·MC floats of packed A (256 KiB) sit in L2; a KC×NR strip of B in L1.
@@ -45,42 +51,22 @@ export const DEFAULT_TILES = Object.freeze({
 });
 
 /** Rows of A per packed block: MC rounded up to whole MR-row panels, so panels never overflow the block. */
+/** @param {Tiles} t */
 function blockRows(t) {
   return t.MR * Math.ceil(t.MC / t.MR);
 }
 
+/** Bytes of per-thread scratch the GEMM needs. */
 export function scratchBytes(t = DEFAULT_TILES) {
   const NR = 4 * t.V;
   return (blockRows(t) * t.KC + t.KC * NR + t.MR * NR) * 4;
-}
-
-export function generateWat({ relaxed, tiles = DEFAULT_TILES }) {
-  const t = tiles;
-  const NR = 4 * t.V;
-  const madd = (a, b, c) => relaxed ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`;
-  const lines = [];
-  lines.push(`(module`);
-  lines.push(`  (import "env" "memory" (memory 1 65536 shared))`);
-  lines.push(`  (global (export "scratchBytes") i32 (i32.const ${scratchBytes(t)}))`);
-  lines.push(minMax());
-  for (let m = 1; m <= t.MR; m++) lines.push(broadcastKernel(m, t, madd));
-  lines.push(packA(t), packB(t), addTile(t), broadcastDriver(t), dotKernels(t, madd), dotDriver(t), gemmEntry());
-  lines.push(patchHelpers(), im2col(), col2im());
-  lines.push(layerKernels());
-  lines.push(`)`);
-  return lines.join('\n');
-}
-
-function minMax() {
-  return `
-  (func $min (param $x i32) (param $y i32) (result i32)
-    (select (local.get $x) (local.get $y) (i32.lt_s (local.get $x) (local.get $y))))`;
 }
 
 /**
  * C[m×NR] (+)= Apanel · Bpanel over kc steps. A panel: MR floats per step (broadcast one
  * per row); B: NR contiguous floats per step, `ldb` bytes apart. m·V accumulators.
  */
+/** @param {number} m @param {Tiles} t @param {Madd} madd */
 function broadcastKernel(m, t, madd) {
   const V = t.V;
   const accs = [];
@@ -117,6 +103,7 @@ function broadcastKernel(m, t, madd) {
 }
 
 /** Packs rows ic..ic+mc, depth pc..pc+kc of op(A) into MR-row panels laid out [p][r]. */
+/** @param {Tiles} t */
 function packA(t) {
   return `
   (func $packA (param $ta i32) (param $a i32) (param $lda i32) (param $ic i32) (param $pc i32) (param $mc i32) (param $kc i32) (param $dst i32)
@@ -145,7 +132,35 @@ function packA(t) {
       (br_if $rows (i32.lt_u (local.tee $i (i32.add (local.get $i) (i32.const 1))) (local.get $mc)))))`;
 }
 
+/**
+ * Export packA(ta, M, K, a, lda, sa, batch, dst): op(A_n) for n < batch (A_n at a + n·sa
+ * floats) packed whole, as gemmBatched with ta = 2 reads it: per K slice of KC, all the
+ * MR-row panels of the M rows; matrix n at dst + n·Mp·K floats (Mp: M rounded up to MR).
+ * @param {Tiles} t
+ */
+function packAExport(t) {
+  return `
+  (func (export "packA") (param $ta i32) (param $M i32) (param $K i32) (param $a i32) (param $lda i32) (param $sa i32)
+    (param $batch i32) (param $dst i32)
+    (local $n i32) (local $pc i32) (local $kc i32) (local $Mp i32) (local $an i32) (local $dn i32)
+    (if (i32.or (i32.or (i32.le_s (local.get $M) (i32.const 0)) (i32.le_s (local.get $K) (i32.const 0))) (i32.le_s (local.get $batch) (i32.const 0)))
+      (then (return)))
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${t.MR - 1})) (i32.const ${t.MR})) (i32.const ${t.MR})))
+    (local.set $n (i32.const 0))
+    (loop $nLoop
+      (local.set $an (i32.add (local.get $a) (i32.shl (i32.mul (local.get $n) (local.get $sa)) (i32.const 2))))
+      (local.set $dn (i32.add (local.get $dst) (i32.shl (i32.mul (i32.mul (local.get $n) (local.get $Mp)) (local.get $K)) (i32.const 2))))
+      (local.set $pc (i32.const 0))
+      (loop $pcLoop
+        (local.set $kc (call $min (i32.const ${t.KC}) (i32.sub (local.get $K) (local.get $pc))))
+        (call $packA (local.get $ta) (local.get $an) (local.get $lda) (i32.const 0) (local.get $pc) (local.get $M) (local.get $kc)
+          (i32.add (local.get $dn) (i32.shl (i32.mul (local.get $pc) (local.get $Mp)) (i32.const 2))))
+        (br_if $pcLoop (i32.lt_s (local.tee $pc (i32.add (local.get $pc) (i32.const ${t.KC}))) (local.get $K))))
+      (br_if $nLoop (i32.lt_s (local.tee $n (i32.add (local.get $n) (i32.const 1))) (local.get $batch)))))`;
+}
+
 /** Packs depth pc..pc+kc, columns jc..jc+nr of op(B) into a kc×NR panel, zero-padded. */
+/** @param {Tiles} t */
 function packB(t) {
   const NR = 4 * t.V;
   return `
@@ -172,6 +187,7 @@ function packB(t) {
 }
 
 /** C[mr×nr] (+)= tile[mr×nr] (tile rows NR floats apart): the ragged right edge. */
+/** @param {Tiles} t */
 function addTile(t) {
   const NR = 4 * t.V;
   return `
@@ -193,6 +209,7 @@ function addTile(t) {
 }
 
 /** Calls the m-row broadcast kernel for m = mr (an if-chain; mr is 1..MR). */
+/** @param {Tiles} t @param {string} args */
 function callKb(t, args) {
   let code = `(call $kb1 ${args})`;
   for (let m = 2; m <= t.MR; m++) code = `(if (i32.eq (local.get $mr) (i32.const ${m})) (then (call $kb${m} ${args})) (else ${code}))`;
@@ -207,7 +224,12 @@ function callKb(t, args) {
  * Batched: C_n (+)= op(A_n)·op(B_n) for n < batch, X_n = X + n·sX bytes, with an image
  * loop between ic and jr. When A is shared (sa = 0, a convolution's weights) each block
  * of it is packed once for the whole batch. sc = 0 sums all products into one C.
+ *
+ * ta = 2: A is already packed (by the packA export): no packing here; the block for
+ * slice pc, rows ic… of matrix n starts at a + n·sa + 4·(pc·Mp + ic·kc), Mp = M rounded
+ * up to whole panels.
  */
+/** @param {Tiles} t */
 function broadcastDriver(t) {
   const NR = 4 * t.V;
   return `
@@ -216,8 +238,8 @@ function broadcastDriver(t) {
     (param $batch i32) (param $sa i32) (param $sb i32) (param $sc i32)
     (local $pc i32) (local $kc i32) (local $accum i32) (local $ic i32) (local $mc i32) (local $jr i32) (local $nr i32)
     (local $ir i32) (local $mr i32) (local $cp i32) (local $bp i32) (local $ldbB i32) (local $ldcB i32)
-    (local $apack i32) (local $bpack i32) (local $tile i32) (local $n i32) (local $bn i32) (local $cn i32)
-    (local.set $apack (local.get $scratch))
+    (local $apack i32) (local $bpack i32) (local $tile i32) (local $n i32) (local $bn i32) (local $cn i32) (local $Mp i32)
+    (local.set $Mp (i32.mul (i32.div_u (i32.add (local.get $M) (i32.const ${t.MR - 1})) (i32.const ${t.MR})) (i32.const ${t.MR})))
     (local.set $bpack (i32.add (local.get $scratch) (i32.const ${blockRows(t) * t.KC * 4})))
     (local.set $tile (i32.add (local.get $bpack) (i32.const ${t.KC * NR * 4})))
     (local.set $ldbB (i32.shl (local.get $ldb) (i32.const 2)))
@@ -230,9 +252,15 @@ function broadcastDriver(t) {
         (local.set $mc (call $min (i32.const ${blockRows(t)}) (i32.sub (local.get $M) (local.get $ic))))
         (local.set $n (i32.const 0))
         (loop $nLoop
-          (if (i32.or (i32.eqz (local.get $n)) (local.get $sa)) (then
-            (call $packA (local.get $ta) (i32.add (local.get $a) (i32.mul (local.get $n) (local.get $sa))) (local.get $lda)
-              (local.get $ic) (local.get $pc) (local.get $mc) (local.get $kc) (local.get $apack))))
+          (if (i32.eq (local.get $ta) (i32.const 2))
+            (then
+              (local.set $apack (i32.add (i32.add (local.get $a) (i32.mul (local.get $n) (local.get $sa)))
+                (i32.shl (i32.add (i32.mul (local.get $pc) (local.get $Mp)) (i32.mul (local.get $ic) (local.get $kc))) (i32.const 2)))))
+            (else
+              (local.set $apack (local.get $scratch))
+              (if (i32.or (i32.eqz (local.get $n)) (local.get $sa)) (then
+                (call $packA (local.get $ta) (i32.add (local.get $a) (i32.mul (local.get $n) (local.get $sa))) (local.get $lda)
+                  (local.get $ic) (local.get $pc) (local.get $mc) (local.get $kc) (local.get $apack))))))
           (local.set $bn (i32.add (local.get $b) (i32.mul (local.get $n) (local.get $sb))))
           (local.set $cn (i32.add (local.get $c) (i32.mul (local.get $n) (local.get $sc))))
           ;; accumulate after the first K slice, and after the first product of a sum (sc = 0)
@@ -263,6 +291,7 @@ function broadcastDriver(t) {
 }
 
 /** Columns of Bᵀ per dot tile with r rows: the edge kernels (r < MRD) get wider tiles so they keep enough accumulators in flight. */
+/** @param {Tiles} t @param {number} r */
 function dotCols(t, r) {
   return Math.max(t.NRD, Math.floor((t.MRD * t.NRD) / r));
 }
@@ -275,6 +304,7 @@ function dotCols(t, r) {
  * a weight gradient summed over the images of a batch costs one horizontal sum per
  * output, not one per image.
  */
+/** @param {number} R @param {number} S @param {Madd} madd */
 function dotKernel(R, S, madd) {
   const locals = [];
   for (let r = 0; r < R; r++) locals.push(`(local $pa${r} i32)`);
@@ -336,11 +366,13 @@ function dotKernel(R, S, madd) {
     ${store.join('\n    ')})`;
 }
 
+/** @param {Tiles} t @param {Madd} madd */
 function dotKernels(t, madd) {
   return range(t.MRD).map((i) => dotKernel(i + 1, dotCols(t, i + 1), madd)).join('\n');
 }
 
 /** One row band of dot tiles (rows i..i+r) across all of N with kernel kd{r}. */
+/** @param {Tiles} t @param {number} r */
 function dotRowBand(t, r) {
   return `
           (local.set $j (i32.const 0))
@@ -360,6 +392,7 @@ function dotRowBand(t, r) {
  * go in groups of about KCD/K, each a slice of the long sum, so that the rows a band
  * sweeps stay in cache as they do for one long K.
  */
+/** @param {Tiles} t */
 function dotDriver(t) {
   let leftover = '';
   for (let r = 1; r < t.MRD; r++) leftover += `
@@ -453,6 +486,19 @@ function gemmEntry() {
       (local.get $c) (local.get $ldc) (i32.const 0) (local.get $acc) (i32.const 1) (local.get $scratch)))`;
 }
 
+/**
+ * The GEMM kernels' WAT (module fields).
+ * @param {{ madd: Madd, tiles?: Tiles }} options
+ */
+export function gemmKernels({ madd, tiles = DEFAULT_TILES }) {
+  const t = tiles;
+  const parts = [];
+  for (let m = 1; m <= t.MR; m++) parts.push(broadcastKernel(m, t, madd));
+  parts.push(packA(t), packAExport(t), packB(t), addTile(t), broadcastDriver(t), dotKernels(t, madd), dotDriver(t), gemmEntry());
+  return parts.join('\n');
+}
+
+/** @param {number} n */
 function range(n) {
   return Array.from({ length: n }, (_, i) => i);
 }
