@@ -157,7 +157,7 @@ const MB = (bytes: number) => Math.ceil(bytes / (1024 * 1024));
  * Reads a weights file's text, refusing one larger than MAX_WEIGHTS_FILE_BYTES before
  * reading it (a regular file) or as soon as it passes the cap (a pipe or device).
  */
-async function readWeightsText(path: string): Promise<string> {
+export async function readWeightsText(path: string): Promise<string> {
   const fail = (what: string): never => {
     throw new ModelFileError(`${path}: ${what}`);
   };
