@@ -10,7 +10,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { float32ArrayToJson, float32ToStringReference } from '../dist/model/float-json.js';
-import { DEFAULT_INPUT, stringifyModel } from '../dist/model/weights-file.js';
+import { DEFAULT_INPUT, modelBytes } from '../dist/model/weights-file.js';
 import { createNetwork } from '../dist/net/index.js';
 import { Random } from '../dist/random.js';
 
@@ -41,7 +41,7 @@ export function benchCheckpoint({ repeats = 3 } = {}) {
   const v = params.map((p) => Float32Array.from(p.value, () => (random.normal() * 1e-3) ** 2));
   const model = { input: DEFAULT_INPUT, arch: 'wide', net, optimizerState: { step: 100, m, v } };
   const numbers = 3 * params.reduce((s, p) => s + p.value.length, 0);
-  const fast = best(() => stringifyModel(model), repeats);
+  const fast = best(() => modelBytes(model), repeats);
   const arrays = [...params.map((p) => p.value), ...m, ...v];
   const fastArrays = best(() => arrays.map(float32ArrayToJson).join(','), repeats);
   const slowArrays = best(() => arrays.map(referenceArrayToJson).join(','), 1);
@@ -58,7 +58,7 @@ export function benchCheckpoint({ repeats = 3 } = {}) {
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   const r = benchCheckpoint();
   console.log(`wide net + Adam state: ${r.numbers.toLocaleString('en')} float32 values, ${(r.bytes / 1e6).toFixed(1)} MB of text`);
-  console.log(`  whole checkpoint text (stringifyModel):   ${r.checkpoint_text_ms.toFixed(0)} ms`);
+  console.log(`  whole checkpoint bytes (modelBytes):      ${r.checkpoint_text_ms.toFixed(0)} ms`);
   console.log(`  the arrays alone, fast formatter:         ${r.arrays_ms.toFixed(0)} ms`);
   console.log(`  the arrays alone, reference formatter:    ${r.arrays_reference_ms.toFixed(0)} ms (byte-identical output)`);
   console.log(JSON.stringify(r));

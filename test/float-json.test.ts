@@ -108,3 +108,20 @@ describe('float32ArrayToJson', () => {
     expect(float32ArrayToJson(Float32Array.of(1.5, -2))).toBe('[1.5,-2]');
   });
 });
+
+describe('the weights file as bytes', () => {
+  it('is JSON.stringify of the document with every array written by the reference rule', async () => {
+    const { DEFAULT_INPUT, modelBytes } = await import('../src/model/weights-file.js');
+    const { createNetwork } = await import('../src/net/index.js');
+    const net = createNetwork('conv4k3p1,bn,relu,pool2,dense10', 2);
+    const next = rng(9);
+    const m = net.params().map((p) => Float32Array.from(p.value, () => fromBits(next() & 0xbfffffff)));
+    const bytes = modelBytes({ input: DEFAULT_INPUT, arch: 'x', net, optimizerState: { step: 3, m } });
+    const parsed = JSON.parse(bytes.toString('utf8'));
+    // Rebuild the text from the parsed document: numbers in arrays by the reference rule, the rest as JSON.stringify writes it.
+    const reference = JSON.stringify(parsed, (_k, v) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? `\u0000[${v.map(float32ToStringReference).join(',')}]` : v), 1)
+      .replace(/"\\u0000(\[[^"]*\])"/g, '$1') + '\n';
+    expect(bytes.toString('utf8')).toBe(reference);
+    expect(parsed.optimizerState.m[0]).toHaveLength(m[0].length);
+  });
+});

@@ -6,10 +6,12 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { reluBackward, reluBackwardReference, reluForward, reluForwardReference } from '../src/kernels/elementwise.js';
+import {
+  channelLinear, channelLinearReference, planeDots, planeDotsReference, reluBackward, reluBackwardReference, reluForward, reluForwardReference,
+} from '../src/kernels/elementwise.js';
 import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, operand, packedSize, packMatrices, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
-import { allocF32, allocI32, arenaAddress } from '../src/kernels/memory.js';
+import { allocF32, allocF64, allocI32, arenaAddress } from '../src/kernels/memory.js';
 import {
   maxPoolBackward, maxPoolBackwardReference, maxPoolForward, maxPoolForwardReference, type PoolShape,
 } from '../src/kernels/pooling.js';
@@ -119,6 +121,37 @@ for (const { backend, available } of backends) {
       use();
       expect(() => reluForward(f32(8), f32(7), 8)).toThrow(RangeError);
       expect(() => reluBackward(f32(8), f32(8), f32(8), 9)).toThrow(RangeError);
+    });
+
+    it('batch normalization\'s channel maps match the reference bit for bit (odd planes, channels, lengths)', () => {
+      use();
+      for (let t = 0; t < 120; t++) {
+        const F = int(1, 6), planes = F * int(1, 4), P = t < 20 ? t + 1 : int(1, 60);
+        const n = planes * P;
+        const g = fillTricky(f32(n, int(0, 3)), false), x = fillRandom(f32(n, int(0, 3)));
+        const [p, q, r] = [fillRandom(f32(F)), fillRandom(f32(F)), fillRandom(f32(F))];
+        const d = fillRandom(f32(n + 3, int(0, 3))), want = Float32Array.from(d);
+        channelLinear(g, x, d, planes, F, P, p, q, r);
+        channelLinearReference(g, x, want, planes, F, P, p, q, r);
+        expectSame(d, want, 'd');
+      }
+      expect(() => channelLinear(f32(8), f32(8), f32(7), 2, 1, 4, f32(1), f32(1), f32(1))).toThrow(RangeError);
+    });
+
+    it('batch normalization\'s plane sums (Σa, Σa·b in float64) match the reference, far from zero too', () => {
+      use();
+      const f64 = (n: number) => (arena ? allocF64(n) : new Float64Array(n));
+      for (let t = 0; t < 80; t++) {
+        const planes = int(1, 12), P = t < 20 ? t + 1 : int(1, 900), offA = int(0, 3), offB = int(0, 3);
+        const a = fillRandom(f32(offA + planes * P)), b = fillRandom(f32(offB + planes * P));
+        if (t % 2) for (let i = 0; i < a.length; i++) a[i] += 1000; // a mean far from zero
+        const out = f64(2 * planes + 1).fill(7), want = new Float64Array(2 * planes + 1).fill(7);
+        planeDots(a, offA, b, offB, planes, P, out);
+        planeDotsReference(a, offA, b, offB, planes, P, want);
+        for (let k = 0; k < want.length; k++) expect(Math.abs(out[k] - want[k])).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(want[k])) * P);
+        expect(out[2 * planes]).toBe(7); // past the planes: untouched
+      }
+      expect(() => planeDots(f32(8), 0, f32(8), 1, 2, 4, f64(4))).toThrow(RangeError);
     });
 
     it(`max pooling forward: same maxima and argmax (first maximum on ties) over ${poolGrid.length} shapes`, () => {

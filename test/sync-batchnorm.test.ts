@@ -78,11 +78,12 @@ describe('SyncBatchNorm over the data-parallel engine', () => {
       try {
         const many = train(e, data);
         expect(many.state).toHaveLength(one.state.length);
-        // conv6k3 runs Winograd F(4×4, 3×3), whose transforms round more than im2col's sums
-        // (kconv check: ~5e-6 a pass); over 8 steps the different batch splits drift apart
-        // by up to 2e-5 (with KCONV_CONV=im2col or winograd2, under 1e-5).
-        one.state.forEach((v, i) => expect(relativeDiff(v, many.state[i]), `threads ${threads}, array ${i}`).toBeLessThan(5e-5));
-        many.losses.forEach((l, i) => expect(l).toBeCloseTo(one.losses[i], 5));
+        // Different batch splits sum the statistics in different orders; 8 steps of SGD
+        // grow that rounding, the more so with conv6k3 on Winograd F(4×4, 3×3), whose
+        // transforms round more than im2col's sums: measured up to 6e-5 (3e-6 with
+        // KCONV_CONV=im2col). Statistics not shared across threads give 1e-1 and more.
+        one.state.forEach((v, i) => expect(relativeDiff(v, many.state[i]), `threads ${threads}, array ${i}`).toBeLessThan(2e-4));
+        many.losses.forEach((l, i) => expect(l).toBeCloseTo(one.losses[i], 4));
         // The running statistics moved: they were learned, not left at 0 and 1.
         expect(e.net.buffers()[0].value.some((v) => Math.abs(v) > 1e-3)).toBe(true);
         if (threads === 2) {

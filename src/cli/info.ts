@@ -1,7 +1,7 @@
 import { describeAugmentation, isAugmenting } from '../train/augment.js';
 import { Command } from 'commander';
 import { UsageError } from '../errors.js';
-import { loadModel } from '../model/weights-file.js';
+import { loadWeights, type Ensemble } from '../model/ensemble.js';
 import { PRESETS } from '../net/spec.js';
 import { summarizeArch, summarizeModel, type NetSummary } from '../net/summary.js';
 import type { Io } from './output.js';
@@ -17,13 +17,14 @@ const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
 export function infoCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('info')
     .description('the network layer by layer: output shapes, parameters and multiply-adds per image; the input preprocessing; how a model was trained')
-    .argument('[model.json]', 'weights file written by kconv train (default model.json, unless --arch is given)')
+    .argument('[model.json]', 'weights file written by kconv train (default model.json, unless --arch is given); an ensemble manifest or a comma-separated list of weights files describes each model, then the totals')
     .option('--arch <preset|spec>', `describe an architecture without a weights file: a preset (${Object.keys(PRESETS).join(', ')}) or layer tokens`)
     .option('--json', 'print the summary as one JSON document')
     .addHelpText('after', [
       '',
       'Examples:',
       '  $ kconv info model.json',
+      '  $ kconv info ensemble.json                 # an ensemble: each model, then the totals',
       '  $ kconv info --arch bn',
       '  $ kconv info --arch conv16k3p1,bn,relu,pool2,gap,dense10 --json',
       '',
@@ -36,10 +37,51 @@ export function infoCommand(io: Io, setExit: (code: number) => void): Command {
       if (file !== undefined && flags.arch !== undefined) {
         throw new UsageError(`give a weights file or --arch, not both: "${file}" already says its architecture`);
       }
-      const summary = flags.arch !== undefined ? summarizeArch(flags.arch) : summarizeModel(await loadModel(file ?? 'model.json'));
-      io.out(flags.json ? JSON.stringify(summary) + '\n' : formatSummary(summary, flags.arch !== undefined ? null : (file ?? 'model.json')));
+      if (flags.arch !== undefined) {
+        const summary = summarizeArch(flags.arch);
+        io.out(flags.json ? JSON.stringify(summary) + '\n' : formatSummary(summary, null));
+      } else {
+        const ensemble = await loadWeights(file ?? 'model.json', '');
+        if (ensemble.members.length === 1) {
+          const summary = summarizeModel(ensemble.members[0]);
+          io.out(flags.json ? JSON.stringify(summary) + '\n' : formatSummary(summary, ensemble.name));
+        } else {
+          const summary = summarizeEnsemble(ensemble);
+          io.out(flags.json ? JSON.stringify(summary) + '\n' : formatEnsemble(summary));
+        }
+      }
       setExit(0);
     });
+}
+
+export interface EnsembleSummary {
+  /** What was named: the manifest, or the comma-separated list. */
+  file: string;
+  /** One summary per model, in order, each with its file. */
+  members: (NetSummary & { file: string })[];
+  /** Parameters and multiply-adds per image of all the models together. */
+  totals: { params: number; macs: number };
+}
+
+export function summarizeEnsemble(e: Ensemble): EnsembleSummary {
+  const members = e.members.map((m, i) => ({ file: e.files[i], ...summarizeModel(m) }));
+  return {
+    file: e.name,
+    members,
+    totals: {
+      params: members.reduce((sum, m) => sum + m.totals.params, 0),
+      macs: members.reduce((sum, m) => sum + m.totals.macs, 0),
+    },
+  };
+}
+
+/** An ensemble: what it is, each model's summary in turn, then the totals. */
+export function formatEnsemble(s: EnsembleSummary): string {
+  const k = s.members.length;
+  const out = [`${s.file}: an ensemble of ${k} models; its probabilities are the mean of theirs\n`];
+  s.members.forEach((m, i) => out.push(`\nmodel ${i + 1} of ${k}: ${formatSummary(m, m.file)}`));
+  out.push(`\nensemble: ${k} models, ${count(s.totals.params)} parameters and ${count(s.totals.macs)} mult-adds per image in all\n`);
+  return out.join('');
 }
 
 /** The summary as a table (as Keras's model.summary() or torchinfo), then the preprocessing and the training story. */

@@ -3,7 +3,7 @@ import type { DataFile, Images } from '../data/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { float32ToString } from '../model/float-json.js';
-import { loadModel } from '../model/weights-file.js';
+import { loadWeights } from '../model/ensemble.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { CLASSES } from '../net/input.js';
 import { predict, type Predictions } from '../predict/predict.js';
@@ -18,6 +18,7 @@ const ttaViews = (value: string): number => {
 };
 import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
+import { ensembleInputs, namedWeights, WEIGHTS_HELP } from './weights.js';
 
 interface PredictFlags {
   weights: string;
@@ -65,7 +66,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
   return withReadOptions(new Command('predict'))
     .description('classify every image of a CSV, or PNG/JPEG image files, with a trained model; writes id,label (the Kaggle submission format), or file,label for images')
     .argument('<images...>', 'a CSV (id,pixel0..pixel783, label,pixel0..., or pixels only; .csv or .csv.gz) or an idx images file, - for standard input; or PNG/JPEG files and folders of them (0/ … 9/ subfolders give labels)')
-    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--weights <file>', WEIGHTS_HELP, 'model.json')
     .option('--out <file>', 'write the predictions to this file (atomically) instead of stdout')
     .option('--probs', 'add columns p0..p9: the softmax probabilities')
     .option('--json', 'JSON lines instead of CSV (the last line carries the metrics when the file has labels)')
@@ -78,6 +79,7 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
       '  $ kconv predict ../shared/data/kannada/val.csv --probs | head',
       '  $ gunzip -c images.csv.gz | kconv predict - > submission.csv',
       '  $ kconv predict digit.png scans/ --weights model.json    # images: file,label',
+      '  $ kconv predict test.csv --weights a.json,b.json,c.json  # an ensemble: the mean of their probabilities',
       '',
       'When the file has labels, the accuracy, per-digit precision/recall and the confusion matrix go to stderr.',
       '',
@@ -85,11 +87,12 @@ export function predictCommand(io: Io, setExit: (code: number) => void): Command
     .action(async (paths: string[], flags: PredictFlags) => {
       const inputs: NamedInput[] = [...paths.map((file) => ({ flag: '', file })), { flag: '--labels', file: flags.labels }];
       refuseStdinTwice(inputs);
-      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...inputs, { flag: '--weights', file: flags.weights }]);
-      const model = await loadModel(flags.weights);
+      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...inputs, ...namedWeights(flags.weights)]);
+      const ensemble = await loadWeights(flags.weights);
+      if (flags.out !== undefined && ensemble.manifest) await checkOutput(flags.out, '--out', ensembleInputs(ensemble));
       const data = await readInputs(paths, flags, io, { requireRows: true, labels: flags.labels });
       const { images, file: name } = data;
-      const p = await predict(model, images, threadsToUse(flags.threads, io), flags.tta);
+      const p = await predict(ensemble.members, images, threadsToUse(flags.threads, io), flags.tta);
       const metrics = images.labels ? computeMetrics(images.labels, p.labels) : null;
       const text = flags.json ? jsonOutput(data, p, Boolean(flags.probs), metrics) : csvOutput(data, p, Boolean(flags.probs));
       if (flags.out) {
@@ -107,16 +110,16 @@ export function evaluateCommand(io: Io, setExit: (code: number) => void): Comman
   return withReadOptions(new Command('evaluate'))
     .description('accuracy, per-digit precision and recall, and the confusion matrix of a model on a labelled CSV or folder of images')
     .argument('<labelled...>', 'labelled images: label,pixel0..pixel783 (.csv or .csv.gz), an idx images file with its labels, - for standard input, or a folder of PNG/JPEG images in subfolders 0/ … 9/')
-    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--weights <file>', WEIGHTS_HELP, 'model.json')
     .option('--json', 'print the report as one JSON document')
     .option('--threads <n>', 'threads to classify with (default: the machine\'s cores)', positiveInt('--threads'))
     .option('--tta <n>', `test-time augmentation: average the probabilities over the image and n − 1 fixed small warps of it (1 to ${MAX_TTA}; default 1, none)`, ttaViews, 1)
-    .addHelpText('after', '\nExamples:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n  $ kconv evaluate scans/ --weights model.json      # scans/0/*.png … scans/9/*.png\n')
+    .addHelpText('after', '\nExamples:\n  $ kconv evaluate ../shared/data/kannada/val.csv --weights model.json\n  $ kconv evaluate scans/ --weights model.json      # scans/0/*.png … scans/9/*.png\n  $ kconv evaluate val.csv --weights ensemble.json  # an ensemble (kconv train --ensemble 3 --out ensemble.json)\n')
     .action(async (paths: string[], flags: Omit<PredictFlags, 'out' | 'probs'>) => {
       refuseStdinTwice([...paths.map((file) => ({ flag: '', file })), { flag: '--labels', file: flags.labels }]);
-      const model = await loadModel(flags.weights);
+      const ensemble = await loadWeights(flags.weights);
       const { images, file: name } = await readInputs(paths, flags, io, { requireRows: true, requireLabels: true, labels: flags.labels });
-      const metrics = computeMetrics(images.labels!, (await predict(model, images, threadsToUse(flags.threads, io), flags.tta)).labels);
+      const metrics = computeMetrics(images.labels!, (await predict(ensemble.members, images, threadsToUse(flags.threads, io), flags.tta)).labels);
       io.out(flags.json ? JSON.stringify(metrics) + '\n' : formatMetrics(metrics, name));
       setExit(0);
     });

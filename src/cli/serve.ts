@@ -1,9 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { Command, InvalidArgumentError } from 'commander';
 import { KconvError } from '../errors.js';
-import { loadModel } from '../model/weights-file.js';
+import { loadWeights } from '../model/ensemble.js';
 import { buildServer, DEFAULT_MAX_BODY } from '../serve/server.js';
 import type { Io } from './output.js';
+import { WEIGHTS_HELP } from './weights.js';
 
 interface ServeFlags {
   weights: string;
@@ -38,7 +39,7 @@ function listenError(error: unknown, host: string, p: number): KconvError {
 export function serveCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('serve')
     .description('a web page to draw a digit and watch the network work, and an HTTP API that classifies images (JSON, PNG, JPEG, CSV)')
-    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--weights <file>', `${WEIGHTS_HELP}; the page draws an ensemble's first model's filters and maps`, 'model.json')
     .option('--port <n>', 'port to listen on (0 picks a free one)', port, 8080)
     .option('--host <address>', 'address to listen on: 127.0.0.1 is this machine only; 0.0.0.0 lets other machines in', '127.0.0.1')
     .option('--max-body <size>', 'largest request body, e.g. 10MB or 512kB; larger ones get 413 (default 10MB)', byteSize)
@@ -46,6 +47,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
       '',
       'Examples:',
       '  $ kconv serve --weights model.json                 # then open http://127.0.0.1:8080/',
+      '  $ kconv serve --weights a.json,b.json              # an ensemble: the mean of their probabilities',
       '  $ curl -s -H "content-type: image/png" --data-binary @digit.png http://127.0.0.1:8080/api/predict',
       '',
       'API: POST /api/predict (application/json {"pixels": [784]} or {"images": [[784], …]}, image/png,',
@@ -54,8 +56,9 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
       '',
     ].join('\n'))
     .action(async (flags: ServeFlags) => {
-      const model = await loadModel(flags.weights);
-      const app = buildServer({ model, weightsFile: flags.weights, maxBody: flags.maxBody ?? DEFAULT_MAX_BODY, log: io.err });
+      const ensemble = await loadWeights(flags.weights);
+      const k = ensemble.members.length;
+      const app = buildServer({ model: ensemble, weightsFile: flags.weights, maxBody: flags.maxBody ?? DEFAULT_MAX_BODY, log: io.err });
       try {
         await app.listen({ port: flags.port, host: flags.host });
       } catch (error) {
@@ -64,7 +67,8 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
       }
       const address = app.server.address() as AddressInfo;
       const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-      io.err(`kconv serve: ${flags.weights} (${model.arch}) on http://${host}:${address.port}/ (API: POST /api/predict, GET /api/model, GET /healthz); Ctrl-C stops\n`);
+      const what = k === 1 ? ensemble.members[0].arch : `an ensemble of ${k} models, probabilities averaged; maps of ${ensemble.files[0]}`;
+      io.err(`kconv serve: ${flags.weights} (${what}) on http://${host}:${address.port}/ (API: POST /api/predict, GET /api/model, GET /healthz); Ctrl-C stops\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
         const onSignal = (signal: NodeJS.Signals) => {

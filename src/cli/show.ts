@@ -3,7 +3,8 @@ import { PIXELS } from '../data/index.js';
 import { DataError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkOutput } from '../io/output-check.js';
-import { loadModel, type ModelFile } from '../model/weights-file.js';
+import { loadWeights, type Ensemble } from '../model/ensemble.js';
+import type { ModelFile } from '../model/weights-file.js';
 import { predict } from '../predict/predict.js';
 import { activations, convLayers } from '../show/activations.js';
 import type { Canvas } from '../show/canvas.js';
@@ -14,10 +15,12 @@ import { baseName } from '../show/layout.js';
 import { renderMistakes } from '../show/mistakes.js';
 import { encodePng } from '../show/png.js';
 import { terminalView } from '../show/terminal.js';
+import { argMax } from '../tensor/tensor.js';
 import { readInputs } from './inputs.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
+import { firstMemberNote, modelTitle, namedWeights, WEIGHTS_HELP } from './weights.js';
 
 interface ShowFlags {
   weights: string;
@@ -87,36 +90,52 @@ export function filterLayers(net: ModelFile['net'], layer: string | undefined, w
 /** Above this many filter tiles (filters × input channels) --filters draws only the first conv layer unless told. */
 const MAX_DEFAULT_TILES = 512;
 
-async function showDigit(io: Io, paths: string[], model: ModelFile, flags: ShowFlags): Promise<void> {
+/** How pictures name the model: its architecture, or for an ensemble its size and the member whose maps are drawn. */
+function archLine(e: Ensemble): string {
+  const first = e.members[0].arch;
+  return e.members.length === 1 ? first : `mean of ${e.members.length} models; maps of model 1, ${first}`;
+}
+
+async function showDigit(io: Io, paths: string[], ensemble: Ensemble, flags: ShowFlags): Promise<void> {
   const { images: data, file: name, names } = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
   const row = flags.row ?? 0;
   if (row >= data.n) {
     throw new UsageError(`--row ${row} is out of range: ${name} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
   }
+  const model = ensemble.members[0];
   const pixels = data.pixels.subarray(row * PIXELS, (row + 1) * PIXELS);
   const label = data.labels ? data.labels[row] : null;
   const id = data.ids ? data.ids[row] : null;
   const image = names?.[row];
   const where = image !== undefined ? baseName(image) : `row ${row} of ${baseName(name)}${id === null ? '' : ` (id ${id})`}`;
+  // An ensemble's probabilities are the members' mean, as kconv predict gives them; a single model's are its own.
+  const probs = ensemble.members.length > 1 ? (await predict(ensemble.members, { n: 1, pixels, labels: null, ids: null }, 1)).probs : undefined;
   if (flags.out === undefined) {
     const acts = activations(model.net, model.input, pixels);
-    io.out(terminalView({ pixels, probs: acts.probs, predicted: acts.predicted, label, where, color: Boolean(io.outColor) }));
+    const p = probs ?? acts.probs;
+    io.out(terminalView({ pixels, probs: p, predicted: probs ? argMax(probs) : acts.predicted, label, where, color: Boolean(io.outColor) }));
     return;
   }
-  const view = renderDigitView({ pixels, label, row, file: name, id, where: image === undefined ? undefined : where, net: model.net, input: model.input, arch: model.arch, weightsFile: flags.weights });
+  const note = firstMemberNote(ensemble, `the probabilities are the mean of all ${ensemble.members.length}; the filters and feature maps`);
+  if (note) io.err(note);
+  const view = renderDigitView({
+    pixels, label, row, file: name, id, where: image === undefined ? undefined : where, net: model.net, input: model.input,
+    arch: archLine(ensemble), weightsFile: modelTitle(ensemble), probs,
+  });
   const p = view.acts.predicted;
   await writePicture(io, flags.out, view.canvas, `${where}, ${label === null ? '' : `true ${label}, `}predicted ${p}`);
 }
 
-async function showMistakes(io: Io, paths: string[], model: ModelFile, flags: ShowFlags): Promise<void> {
+async function showMistakes(io: Io, paths: string[], ensemble: Ensemble, flags: ShowFlags): Promise<void> {
   const { images: data, file: name } = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
   if (!data.labels) {
     throw new DataError(`${name}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, name);
   }
-  const p = await predict(model, data, threadsToUse(undefined, io));
+  const p = await predict(ensemble.members, data, threadsToUse(undefined, io));
   const limit = flags.limit ?? DEFAULT_MISTAKES_LIMIT;
+  const arch = ensemble.members.length === 1 ? ensemble.members[0].arch : `mean of ${ensemble.members.length} models`;
   const { canvas, layout } = renderMistakes({
-    pixels: data.pixels, labels: data.labels, predicted: p.labels, probs: p.probs, file: name, weightsFile: flags.weights, arch: model.arch, limit,
+    pixels: data.pixels, labels: data.labels, predicted: p.labels, probs: p.probs, file: name, weightsFile: modelTitle(ensemble), arch, limit,
   });
   const count = layout.mistakes.length;
   if (count === 0) io.err(`kconv: no mistakes: all ${data.n} images of ${name} are classified correctly\n`);
@@ -130,7 +149,7 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
   return new Command('show')
     .description('see what the network sees: a digit with the filters, the feature maps and the probabilities; the filters; the training curves; the mistakes (PNG pictures, or a digit in the terminal)')
     .argument('[data...]', 'images (.csv or .csv.gz, idx, - for standard input, or PNG/JPEG files and folders): the digit to show, or the labelled images for --mistakes')
-    .option('--weights <file>', 'weights file written by kconv train', 'model.json')
+    .option('--weights <file>', `${WEIGHTS_HELP}; --filters and --curves draw an ensemble's first model, the digit view its maps`, 'model.json')
     .option('--row <n>', 'which image of the data file to show, 0-based: the first image is row 0 (default 0)', nonNegativeInt('--row'))
     .option('--out <file.png>', 'write a PNG picture (atomically); without --out the digit is drawn in the terminal')
     .option('--filters', 'draw the conv layers\' filters (needs no data file): all of them for a small net, the first layer of a large one')
@@ -158,30 +177,37 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
     .action(async (paths: string[], flags: ShowFlags) => {
       const file = paths.length > 0 ? paths.join(' ') : undefined;
       const mode = showMode(file, flags);
-      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...paths.map((f) => ({ flag: '', file: f })), { flag: '--weights', file: flags.weights }]);
-      const model = await loadModel(flags.weights);
+      if (flags.out !== undefined) await checkOutput(flags.out, '--out', [...paths.map((f) => ({ flag: '', file: f })), ...namedWeights(flags.weights)]);
+      const ensemble = await loadWeights(flags.weights);
+      // Filters and curves belong to one model: an ensemble's first (said on stderr).
+      const model = ensemble.members[0];
+      const weightsFile = ensemble.files[0];
       switch (mode) {
         case 'digit':
-          await showDigit(io, paths, model, flags);
+          await showDigit(io, paths, ensemble, flags);
           break;
         case 'filters': {
+          const memberNote = firstMemberNote(ensemble, 'the filters drawn');
+          if (memberNote) io.err(memberNote);
           const convs = convLayers(model.net).length;
-          if (convs === 0) throw new UsageError(`${flags.weights}: the network (${model.arch}) has no conv layers, so it has no filters to draw`);
-          const { layers, note } = filterLayers(model.net, flags.layer, flags.weights);
+          if (convs === 0) throw new UsageError(`${weightsFile}: the network (${model.arch}) has no conv layers, so it has no filters to draw`);
+          const { layers, note } = filterLayers(model.net, flags.layer, weightsFile);
           if (note) io.err(note);
-          const { canvas } = renderFilters(model.net, flags.weights, model.arch, { layers });
+          const { canvas } = renderFilters(model.net, weightsFile, model.arch, { layers });
           const what = layers.length === convs ? `the filters of ${convs} conv layer${convs === 1 ? '' : 's'}` : `the filters of conv layer ${layers[0] + 1} of ${convs}`;
           await writePicture(io, flags.out!, canvas, what);
           break;
         }
         case 'curves': {
-          const history = historyOf(model.training, flags.weights);
-          const { canvas } = renderCurves({ history, weightsFile: flags.weights, arch: model.arch, bestEpoch: model.training?.bestEpoch });
+          const memberNote = firstMemberNote(ensemble, 'the training curves drawn');
+          if (memberNote) io.err(memberNote);
+          const history = historyOf(model.training, weightsFile);
+          const { canvas } = renderCurves({ history, weightsFile, arch: model.arch, bestEpoch: model.training?.bestEpoch });
           await writePicture(io, flags.out!, canvas, `loss and accuracy over ${history.length} epoch${history.length === 1 ? '' : 's'}`);
           break;
         }
         case 'mistakes':
-          await showMistakes(io, paths, model, flags);
+          await showMistakes(io, paths, ensemble, flags);
           break;
       }
       setExit(0);

@@ -1,16 +1,19 @@
-import { Command } from 'commander';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
-import { STDIN } from '../data/index.js';
-import { UsageError } from '../errors.js';
+import { STDIN, type Images } from '../data/index.js';
+import { ModelFileError, UsageError } from '../errors.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutput, type NamedInput } from '../io/output-check.js';
-import { loadModel, type ModelFile } from '../model/weights-file.js';
+import { looksLikeManifest, manifestTarget, MAX_MANIFEST_BYTES, MAX_MEMBERS, memberFiles, memberPath, parseManifest } from '../model/ensemble.js';
+import { parseModel, readWeightsText, type ModelFile } from '../model/weights-file.js';
 import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../train/augment.js';
 import { RECIPES } from '../train/recipes.js';
-import { checkArch, dataFingerprint, lastPath, train, type TrainOptions } from '../train/trainer.js';
+import { trainEnsemble, type MemberPlan } from '../train/ensemble.js';
+import { checkArch, dataFingerprint, lastPath, train, type TrainEvents, type TrainOptions } from '../train/trainer.js';
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
@@ -46,6 +49,13 @@ interface TrainFlags {
   cache: boolean;
   threads?: number;
   labels?: string;
+  ensemble?: number;
+}
+
+function ensembleSize(value: string): number {
+  const n = positiveInt('--ensemble')(value);
+  if (n < 2 || n > MAX_MEMBERS) throw new InvalidArgumentError(`--ensemble takes 2 to ${MAX_MEMBERS} models, got "${value}".`);
+  return n;
 }
 
 /** Whether the user typed an option (rather than getting its default). */
@@ -84,6 +94,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--no-optimizer-state', 'leave optimizer state out of the file (smaller; --resume then restarts momentum)')
     .option('--json', 'one JSON line per epoch on stdout')
     .option('--threads <n>', 'threads computing each batch (default: the machine\'s cores)', positiveInt('--threads'))
+    .option('--ensemble <k>', `train k models (2 to ${MAX_MEMBERS}) with seeds seed … seed+k−1 into <out>.1.json … <out>.k.json, and an ensemble manifest naming them at --out`, ensembleSize)
     .addHelpText('after', [
       '',
       'Example:',
@@ -91,6 +102,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv train train.csv --arch conv16k3p1,relu,pool2,conv32k3p1,relu,pool2,dense10 --optimizer adam',
       '  $ kconv train train.csv --recipe best --val val.csv',
       '  $ kconv train train.csv --resume model.json --epochs 8 --lr 0.005   # fine-tune: a new schedule from epoch 6',
+      '  $ kconv train train.csv --ensemble 3 --out ens.json   # ens.1.json … ens.3.json (seeds 1 … 3) and the manifest ens.json',
       '',
       `Architecture tokens: ${GRAMMAR_HELP}.`,
       'Ctrl-C finishes the current batch, saves a checkpoint and prints how to resume.',
@@ -231,8 +243,23 @@ function resumeNote(opts: TrainOptions, resume: ModelFile): string | null {
   return `kconv: resuming with ${changes.join(', ')}: a new ${opts.schedule} schedule runs from here to epoch ${opts.epochs}\n`;
 }
 
+/** What --resume names: a weights file, or an ensemble's manifest (with its members' paths). */
+type Resumed = { kind: 'model'; model: ModelFile } | { kind: 'ensemble'; members: string[] };
+
+async function readResume(file: string): Promise<Resumed> {
+  const text = await readWeightsText(file);
+  if (looksLikeManifest(text) && text.length <= MAX_MANIFEST_BYTES) return { kind: 'ensemble', members: parseManifest(text, file) };
+  return { kind: 'model', model: parseModel(text, file) };
+}
+
 async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): Promise<number> {
-  const resume = flags.resume ? await loadModel(flags.resume) : undefined;
+  const resumed = flags.resume ? await readResume(flags.resume) : undefined;
+  if (resumed?.kind === 'ensemble') return runEnsemble(file, flags, typed, io, resumed.members);
+  if (flags.ensemble !== undefined) {
+    if (resumed) throw new UsageError(`--ensemble starts a new ensemble, but ${flags.resume} is a single model's weights file; to continue an ensemble, give --resume its manifest`);
+    return runEnsemble(file, flags, typed, io, null);
+  }
+  const resume = resumed?.model;
   const opts = resume ? resumeOptions(flags, typed, flags.resume!, resume) : freshOptions(flags);
   const valFile = opts.validation.kind === 'file' ? opts.validation.file : undefined;
   const inputs: NamedInput[] = [{ flag: '', file }, { flag: '--val', file: valFile }, { flag: '--labels', file: flags.labels }];
@@ -262,12 +289,147 @@ async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): 
   }
 }
 
-async function trainWithProgress(
-  file: string, data: import('../data/index.js').Images, valData: import('../data/index.js').Images | null,
-  opts: TrainOptions, resume: ModelFile | undefined, flags: TrainFlags, io: Io,
-): Promise<number> {
-  // Ctrl-C / SIGTERM: the first finishes the batch and saves; a second one quits now
-  // (the last checkpoint on disk is whole, since every write is atomic).
+/**
+ * `--ensemble K` (members null: a new ensemble), or `--resume <manifest>` (its members'
+ * paths): the plan of every model, the checks and locks of every file, then the run.
+ */
+async function runEnsemble(file: string, flags: TrainFlags, typed: Typed, io: Io, members: string[] | null): Promise<number> {
+  if (flags.saveBest) throw new UsageError('--save-best does not go with ensembles: each model would keep its best epoch in one file and its latest in another; train the models one at a time with --seed to use it');
+  const manifest = members ? flags.resume! : flags.out;
+  const plans = members ? await resumedPlans(flags, typed, manifest, members) : freshPlans(flags);
+  const base = plans[0].opts;
+  const valFile = base.validation.kind === 'file' ? base.validation.file : undefined;
+  const inputs: NamedInput[] = [{ flag: '', file }, { flag: '--val', file: valFile }, { flag: '--labels', file: flags.labels }];
+  refuseStdinTwice(inputs);
+
+  // Before any work: the manifest and every model's file can be written, none is an input, and no other run writes them.
+  const outFlag = members ? '--resume' : '--out';
+  const target = await checkOutput(manifest, outFlag, inputs);
+  if (target.kind !== 'replace') throw new UsageError(`${outFlag} ${manifest}: an ensemble's manifest must be a file (its models are written beside it), not a device or a pipe`);
+  for (const p of plans) if (!p.done) await checkOutput(p.opts.out, `${outFlag} ${manifest}: model ${p.index}:`, inputs);
+  const locks = [await lockOutput(manifest, `${outFlag} ${manifest}`)];
+  try {
+    for (const p of plans) if (!p.done) locks.push(await lockOutput(p.opts.out, `${outFlag} ${manifest}: model ${p.index}, ${p.opts.out}`));
+    const data = await readData(file, flags, io, { requireLabels: true, requireRows: true, labels: flags.labels });
+    const valData = valFile !== undefined ? await readData(valFile, flags, io, { requireLabels: true, requireRows: true }) : null;
+    const fingerprint = dataFingerprint(data.file, data.images);
+    const threads = threadsToUse(flags.threads ?? plans.find((p) => p.resume)?.resume?.training?.threads, io);
+    let warned = false;
+    for (const p of plans) {
+      p.opts.data = fingerprint;
+      p.opts.threads = threads;
+      const recorded = p.resume?.training?.data;
+      if (!p.done && !warned && recorded && recorded.sha256 !== fingerprint.sha256) {
+        warned = true;
+        io.err(`kconv: warning: ${data.file} is not the data ${p.opts.out} was trained on (${recorded.file}, ${recorded.images} images; now ${data.images.n} images with other content): training goes on with it\n`);
+      }
+    }
+    const noted = plans.find((p) => p.resume && !p.done);
+    const note = noted ? resumeNote(noted.opts, noted.resume!) : null;
+    if (note) io.err(note);
+    return await trainEnsembleWithProgress(file, data.images, valData?.images ?? null, manifest, plans, flags, io);
+  } finally {
+    for (const lock of locks) lock.release();
+  }
+}
+
+/** A new ensemble: the run's options, the seed counting up, each model into <out>.<k>.json beside the manifest. */
+function freshPlans(flags: TrainFlags): MemberPlan[] {
+  const opts = freshOptions(flags);
+  return Array.from({ length: flags.ensemble! }, (_, i) => {
+    // Beside the file --out leads to (a link to a manifest elsewhere: beside that manifest, where a reader looks).
+    const out = memberPath(manifestTarget(opts.out), i + 1);
+    return { index: i + 1, name: path.basename(out), opts: { ...opts, seed: opts.seed + i, out } };
+  });
+}
+
+/**
+ * A resumed ensemble: each model's checkpoint continued as `--resume` continues one (a
+ * model already at its target is left as it is), and a model whose file does not exist
+ * yet (the run stopped before it) started as the first model was, with its own seed.
+ */
+async function resumedPlans(flags: TrainFlags, typed: Typed, manifest: string, names: string[]): Promise<MemberPlan[]> {
+  if (typed('out')) throw new UsageError(`--out does not go with --resume of an ensemble: its models are continued in their own files, named by ${manifest}; leave --out out`);
+  if (flags.ensemble !== undefined && flags.ensemble !== names.length) {
+    throw new UsageError(`--ensemble ${flags.ensemble}: ${manifest} is an ensemble of ${names.length} models, and a resume cannot change that; leave --ensemble out`);
+  }
+  const files = memberFiles(manifest, names);
+  const models: (ModelFile | null)[] = [];
+  for (let i = 0; i < files.length; i++) {
+    const at = `${manifest}: model ${i + 1} of ${files.length}`;
+    let model: ModelFile | null = null;
+    try {
+      const text = await readWeightsText(files[i]);
+      if (looksLikeManifest(text) && text.length <= MAX_MANIFEST_BYTES) throw new ModelFileError(`${at}, ${files[i]}, is itself an ensemble manifest: a manifest lists weights files only`);
+      model = parseModel(text, files[i]);
+    } catch (error) {
+      const missing = error instanceof ModelFileError && / no such weights file/.test(error.message);
+      if (!missing) throw error instanceof ModelFileError && !error.message.startsWith(manifest) ? new ModelFileError(`${at}: ${error.message}`) : error;
+    }
+    if (model && !model.training) throw new UsageError(`${at}, ${files[i]}: has no training record to resume from (was it written by kconv train?)`);
+    models.push(model);
+  }
+  const first = models[0];
+  if (!first) throw new ModelFileError(`${manifest}: model 1, ${files[0]}, does not exist: an ensemble is resumed from its models' checkpoints; train it anew with --ensemble`);
+  const t1 = first.training!;
+  // --seed names the first model's seed; the others count up from it.
+  if (typed('seed') && flags.seed !== t1.seed) {
+    throw new UsageError(`--seed cannot change when resuming: ${files[0]} was trained with seed ${t1.seed} (the others count up from it); leave --seed out`);
+  }
+  const memberTyped: Typed = (option) => option !== 'seed' && typed(option);
+  const unstarted = models.some((m) => m === null);
+  if (unstarted) {
+    const changed = (['lr', 'lrSchedule', 'optimizer'] as const).find((o) => typed(o));
+    if (changed) {
+      throw new UsageError(`--${changed === 'lrSchedule' ? 'lr-schedule' : changed} cannot change while models of ${manifest} have not started: resume without it to finish the ensemble, then fine-tune`);
+    }
+    if (t1.scheduleFrom !== undefined) {
+      throw new UsageError(`${files[0]} was fine-tuned with a new learning rate on its own, so the models of ${manifest} not yet started cannot be trained as it was; train the ensemble anew with --ensemble`);
+    }
+  }
+  const plans = models.map((model, i): MemberPlan => {
+    const index = i + 1;
+    if (model === null) return { index, name: names[i], opts: startedLike(first, flags, files[i], t1.seed + i) };
+    const t = model.training!;
+    const target = flags.epochs ?? t.epochs;
+    if (t.history.length >= target && !t.position) {
+      return { index, name: names[i], opts: { ...startedLike(model, flags, files[i], t.seed), epochs: t.epochs }, resume: model, done: true };
+    }
+    return { index, name: names[i], opts: resumeOptions(flags, memberTyped, files[i], model), resume: model };
+  });
+  if (plans.every((p) => p.done)) {
+    const epochs = Math.max(...models.map((m) => m!.training!.history.length));
+    throw new UsageError(`${manifest}: every model is already trained (${epochs} epochs); give --epochs N with N > ${epochs} to train more`);
+  }
+  return plans;
+}
+
+/** A new run with a trained model's options (as kconv train would start it) and another seed. */
+function startedLike(model: ModelFile, flags: TrainFlags, out: string, seed: number): TrainOptions {
+  const t = model.training!;
+  return {
+    arch: model.arch,
+    epochs: flags.epochs ?? t.epochs,
+    batchSize: t.batchSize,
+    optimizer: t.optimizer.name as OptimizerName,
+    lr: t.optimizer.lr,
+    schedule: t.schedule as ScheduleName,
+    weightDecay: flags.weightDecay ?? t.optimizer.weightDecay,
+    seed,
+    validation: t.validation,
+    limit: t.limit,
+    out,
+    saveBest: false,
+    optimizerState: flags.optimizerState,
+    augment: augmentSettings(t.augment),
+    labelSmoothing: t.labelSmoothing ?? 0,
+    ema: t.ema ?? 0,
+    threads: 1,
+  };
+}
+
+/** Ctrl-C / SIGTERM while training: the first finishes the batch and saves; a second quits now (every checkpoint on disk is whole). */
+function watchSignals(io: Io): { signal: () => NodeJS.Signals | null; dispose: () => void } {
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopSignal) {
@@ -279,7 +441,23 @@ async function trainWithProgress(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  return {
+    signal: () => stopSignal,
+    dispose: () => {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+  };
+}
 
+/**
+ * The progress of one run on stderr: the banner, a bar on a terminal, a line per epoch
+ * (and with --json a JSON line on stdout, carrying `extra`).
+ */
+function progressEvents(
+  file: string, n: number, opts: TrainOptions, flags: TrainFlags, io: Io, stop: () => boolean,
+  label = '', extra: Record<string, unknown> = {},
+): { events: TrainEvents; stopBar: () => void } {
   const columns = io.errColumns ?? (() => 80);
   const bar = io.errIsTTY
     ? new cliProgress.SingleBar({
@@ -290,29 +468,39 @@ async function trainWithProgress(
         stream: process.stderr,
       })
     : null;
-  const started = Date.now();
-  const images = opts.limit !== null && opts.limit < data.n ? `${opts.limit} of ${data.n}` : `${data.n}`;
-  const banner = () => io.err(`training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${isAugmenting(opts.augment) ? `, augmented (${describeAugmentation(opts.augment)})` : ''}${opts.labelSmoothing ? `, label smoothing ${opts.labelSmoothing}` : ''}${opts.ema ? `, EMA ${opts.ema}` : ''}\n`);
+  const images = opts.limit !== null && opts.limit < n ? `${opts.limit} of ${n}` : `${n}`;
+  const banner = () => io.err(`${label}training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${isAugmenting(opts.augment) ? `, augmented (${describeAugmentation(opts.augment)})` : ''}${opts.labelSmoothing ? `, label smoothing ${opts.labelSmoothing}` : ''}${opts.ema ? `, EMA ${opts.ema}` : ''}\n`);
   const state = { epoch: 0, epochs: opts.epochs, batch: 0, batches: 0, loss: null as number | null, acc: null as number | null, imagesPerSecond: null as number | null, batchSize: opts.batchSize };
+  const events: TrainEvents = {
+    onStart: banner,
+    onEpochStart: (epoch, batches) => {
+      Object.assign(state, { epoch, batch: 0, batches, loss: null, acc: null });
+      bar?.start(batches, 0, state);
+    },
+    onBatch: (p) => {
+      Object.assign(state, { batch: p.batch, loss: p.loss, acc: p.acc, imagesPerSecond: p.imagesPerSecond });
+      bar?.update(p.batch, state);
+    },
+    onEpochEnd: (r, saved) => {
+      bar?.stop();
+      io.err(`epoch ${String(r.epoch).padStart(3)}/${opts.epochs}  loss ${r.loss.toFixed(4)}  acc ${pct(r.acc)}${r.valAcc === null ? '' : `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAcc)}`}  ${r.seconds.toFixed(2)} s  → ${saved.join(', ')}\n`);
+      if (flags.json) io.out(JSON.stringify({ ...extra, ...r, saved }) + '\n');
+    },
+    shouldStop: stop,
+  };
+  return { events, stopBar: () => bar?.stop() };
+}
+
+async function trainWithProgress(
+  file: string, data: Images, valData: Images | null,
+  opts: TrainOptions, resume: ModelFile | undefined, flags: TrainFlags, io: Io,
+): Promise<number> {
+  const signals = watchSignals(io);
+  const { events, stopBar } = progressEvents(file, data.n, opts, flags, io, () => signals.signal() !== null);
+  const started = Date.now();
   try {
-    const result = await train(data, valData, opts, {
-      onStart: banner,
-      onEpochStart: (epoch, batches) => {
-        Object.assign(state, { epoch, batch: 0, batches, loss: null, acc: null });
-        bar?.start(batches, 0, state);
-      },
-      onBatch: (p) => {
-        Object.assign(state, { batch: p.batch, loss: p.loss, acc: p.acc, imagesPerSecond: p.imagesPerSecond });
-        bar?.update(p.batch, state);
-      },
-      onEpochEnd: (r, saved) => {
-        bar?.stop();
-        io.err(`epoch ${String(r.epoch).padStart(3)}/${opts.epochs}  loss ${r.loss.toFixed(4)}  acc ${pct(r.acc)}${r.valAcc === null ? '' : `  val loss ${r.valLoss!.toFixed(4)}  val acc ${pct(r.valAcc)}`}  ${r.seconds.toFixed(2)} s  → ${saved.join(', ')}\n`);
-        if (flags.json) io.out(JSON.stringify({ ...r, saved }) + '\n');
-      },
-      shouldStop: () => stopSignal !== null,
-    }, resume);
-    bar?.stop();
+    const result = await train(data, valData, opts, events, resume);
+    stopBar();
     const resumeWith = `kconv train ${file} --resume ${result.checkpoint}`;
     if (result.stopped) {
       io.err(`kconv: stopped; checkpoint saved to ${result.checkpoint}. Resume with: ${resumeWith}\n`);
@@ -322,6 +510,7 @@ async function trainWithProgress(
     if (!flags.json) {
       io.out(`saved ${opts.saveBest ? `${opts.out} (best epoch) and ${result.checkpoint} (last)` : opts.out}: ${result.history.length} epochs in ${((Date.now() - started) / 1000).toFixed(1)} s${last?.valAcc != null ? `, val acc ${pct(last.valAcc)}` : ''}\n`);
     }
+    const stopSignal = signals.signal();
     if (stopSignal) {
       // The signal came as the last epoch was saved: the run is complete, but it was asked to stop.
       io.err(`kconv: ${stopSignal} during the final save: training had finished; ${result.checkpoint} is complete (${result.history.length} epochs)\n`);
@@ -329,8 +518,51 @@ async function trainWithProgress(
     }
     return 0;
   } finally {
-    bar?.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    stopBar();
+    signals.dispose();
+  }
+}
+
+async function trainEnsembleWithProgress(
+  file: string, data: Images, valData: Images | null, manifest: string, plans: MemberPlan[], flags: TrainFlags, io: Io,
+): Promise<number> {
+  const signals = watchSignals(io);
+  const k = plans.length;
+  const bars: (() => void)[] = [];
+  const started = Date.now();
+  const done = plans.filter((p) => p.done);
+  if (done.length > 0) io.err(`kconv: ${done.map((p) => p.opts.out).join(', ')} ${done.length === 1 ? 'is' : 'are'} trained already; continuing the others\n`);
+  try {
+    const result = await trainEnsemble(data, valData, manifest, plans, (plan) => {
+      const label = `model ${plan.index} of ${k} (seed ${plan.opts.seed}, ${plan.opts.out}${plan.resume ? ', resumed' : ''}): `;
+      const { events, stopBar } = progressEvents(file, data.n, plan.opts, flags, io, () => signals.signal() !== null, label, { model: plan.index });
+      bars.push(stopBar);
+      return events;
+    });
+    for (const stop of bars) stop();
+    if (result.stopped) {
+      const at = result.stoppedAt!;
+      const partial = result.results[at.index - 1]?.stopped;
+      io.err(`kconv: stopped at model ${at.index} of ${k}${partial ? ` (checkpoint saved to ${at.opts.out})` : ''}; ${manifest} names all ${k} models. Resume with: kconv train ${file} --resume ${manifest}\n`);
+      return 130;
+    }
+    if (!flags.json) {
+      const accs = plans.map((p, i) => {
+        const h = result.results[i]?.history ?? p.resume?.training?.history ?? [];
+        return h[h.length - 1]?.valAcc ?? null;
+      });
+      const epochs = [...new Set(plans.map((p) => p.opts.epochs))].join('/');
+      const val = accs.every((a) => a !== null) ? `, val acc ${accs.map((a) => pct(a)).join(', ')}` : '';
+      io.out(`saved ${manifest}: an ensemble of ${k} models (${plans.map((p) => p.opts.out).join(', ')}), ${epochs} epochs each, in ${((Date.now() - started) / 1000).toFixed(1)} s${val}\n`);
+    }
+    const stopSignal = signals.signal();
+    if (stopSignal) {
+      io.err(`kconv: ${stopSignal} during the final save: training had finished; ${manifest} and its ${k} models are complete\n`);
+      return 130;
+    }
+    return 0;
+  } finally {
+    for (const stop of bars) stop();
+    signals.dispose();
   }
 }

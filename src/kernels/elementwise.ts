@@ -1,5 +1,6 @@
 /**
- * Element-wise kernels of the layers: ReLU forward and backward.
+ * Element-wise kernels of the layers: ReLU forward and backward, a convolution's
+ * epilogue, batch normalization's per-plane sums and per-channel linear maps.
  *
  *   reluForward:  y[i] = x[i] > 0 ? x[i] : 0
  *   reluBackward: dx[i] = y[i] > 0 ? g[i] : 0      (y: the forward output)
@@ -72,6 +73,71 @@ export function channelAffine(y: Float32Array, yOff: number, planes: number, F: 
     }
   }
   channelAffineReference(y, yOff, planes, F, P, scale, shift, relu);
+}
+
+/**
+ * Batch normalization's sums: for each of `planes` planes of P values from a[aOff] and
+ * b[bOff], out[2q] = Σ a and out[2q+1] = Σ a·b, in float64 (forward: a = b = x gives the
+ * plane's Σx and Σx²; backward: a = dy, b = x gives Σdy and Σdy·x).
+ */
+export function planeDots(a: Float32Array, aOff: number, b: Float32Array, bOff: number, planes: number, P: number, out: Float64Array): void {
+  if (!(Number.isInteger(aOff) && Number.isInteger(bOff) && aOff >= 0 && bOff >= 0 && aOff + planes * P <= a.length &&
+    bOff + planes * P <= b.length && out.length >= 2 * planes)) {
+    throw new RangeError(`planeDots: ${planes} planes of ${P} do not fit (${a.length}, ${b.length}, ${out.length})`);
+  }
+  const wasm = activeWasmKernels();
+  if (wasm !== null) {
+    const aa = arenaAddress(a), ba = arenaAddress(b), oa = arenaAddress(out);
+    if (aa >= 0 && ba >= 0 && oa >= 0) {
+      wasm.planeDots(aa + 4 * aOff, ba + 4 * bOff, planes, P, oa);
+      return;
+    }
+  }
+  planeDotsReference(a, aOff, b, bOff, planes, P, out);
+}
+
+export function planeDotsReference(a: Float32Array, aOff: number, b: Float32Array, bOff: number, planes: number, P: number, out: Float64Array): void {
+  for (let q = 0; q < planes; q++) {
+    let sum = 0;
+    let dot = 0;
+    for (let j = 0; j < P; j++) {
+      const v = a[aOff + q * P + j];
+      sum += v;
+      dot += v * b[bOff + q * P + j];
+    }
+    out[2 * q] = sum;
+    out[2 * q + 1] = dot;
+  }
+}
+
+/**
+ * d = p[f]·g + q[f]·x + r[f] on `planes` planes of P values, plane k belonging to
+ * channel f = k % F, each operation rounded to float32: batch normalization's output
+ * (p = scale, q = 0, r = shift) and its input gradient.
+ */
+export function channelLinear(g: Float32Array, x: Float32Array, d: Float32Array, planes: number, F: number, P: number,
+  p: Float32Array, q: Float32Array, r: Float32Array): void {
+  const n = planes * P;
+  checkLength('channelLinear', n, g, x, d);
+  if (!(F > 0 && p.length >= F && q.length >= F && r.length >= F)) throw new RangeError(`channelLinear: ${F} channels need ${F} coefficients each`);
+  const wasm = activeWasmKernels();
+  if (wasm !== null) {
+    const ga = arenaAddress(g), xa = arenaAddress(x), da = arenaAddress(d), pa = arenaAddress(p), qa = arenaAddress(q), ra = arenaAddress(r);
+    if (ga >= 0 && xa >= 0 && da >= 0 && pa >= 0 && qa >= 0 && ra >= 0) {
+      wasm.channelLinear(ga, xa, da, planes, F, P, pa, qa, ra);
+      return;
+    }
+  }
+  channelLinearReference(g, x, d, planes, F, P, p, q, r);
+}
+
+export function channelLinearReference(g: Float32Array, x: Float32Array, d: Float32Array, planes: number, F: number, P: number,
+  p: Float32Array, q: Float32Array, r: Float32Array): void {
+  const f32 = Math.fround;
+  for (let k = 0; k < planes; k++) {
+    const pf = p[k % F], qf = q[k % F], rf = r[k % F];
+    for (let i = k * P; i < (k + 1) * P; i++) d[i] = f32(f32(f32(pf * g[i]) + f32(qf * x[i])) + rf);
+  }
 }
 
 export function channelAffineReference(y: Float32Array, yOff: number, planes: number, F: number, P: number,

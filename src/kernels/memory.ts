@@ -86,6 +86,13 @@ export function allocI32(length: number): Int32Array {
   return at === null ? new Int32Array(length) : new Int32Array(at.buffer, at.start, length);
 }
 
+/** A zero-filled Float64Array, from the same arena (sums the kernels write in double precision). */
+export function allocF64(length: number): Float64Array {
+  if (!Number.isInteger(length) || length < 0) throw new RangeError(`allocF64: bad length ${length}`);
+  const at = claim(length * 8);
+  return at === null ? new Float64Array(length) : new Float64Array(at.buffer, at.start, length);
+}
+
 /** Claims `size` bytes of the arena (rounded up to ALIGN); null when there is no room or no arena. */
 function claim(size: number): { buffer: SharedArrayBuffer; start: number } | null {
   const a = getArena();
@@ -127,7 +134,7 @@ function ensureCapacity(a: Arena, end: number): boolean {
  * Byte address of element 0 of `arr` in the arena's memory, or -1 when `arr` is not
  * an arena view (an ordinary array, or one past the arena's maximum).
  */
-export function arenaAddress(arr: Float32Array | Int32Array): number {
+export function arenaAddress(arr: Float32Array | Int32Array | Float64Array): number {
   return arenaBuffers.has(arr.buffer) ? arr.byteOffset : -1;
 }
 

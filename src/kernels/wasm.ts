@@ -38,6 +38,8 @@ export interface WasmKernels {
   maxPoolBackward(g: number, argmax: number, planes: number, H: number, W: number, k: number, stride: number,
     OH: number, OW: number, dx: number): void;
   channelAffine(y: number, planes: number, F: number, P: number, scale: number, shift: number, relu: number): void;
+  planeDots(a: number, b: number, planes: number, P: number, out: number): void;
+  channelLinear(g: number, x: number, d: number, planes: number, F: number, P: number, p: number, q: number, r: number): void;
   wgInput2(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
   wgInput4(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
   wgOutput2(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;

@@ -1,4 +1,5 @@
-import { allocF32 } from '../kernels/memory.js';
+import { channelLinear, planeDots } from '../kernels/elementwise.js';
+import { allocF32, allocF64 } from '../kernels/memory.js';
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
 import type { LayerKind } from './kind.js';
 import { param, type BatchReduce, type Layer, type LayerBuffer, type Param } from './layer.js';
@@ -27,10 +28,13 @@ export const BN_MOMENTUM = 0.1;
  *
  *   dβ = Σ dy,   dγ = Σ dy·x̂,   dx = γ/√(σ² + ε) · (dy − Σdy/M − x̂·Σ(dy·x̂)/M)
  *
- * Sums are taken in float64, the variance by two passes (mean first), and both forward
- * sums and backward sums go through `BatchReduce` when threads share a batch, so every
- * thread normalizes by the whole batch's statistics (see train/thread-sync.ts). Either
- * way y = x·a + b with per-channel a = γ/√(σ² + ε), b = β − μ·a.
+ * The passes over the data are kernels (src/kernels/elementwise.ts, WebAssembly SIMD): one
+ * gives each plane's Σx and Σx² (forward) or Σdy and Σdy·x (backward) in float64, the
+ * other the per-channel linear maps y = x·a + b, a = γ/√(σ² + ε), b = β − μ·a, and
+ * dx = p·dy + q·x + r. Planes merge into a channel's mean and squared deviations in
+ * float64 (Chan et al.), and so do threads: forward and backward sums go through
+ * `BatchReduce` when threads share a batch, so every thread normalizes by the whole
+ * batch's statistics (see train/thread-sync.ts).
  */
 export class BatchNorm implements Layer {
   readonly type = 'batchnorm';
@@ -60,6 +64,13 @@ export class BatchNorm implements Layer {
   /** y = x·a + b per channel, for the last forward. */
   private readonly a: Float32Array;
   private readonly b: Float32Array;
+  /** dx = p·dy + q·x + r per channel (backward); `zeros` is q for the forward map. */
+  private readonly p: Float32Array;
+  private readonly q: Float32Array;
+  private readonly r: Float32Array;
+  private readonly zeros: Float32Array;
+  /** Per plane [Σa, Σa·b] from the kernel; grows with the batch. */
+  private sums: Float64Array = allocF64(0);
   private input: Tensor | null = null;
   private usedBatchStats = false;
   private readonly out: BatchBuffer;
@@ -82,8 +93,12 @@ export class BatchNorm implements Layer {
     this.alone = [this.partial];
     this.mean = new Float64Array(C);
     this.invStd = new Float64Array(C);
-    this.a = new Float32Array(C);
-    this.b = new Float32Array(C);
+    this.a = allocF32(C);
+    this.b = allocF32(C);
+    this.p = allocF32(C);
+    this.q = allocF32(C);
+    this.r = allocF32(C);
+    this.zeros = allocF32(C);
     this.out = new BatchBuffer(inShape);
     this.inGrad = new BatchBuffer(inShape);
   }
@@ -122,18 +137,23 @@ export class BatchNorm implements Layer {
     this.input = x;
     this.usedBatchStats = training;
     if (training) {
-      // This thread's count, mean and sum of squared deviations per channel (two passes).
+      // This thread's count, mean and sum of squared deviations per channel, from each
+      // plane's Σx and Σx² (float64 from float32 values: Σx² − Σx·mean loses nothing that
+      // matters unless |mean| exceeds the spread a millionfold).
       const part = this.partial;
       const local = n * S;
       part[0] = local;
+      const sums = this.planeSums(xd, xd, n);
       for (let c = 0; c < C; c++) {
         let sum = 0;
-        for (let i = 0; i < n; i++) sum += sumOf(xd, (i * C + c) * S, S);
+        let sq = 0;
+        for (let k = c; k < n * C; k += C) {
+          sum += sums[2 * k];
+          sq += sums[2 * k + 1];
+        }
         const m = sum / local;
-        let m2 = 0;
-        for (let i = 0; i < n; i++) m2 += squaredDeviations(xd, (i * C + c) * S, S, m);
         part[1 + c] = m;
-        part[1 + C + c] = m2;
+        part[1 + C + c] = Math.max(0, sq - sum * m);
       }
       // The whole batch: merge the threads' moments in thread order (Chan et al.), the same on every thread.
       const parts = this.gather(2 * C + 1);
@@ -180,15 +200,16 @@ export class BatchNorm implements Layer {
       }
     }
     const y = this.out.get(n);
-    const yd = y.data;
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < C; c++) {
-        const a = this.a[c];
-        const b = this.b[c];
-        for (let j = (i * C + c) * S, end = j + S; j < end; j++) yd[j] = xd[j] * a + b;
-      }
-    }
+    channelLinear(xd, xd, y.data, n * C, C, S, this.a, this.zeros, this.b);
     return y;
+  }
+
+  /** Per plane of a and b (n images × C planes of S values): [Σa, Σa·b] pairs. */
+  private planeSums(a: Float32Array, b: Float32Array, n: number): Float64Array {
+    const planes = n * this.features;
+    if (this.sums.length < 2 * planes) this.sums = allocF64(2 * planes);
+    planeDots(a, 0, b, 0, planes, this.plane, this.sums);
+    return this.sums;
   }
 
   backward(dy: Tensor): Tensor | null {
@@ -200,15 +221,16 @@ export class BatchNorm implements Layer {
     if (!this.usedBatchStats) return this.backwardFixed(dy);
     // This thread's Σdy and Σdy·x̂: its share of dβ and dγ, and its partial for dx.
     const part = this.partial;
+    const sums = this.planeSums(g, xd, n);
     for (let c = 0; c < C; c++) {
-      const mean = this.mean[c];
       let sdy = 0;
       let sdyx = 0;
-      for (let i = 0; i < n; i++) {
-        sdy += sumOf(g, (i * C + c) * S, S);
-        sdyx += productsOfDeviations(g, xd, (i * C + c) * S, S, mean);
+      for (let k = c; k < n * C; k += C) {
+        sdy += sums[2 * k];
+        sdyx += sums[2 * k + 1];
       }
-      sdyx *= this.invStd[c];
+      // Σdy·x̂ = (Σdy·x − μ·Σdy)·inv
+      sdyx = (sdyx - this.mean[c] * sdy) * this.invStd[c];
       part[c] = sdy;
       part[C + c] = sdyx;
       this.biasGrad[c] = sdy;
@@ -229,13 +251,12 @@ export class BatchNorm implements Layer {
       // dx = k·(dy − Σdy/M − x̂·Σ(dy·x̂)/M) with x̂ = (x − μ)·inv, k = γ·inv, as p·dy + q·x + r.
       const inv = this.invStd[c];
       const k = this.weight[c] * inv;
-      const p = k;
       const q = -k * inv * (sdyx / M);
-      const r = -k * (sdy / M) - q * this.mean[c];
-      for (let i = 0; i < n; i++) {
-        for (let j = (i * C + c) * S, end = j + S; j < end; j++) d[j] = p * g[j] + q * xd[j] + r;
-      }
+      this.p[c] = k;
+      this.q[c] = q;
+      this.r[c] = -k * (sdy / M) - q * this.mean[c];
     }
+    channelLinear(g, xd, d, n * C, C, S, this.p, this.q, this.r);
     return dx;
   }
 
@@ -270,56 +291,6 @@ export class BatchNorm implements Layer {
     }
     return dx;
   }
-}
-
-// The sums below are over one channel's plane of one image, in float64. Four partial sums
-// each: a single running sum waits on every add before the next (the loop runs at the
-// add's latency); four independent ones keep the adder busy (~8× faster here).
-
-/** Σ a[o .. o+n). */
-function sumOf(a: Float32Array, o: number, n: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = o;
-  const end = o + n;
-  for (; j + 4 <= end; j += 4) {
-    s0 += a[j];
-    s1 += a[j + 1];
-    s2 += a[j + 2];
-    s3 += a[j + 3];
-  }
-  for (; j < end; j++) s0 += a[j];
-  return s0 + s1 + s2 + s3;
-}
-
-/** Σ (a − m)² over a[o .. o+n). */
-function squaredDeviations(a: Float32Array, o: number, n: number, m: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = o;
-  const end = o + n;
-  for (; j + 4 <= end; j += 4) {
-    const d0 = a[j] - m, d1 = a[j + 1] - m, d2 = a[j + 2] - m, d3 = a[j + 3] - m;
-    s0 += d0 * d0;
-    s1 += d1 * d1;
-    s2 += d2 * d2;
-    s3 += d3 * d3;
-  }
-  for (; j < end; j++) s0 += (a[j] - m) * (a[j] - m);
-  return s0 + s1 + s2 + s3;
-}
-
-/** Σ g·(x − m) over [o .. o+n). */
-function productsOfDeviations(g: Float32Array, x: Float32Array, o: number, n: number, m: number): number {
-  let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-  let j = o;
-  const end = o + n;
-  for (; j + 4 <= end; j += 4) {
-    s0 += g[j] * (x[j] - m);
-    s1 += g[j + 1] * (x[j + 1] - m);
-    s2 += g[j + 2] * (x[j + 2] - m);
-    s3 += g[j + 3] * (x[j + 3] - m);
-  }
-  for (; j < end; j++) s0 += g[j] * (x[j] - m);
-  return s0 + s1 + s2 + s3;
 }
 
 export const batchnorm: LayerKind<BatchNormSpec, BatchNorm> = {

@@ -189,6 +189,18 @@ let scratch = Buffer.alloc(0);
 
 /** A float32 array as a JSON array literal, values exact. */
 export function float32ArrayToJson(a: Float32Array): string {
+  const end = writeFloat32Array(a);
+  return scratch.toString('latin1', 0, end);
+}
+
+/** The same text as bytes (ASCII), a copy: the weights file is assembled from these without strings. */
+export function float32ArrayToJsonBytes(a: Float32Array): Buffer {
+  const end = writeFloat32Array(a);
+  return Buffer.from(scratch.subarray(0, end));
+}
+
+/** Writes `[v0,v1,…]` into the scratch buffer; returns its length. */
+function writeFloat32Array(a: Float32Array): number {
   const need = 24 * a.length + 2;
   if (scratch.length < need) scratch = Buffer.allocUnsafeSlow(need);
   const out = scratch;
@@ -199,5 +211,5 @@ export function float32ArrayToJson(a: Float32Array): string {
     pos = writeFloat32(a[i], out, pos);
   }
   out[pos++] = 93; // ']'
-  return out.toString('latin1', 0, pos);
+  return pos;
 }

@@ -17,9 +17,33 @@ export interface Predictions {
  * Classifies every image of a dataset, in batches through the same engine as training;
  * with threads > 1 the images are split between worker threads. With `tta` views > 1
  * (test-time augmentation) the probabilities are the mean over the image and tta − 1
- * fixed small warps of it (see tta.ts).
+ * fixed small warps of it (see tta.ts). Given several models (an ensemble), each
+ * classifies the images with its own preprocessing (and its own test-time views), and
+ * the probabilities are the mean of theirs; one model gives exactly what it gives alone.
  */
-export async function predict(model: ModelFile, data: Dataset, threads = 1, tta = 1): Promise<Predictions> {
+export async function predict(models: ModelFile | readonly ModelFile[], data: Dataset, threads = 1, tta = 1): Promise<Predictions> {
+  const members = Array.isArray(models) ? (models as readonly ModelFile[]) : [models as ModelFile];
+  if (members.length === 0) throw new RangeError('predict needs at least one model');
+  let probs: Float32Array;
+  if (members.length === 1) {
+    probs = await memberProbs(members[0], data, threads, tta);
+  } else {
+    // Summed in double precision and rounded once, so the mean does not depend on the members' order more than it must.
+    const sum = new Float64Array(data.n * CLASSES);
+    for (const model of members) {
+      const p = await memberProbs(model, data, threads, tta);
+      for (let i = 0; i < p.length; i++) sum[i] += p[i];
+    }
+    probs = new Float32Array(sum.length);
+    for (let i = 0; i < sum.length; i++) probs[i] = sum[i] / members.length;
+  }
+  const labels = new Uint8Array(data.n);
+  for (let i = 0; i < data.n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
+  return { labels, probs };
+}
+
+/** One model's n×10 probabilities, averaged over the test-time views. */
+async function memberProbs(model: ModelFile, data: Dataset, threads: number, tta: number): Promise<Float32Array> {
   const views = ttaTransforms(tta);
   const probs = new Float32Array(data.n * CLASSES);
   const add = (p: Float32Array, at: number) => {
@@ -42,7 +66,5 @@ export async function predict(model: ModelFile, data: Dataset, threads = 1, tta 
     });
   }
   if (views.length > 1) for (let i = 0; i < probs.length; i++) probs[i] /= views.length;
-  const labels = new Uint8Array(data.n);
-  for (let i = 0; i < data.n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
-  return { labels, probs };
+  return probs;
 }

@@ -22,23 +22,45 @@ export interface Explained extends Prediction {
 }
 
 /**
- * The model loaded once, for a long-running server: forward passes of up to CHUNK images,
- * through the same batches as `kconv predict` (bit for bit the same input), whose buffers
- * are sized on the first requests and then reused: no request grows the kernel memory.
+ * The model (or an ensemble's models) loaded once, for a long-running server: forward
+ * passes of up to CHUNK images, through the same batches as `kconv predict` (bit for bit
+ * the same input), whose buffers are sized on the first requests and then reused: no
+ * request grows the kernel memory. An ensemble's probabilities are the mean of its
+ * models' (as `kconv predict` computes it); the feature maps are its first model's.
  */
 export class Predictor {
-  constructor(readonly model: ModelFile) {
+  readonly members: readonly ModelFile[];
+
+  constructor(models: ModelFile | readonly ModelFile[]) {
+    this.members = Array.isArray(models) ? (models as readonly ModelFile[]) : [models as ModelFile];
+    if (this.members.length === 0) throw new RangeError('a Predictor needs at least one model');
     // Warm up at both ends of the range, so the layers size their buffers now, not under load.
     this.predict(new Uint8Array(CHUNK * PIXELS), CHUNK);
     this.predict(new Uint8Array(PIXELS), 1);
   }
 
+  /** The model whose feature maps and filters are shown: an ensemble's first. */
+  get model(): ModelFile {
+    return this.members[0];
+  }
+
   /** Labels and probabilities of n images (n×784 bytes, 0 background … 255 ink). */
   predict(pixels: Uint8Array, n: number): { labels: Uint8Array; probs: Float32Array } {
-    const { net, input } = this.model;
-    const probs = new Float32Array(n * CLASSES);
     const images: Images = { n, pixels: pixels.subarray(0, n * PIXELS), labels: null, ids: null };
-    forEachPrediction(net, input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
+    let probs = new Float32Array(n * CLASSES);
+    if (this.members.length === 1) {
+      const { net, input } = this.members[0];
+      forEachPrediction(net, input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
+    } else {
+      // As predict/predict.ts: summed in double precision, divided once.
+      const sum = new Float64Array(n * CLASSES);
+      for (const { net, input } of this.members) {
+        forEachPrediction(net, input, images, null, (start, count, p) => {
+          for (let i = 0; i < count * CLASSES; i++) sum[start * CLASSES + i] += p[i];
+        }, CHUNK);
+      }
+      probs = Float32Array.from(sum, (v) => v / this.members.length);
+    }
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
     return { labels, probs };
@@ -62,7 +84,9 @@ export class Predictor {
       const m = absMax(out.data);
       rows.splice(at, 0, { title, detail: `${c}×${h}×${w}, ±${short(m)}`, kind: 'signed', channels: c, height: h, width: w, data: out.data, scaleMax: m, stage });
     });
-    return { label: acts.predicted, probs: acts.probs, maps: rows };
+    if (this.members.length === 1) return { label: acts.predicted, probs: acts.probs, maps: rows };
+    const { labels, probs } = this.predict(pixels, 1);
+    return { label: labels[0], probs, maps: rows };
   }
 
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { single, type Ensemble } from '../model/ensemble.js';
 import type { ModelFile } from '../model/weights-file.js';
 import { historyOf, renderCurves } from '../show/curves.js';
 import { encodePng } from '../show/png.js';
@@ -18,8 +19,9 @@ import { modelSummary } from './summary.js';
 export const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
 
 export interface ServeOptions {
-  model: ModelFile;
-  /** The weights file's path: its name is shown, never its folder. */
+  /** One model, or an ensemble (its probabilities the mean of its models', its maps the first model's). */
+  model: ModelFile | Ensemble;
+  /** The weights file's path (or what --weights named): its name is shown, never its folder. */
   weightsFile: string;
   /** Largest request body in bytes (default 10 MB); larger ones get 413. */
   maxBody?: number;
@@ -97,16 +99,21 @@ const SECURITY_HEADERS = {
 export function buildServer(opts: ServeOptions): FastifyInstance {
   const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
   const maxImages = opts.maxImages ?? MAX_IMAGES;
-  const predictor = new Predictor(opts.model);
+  const ensemble: Ensemble = 'members' in opts.model ? opts.model : single(opts.model, opts.weightsFile);
+  // Filters, maps and curves are the first model's (an ensemble's probabilities are the mean of all).
+  const first = ensemble.members[0];
+  const firstFile = ensemble.members.length === 1 ? opts.weightsFile : ensemble.files[0];
+  const predictor = new Predictor(ensemble.members);
   const assets = loadAssets();
-  const info = modelSummary(opts.model, opts.weightsFile);
+  const info = modelSummary(ensemble.members.length === 1 ? first : ensemble, opts.weightsFile);
   const modelJson = JSON.stringify({ ...info, filters: info.filters ? mapRowJson(info.filters) : null });
+  const modelName = ensemble.members.length === 1 ? first.arch : `${ensemble.members.length} models: ${ensemble.members.map((m) => m.arch).join(' | ')}`;
   let curves: Buffer | null | undefined;
   const curvesPng = () => {
     if (curves === undefined) {
       try {
-        const history = historyOf(opts.model.training, opts.weightsFile);
-        curves = encodePng(renderCurves({ history, weightsFile: opts.weightsFile, arch: opts.model.arch, bestEpoch: opts.model.training?.bestEpoch }).canvas);
+        const history = historyOf(first.training, firstFile);
+        curves = encodePng(renderCurves({ history, weightsFile: firstFile, arch: first.arch, bestEpoch: first.training?.bestEpoch }).canvas);
       } catch {
         curves = null;
       }
@@ -195,14 +202,14 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   route('/healthz', ['GET'], async () => {
     const m = process.memoryUsage();
-    return { status: 'ok', model: opts.model.arch, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
+    return { status: 'ok', model: modelName, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
   });
 
   route('/api/model', ['GET'], async (_request, reply) => reply.type('application/json; charset=utf-8').send(modelJson));
 
   route('/api/model/curves.png', ['GET'], async (_request, reply) => {
     const png = curvesPng();
-    if (!png) throw new HttpError(404, `${opts.weightsFile.split(/[\\/]/).pop()} has no training history to draw`);
+    if (!png) throw new HttpError(404, `${firstFile.split(/[\\/]/).pop()} has no training history to draw`);
     return reply.type('image/png').send(png);
   });
 

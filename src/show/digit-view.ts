@@ -1,6 +1,7 @@
 import { CLASSES, type InputSpec } from '../net/input.js';
 import { kindOfLayer } from '../layers/registry.js';
 import type { Sequential } from '../net/sequential.js';
+import { argMax } from '../tensor/tensor.js';
 import { activations, convLayers, type Activations } from './activations.js';
 import { capHeight, type Canvas } from './canvas.js';
 import { AXIS, BAD, BAR, diverging, GOOD, GRID, MUTED, sequential, TEXT, TILE_FRAME, TRAIN, type Rgb } from './colors.js';
@@ -23,6 +24,8 @@ export interface DigitViewInput {
   input: InputSpec;
   arch: string;
   weightsFile: string;
+  /** The probabilities the bars show, when not the net's own (an ensemble's mean); the maps stay the net's. */
+  probs?: Float32Array;
 }
 
 /** A row of maps in the picture: one tile per channel. */
@@ -131,7 +134,8 @@ function cellSize(channels: number): number {
  * number of pixels, each row on its own colour range (written in its title).
  */
 export function renderDigitView(v: DigitViewInput): DigitView {
-  const acts = activations(v.net, v.input, v.pixels);
+  const own = activations(v.net, v.input, v.pixels);
+  const acts = v.probs ? { ...own, probs: v.probs, predicted: argMax(v.probs) } : own;
   const rows = mapRows(v.net, acts);
   const s = new Sketch();
   const correct = v.label === null ? null : v.label === acts.predicted;

@@ -408,7 +408,12 @@ async function loadModel() {
   const m = await response.json();
   const last = m.training?.history?.at(-1);
   const val = last && last.valAcc != null ? `, validation accuracy ${(last.valAcc * 100).toFixed(1)}%` : '';
-  $('model-line').textContent = `model ${m.file}: ${m.arch}, ${m.params.toLocaleString('en')} parameters${m.training ? `, ${m.training.history.length} epochs` : ''}${val}`;
+  const about = `${m.arch}, ${m.params.toLocaleString('en')} parameters${m.training ? `, ${m.training.history.length} epochs` : ''}${val}`;
+  // An ensemble: the bars are the mean of its models; the maps, layers and curves its first model's.
+  const ensemble = m.members?.length > 1;
+  $('model-line').textContent = ensemble
+    ? `ensemble ${m.file}: ${m.members.length} models (${m.members.map((x) => x.file).join(', ')}; ${m.totalParams.toLocaleString('en')} parameters), probabilities averaged; filters, maps, layers and curves of model 1, ${m.members[0].file}: ${about}`
+    : `model ${m.file}: ${about}`;
   const body = $('layers').tBodies[0];
   for (const l of m.layers) {
     const tr = document.createElement('tr');
@@ -430,7 +435,7 @@ async function loadModel() {
   const curves = $('curves');
   if (m.training?.history?.length) {
     curves.src = '/api/model/curves.png';
-    $('curves-note').textContent = 'Training curves, as kconv show --curves draws them.';
+    $('curves-note').textContent = `Training curves${ensemble ? ` of model 1, ${m.members[0].file}` : ''}, as kconv show --curves draws them.`;
   } else {
     curves.hidden = true;
     $('curves-note').textContent = 'This weights file has no training history.';
