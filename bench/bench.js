@@ -191,3 +191,10 @@ if (results.conv_layers_wide) {
   }
 }
 console.log(JSON.stringify(results));
+
+// The server's load, hostile requests and the page's latency (bench/serve.mjs), with the same
+// options; npm passes `npm run bench -- …` options to this script alone.
+if (!quick) {
+  const serve = spawnSync(process.execPath, [join(here, 'serve.mjs'), ...args.filter((a) => a !== '--vs-torch')], { stdio: 'inherit' });
+  if (serve.status !== 0) process.exitCode = serve.status ?? 1;
+}

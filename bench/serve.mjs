@@ -55,7 +55,7 @@ try {
     const t = spawnSync(process.execPath, [KCONV, 'train', join(dataDir, 'train.csv'), '--no-val', '--out', weights], { encoding: 'utf8' });
     if (t.status !== 0) throw new Error(`kconv train failed: ${t.stderr.trim().split('\n').pop()}`);
   }
-  const val = await readDataset(join(dataDir, 'val.csv'));
+  const { images: val } = await readDataset(join(dataDir, 'val.csv'));
   const image = (i) => Array.from(val.pixels.subarray(i * 784, (i + 1) * 784));
   const predicted = spawnSync(process.execPath, [KCONV, 'predict', join(dataDir, 'val.csv'), '--weights', weights], { encoding: 'utf8' }).stdout.trim().split('\n').slice(1).map((l) => Number(l.split(',')[1]));
 
