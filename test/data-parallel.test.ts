@@ -5,15 +5,13 @@
  * dist/train/worker.js (`npm test` builds first).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Dataset } from '../src/data/index.js';
 import { createNetwork } from '../src/net/index.js';
 import { DEFAULT_INPUT } from '../src/net/input.js';
 import type { Sequential } from '../src/net/sequential.js';
-import { Random } from '../src/random.js';
 import { Augmenter, NO_AUGMENTATION, type AugmentSettings } from '../src/train/augment.js';
 import { DataParallel } from '../src/train/data-parallel.js';
 import { GradientStep } from '../src/train/step.js';
-import { digitPixels } from './helpers/digits.js';
+import { digitsDataset } from './helpers/digits.js';
 
 /** A 5×5 conv on im2col and a 3×3 one on Winograd F(4×4); no dropout (its masks are per thread). */
 const ARCH = 'conv4k5p2,relu,pool2,conv6k3p1,relu,pool2,dense10';
@@ -23,18 +21,7 @@ const EPOCH = 2;
 const SMOOTHING = 0.1;
 const AUGMENT: AugmentSettings = { affine: true, elastic: 20, stroke: 0.5, contrast: 0.3, erase: 0.5 };
 
-function digits(n: number): Dataset {
-  const random = new Random(5);
-  const pixels = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = random.int(10);
-    pixels.set(digitPixels(labels[i], random), i * 784);
-  }
-  return { n, pixels, labels, ids: null, file: 'digits', skipped: { count: 0, lines: [] }, header: 'label' };
-}
-
-const data = digits(N);
+const data = digitsDataset(N, 5);
 const order = Int32Array.from({ length: N }, (_, i) => (i * 7) % N);
 
 /** The gradient of one step over the whole of `order`, computed on this thread alone. */

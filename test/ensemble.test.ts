@@ -15,11 +15,9 @@ import type { Dataset } from '../src/data/index.js';
 import { ModelFileError, UsageError } from '../src/errors.js';
 import { encodeOnnx } from '../src/export/onnx.js';
 import { loadWeights, memberPath, parseManifest, stringifyManifest, type Ensemble } from '../src/model/ensemble.js';
-import { DEFAULT_INPUT, loadModel, parseModel, saveModel, type ModelFile } from '../src/model/weights-file.js';
+import { DEFAULT_INPUT, loadModel, parseModel, saveModel } from '../src/model/weights-file.js';
 import { CLASSES } from '../src/net/input.js';
-import { createNetwork, formatArch, parseArch } from '../src/net/index.js';
 import { predict } from '../src/predict/predict.js';
-import { Random } from '../src/random.js';
 import { buildServer } from '../src/serve/server.js';
 import { activations } from '../src/show/activations.js';
 import { mapRows } from '../src/show/digit-view.js';
@@ -27,6 +25,7 @@ import { forEachPrediction } from '../src/train/evaluate.js';
 import { KCONV } from './helpers/cli.js';
 import { inProcessIn, kconv } from './helpers/in-process.js';
 import { tempDir, writeDigits } from './helpers/digits.js';
+import { modelOf, randomImages } from './helpers/models.js';
 
 let dir: string;
 let data: string;
@@ -37,24 +36,6 @@ const at = (f: string) => join(dir, f);
 const read = (f: string) => parseModel(readFileSync(at(f), 'utf8'), f);
 /** A weights file's text without the times, which differ from run to run. */
 const timeless = (f: string) => readFileSync(at(f), 'utf8').replace(/"seconds": [\d.e+-]+/g, '');
-
-/** A model with random weights (and batch normalization statistics away from 0 and 1). */
-function modelOf(arch: string, seed: number, input = DEFAULT_INPUT): ModelFile {
-  const net = createNetwork(arch, seed);
-  const random = new Random(seed + 50);
-  for (const layer of net.layers) {
-    if (layer.type !== 'batchnorm') continue;
-    for (const b of layer.buffers!()) for (let i = 0; i < b.value.length; i++) b.value[i] = b.min === 0 ? 0.2 + 2 * random.next() : 0.5 * random.normal();
-  }
-  return { input, arch: formatArch(parseArch(arch)), net };
-}
-
-function randomImages(n: number, seed: number): Dataset {
-  const random = new Random(seed);
-  const pixels = new Uint8Array(n * 784);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = random.int(256);
-  return { n, pixels, labels: null, ids: null };
-}
 
 const A = modelOf('conv4k5,relu,pool2,dense10', 1);
 const B = modelOf('conv4k3p1,bn,relu,avgpool2,dense16,relu,dense10', 2, { ...DEFAULT_INPUT, mean: 0.1307, std: 0.3081 });

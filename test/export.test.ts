@@ -14,10 +14,9 @@ import type { Io } from '../src/cli/output.js';
 import type { Dataset } from '../src/data/index.js';
 import { ModelFileError, UsageError } from '../src/errors.js';
 import { ExportError, exportOnnx, ONNX_OPSET } from '../src/export/onnx.js';
-import { DEFAULT_INPUT, saveModel, type InputSpec, type ModelFile } from '../src/model/weights-file.js';
-import { createNetwork, formatArch, parseArch } from '../src/net/index.js';
+import { DEFAULT_INPUT, saveModel, type InputSpec } from '../src/model/weights-file.js';
 import { predict } from '../src/predict/predict.js';
-import { Random } from '../src/random.js';
+import { modelOf, randomImages } from './helpers/models.js';
 
 let dir: string;
 beforeAll(() => {
@@ -27,25 +26,7 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function modelOf(arch: string, seed = 1, input: InputSpec = DEFAULT_INPUT): ModelFile {
-  const net = createNetwork(arch, seed);
-  // Batch normalization as after training: γ, β and running statistics away from 1 and 0.
-  const random = new Random(seed + 50);
-  for (const layer of net.layers) {
-    if (layer.type !== 'batchnorm') continue;
-    for (const p of layer.params()) for (let i = 0; i < p.value.length; i++) p.value[i] = (p.name === 'weight' ? 1 : 0) + 0.5 * random.normal();
-    for (const b of layer.buffers!()) for (let i = 0; i < b.value.length; i++) b.value[i] = b.min === 0 ? 0.2 + 2 * random.next() : 0.5 * random.normal();
-  }
-  return { input, arch: formatArch(parseArch(arch)), net };
-}
-
 /** n random images of raw 0..255 pixels, as a kconv dataset. */
-function randomImages(n: number, seed: number): Dataset {
-  const random = new Random(seed);
-  const pixels = new Uint8Array(n * 784);
-  for (let i = 0; i < pixels.length; i++) pixels[i] = random.int(256);
-  return { n, pixels, labels: null, ids: null };
-}
 
 async function runOnnx(file: string, data: Dataset): Promise<{ probs: Float32Array; dims: readonly number[] }> {
   const session = await ort.InferenceSession.create(file);

@@ -89,6 +89,32 @@ describe('batch normalization', () => {
     expect(Array.from(bn.runningVar)).toEqual([4, 0.25]);
   });
 
+  it('backward after predicting is the fixed affine map\'s: dx = a·dy, dβ = Σdy, dγ = Σdy·(x − μ)/√(σ² + ε)', () => {
+    const bn = new BatchNorm([2, 1, 3]);
+    bn.weight.set([2, -1]);
+    bn.runningMean.set([1, -2]);
+    bn.runningVar.set([4, 0.25]);
+    const x = randomTensor([2, 2, 1, 3], 3, 2);
+    const dy = randomTensor([2, 2, 1, 3], 4);
+    bn.forward(x, false);
+    const dx = bn.backward(dy)!.data;
+    for (let c = 0; c < 2; c++) {
+      const inv = 1 / Math.sqrt(bn.runningVar[c] + 1e-5);
+      let db = 0;
+      let dg = 0;
+      for (let i = 0; i < 2; i++) {
+        for (let j = 0; j < 3; j++) {
+          const at = (i * 2 + c) * 3 + j;
+          db += dy.data[at];
+          dg += dy.data[at] * (x.data[at] - bn.runningMean[c]) * inv;
+          expect(dx[at]).toBeCloseTo(bn.weight[c] * inv * dy.data[at], 5);
+        }
+      }
+      expect(bn.biasGrad[c]).toBeCloseTo(db, 5);
+      expect(bn.weightGrad[c]).toBeCloseTo(dg, 5);
+    }
+  });
+
   it('kconv check\'s own check: a training batch comes out with mean 0 and variance 1 per channel', () => {
     for (const row of batchNormChecks()) expect(row.pass, row.name).toBe(true);
   });

@@ -14,23 +14,12 @@ import { Random } from '../src/random.js';
 import { DataParallel } from '../src/train/data-parallel.js';
 import { forEachPrediction } from '../src/train/evaluate.js';
 import { GradientStep } from '../src/train/step.js';
-import { digitPixels } from './helpers/digits.js';
+import { digitsDataset } from './helpers/digits.js';
 
 /** No dropout: dropout masks are drawn per thread, so they differ with the thread count. */
 const ARCH = 'conv4k3p1,bn,relu,pool2,conv6k3,bn,relu,gap,dense16,bn,relu,dense10';
 const N = 50;
 const BATCH = 16; // batches of 16, 16, 16 and 2: with 3 threads the last leaves one thread idle
-
-function digits(n: number, seed: number): Dataset {
-  const random = new Random(seed);
-  const pixels = new Uint8Array(n * 784);
-  const labels = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    labels[i] = random.int(10);
-    pixels.set(digitPixels(labels[i], random), i * 784);
-  }
-  return { n, pixels, labels, ids: null, file: 'digits', skipped: { count: 0, lines: [] }, header: 'label' };
-}
 
 /** A fresh net and, for threads > 1, its pool of workers (started once: that is the slow part). */
 async function engine(threads: number, data: Dataset): Promise<{ net: Sequential; pool: DataParallel | null }> {
@@ -71,7 +60,7 @@ function relativeDiff(a: Float32Array, b: Float32Array): number {
 
 describe('SyncBatchNorm over the data-parallel engine', () => {
   it('2 and 3 threads give one thread\'s weights and running statistics to float rounding; a rerun gives the same bits; threaded prediction uses the published running statistics', async () => {
-    const data = digits(N, 1);
+    const data = digitsDataset(N, 1);
     const one = train(await engine(1, data), data);
     for (const threads of [2, 3]) {
       const e = await engine(threads, data);

@@ -71,6 +71,11 @@ export class BatchNorm implements Layer {
   private readonly zeros: Float32Array;
   /** Per plane [Σa, Σa·b] from the kernel; grows with the batch. */
   private sums: Float64Array = allocF64(0);
+  /** The same summed per channel over the batch's planes (see channelSums). */
+  private readonly sumA: Float64Array;
+  private readonly sumAB: Float64Array;
+  /** 1/√(running_var + ε), for backward after a forward with running statistics. */
+  private readonly fixedInv: Float64Array;
   private input: Tensor | null = null;
   private usedBatchStats = false;
   private readonly out: BatchBuffer;
@@ -99,6 +104,9 @@ export class BatchNorm implements Layer {
     this.q = allocF32(C);
     this.r = allocF32(C);
     this.zeros = allocF32(C);
+    this.sumA = new Float64Array(C);
+    this.sumAB = new Float64Array(C);
+    this.fixedInv = new Float64Array(C);
     this.out = new BatchBuffer(inShape);
     this.inGrad = new BatchBuffer(inShape);
   }
@@ -143,17 +151,11 @@ export class BatchNorm implements Layer {
       const part = this.partial;
       const local = n * S;
       part[0] = local;
-      const sums = this.planeSums(xd, xd, n);
+      this.channelSums(xd, xd, n);
       for (let c = 0; c < C; c++) {
-        let sum = 0;
-        let sq = 0;
-        for (let k = c; k < n * C; k += C) {
-          sum += sums[2 * k];
-          sq += sums[2 * k + 1];
-        }
-        const m = sum / local;
+        const m = this.sumA[c] / local;
         part[1 + c] = m;
-        part[1 + C + c] = Math.max(0, sq - sum * m);
+        part[1 + C + c] = Math.max(0, this.sumAB[c] - this.sumA[c] * m);
       }
       // The whole batch: merge the threads' moments in thread order (Chan et al.), the same on every thread.
       const parts = this.gather(2 * C + 1);
@@ -204,12 +206,35 @@ export class BatchNorm implements Layer {
     return y;
   }
 
-  /** Per plane of a and b (n images × C planes of S values): [Σa, Σa·b] pairs. */
-  private planeSums(a: Float32Array, b: Float32Array, n: number): Float64Array {
-    const planes = n * this.features;
+  /** Per channel over n images (C planes of S values each): sumA = Σa, sumAB = Σa·b, in float64. */
+  private channelSums(a: Float32Array, b: Float32Array, n: number): void {
+    const C = this.features;
+    const planes = n * C;
     if (this.sums.length < 2 * planes) this.sums = allocF64(2 * planes);
     planeDots(a, 0, b, 0, planes, this.plane, this.sums);
-    return this.sums;
+    for (let c = 0; c < C; c++) {
+      let sa = 0;
+      let sab = 0;
+      for (let k = c; k < planes; k += C) {
+        sa += this.sums[2 * k];
+        sab += this.sums[2 * k + 1];
+      }
+      this.sumA[c] = sa;
+      this.sumAB[c] = sab;
+    }
+  }
+
+  /**
+   * dβ = Σdy and dγ = Σdy·x̂ = (Σdy·x − μ·Σdy)·inv per channel, for the given μ and inv;
+   * leaves them in float64 in sumA and sumAB too (a thread's partial for dx).
+   */
+  private paramGrads(g: Float32Array, x: Float32Array, n: number, mean: ArrayLike<number>, inv: ArrayLike<number>): void {
+    this.channelSums(g, x, n);
+    for (let c = 0; c < this.features; c++) {
+      this.sumAB[c] = (this.sumAB[c] - mean[c] * this.sumA[c]) * inv[c];
+      this.biasGrad[c] = this.sumA[c];
+      this.weightGrad[c] = this.sumAB[c];
+    }
   }
 
   backward(dy: Tensor): Tensor | null {
@@ -220,22 +245,9 @@ export class BatchNorm implements Layer {
     const xd = this.input!.data;
     if (!this.usedBatchStats) return this.backwardFixed(dy);
     // This thread's Σdy and Σdy·x̂: its share of dβ and dγ, and its partial for dx.
-    const part = this.partial;
-    const sums = this.planeSums(g, xd, n);
-    for (let c = 0; c < C; c++) {
-      let sdy = 0;
-      let sdyx = 0;
-      for (let k = c; k < n * C; k += C) {
-        sdy += sums[2 * k];
-        sdyx += sums[2 * k + 1];
-      }
-      // Σdy·x̂ = (Σdy·x − μ·Σdy)·inv
-      sdyx = (sdyx - this.mean[c] * sdy) * this.invStd[c];
-      part[c] = sdy;
-      part[C + c] = sdyx;
-      this.biasGrad[c] = sdy;
-      this.weightGrad[c] = sdyx;
-    }
+    this.paramGrads(g, xd, n, this.mean, this.invStd);
+    this.partial.set(this.sumA, 0);
+    this.partial.set(this.sumAB, C);
     if (!this.needsInputGrad) return null;
     const parts = this.gather(2 * C);
     const dx = this.inGrad.get(n);
@@ -264,31 +276,12 @@ export class BatchNorm implements Layer {
   private backwardFixed(dy: Tensor): Tensor | null {
     const n = dy.shape[0];
     const C = this.features;
-    const S = this.plane;
     const g = dy.data;
-    const xd = this.input!.data;
-    for (let c = 0; c < C; c++) {
-      const inv = 1 / Math.sqrt(this.runningVar[c] + this.spec.eps);
-      const mean = this.runningMean[c];
-      let sdy = 0;
-      let sdyx = 0;
-      for (let i = 0; i < n; i++) {
-        for (let j = (i * C + c) * S, end = j + S; j < end; j++) {
-          sdy += g[j];
-          sdyx += g[j] * (xd[j] - mean) * inv;
-        }
-      }
-      this.biasGrad[c] = sdy;
-      this.weightGrad[c] = sdyx;
-    }
+    for (let c = 0; c < C; c++) this.fixedInv[c] = 1 / Math.sqrt(this.runningVar[c] + this.spec.eps);
+    this.paramGrads(g, this.input!.data, n, this.runningMean, this.fixedInv);
     if (!this.needsInputGrad) return null;
     const dx = this.inGrad.get(n);
-    for (let i = 0; i < n; i++) {
-      for (let c = 0; c < C; c++) {
-        const a = this.a[c];
-        for (let j = (i * C + c) * S, end = j + S; j < end; j++) dx.data[j] = g[j] * a;
-      }
-    }
+    channelLinear(g, g, dx.data, n * C, C, this.plane, this.a, this.zeros, this.zeros);
     return dx;
   }
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Dataset } from '../../src/data/index.js';
 import { Random } from '../../src/random.js';
 
 /**
@@ -19,6 +20,18 @@ export function digitPixels(label: number, random: Random): number[] {
     }
   }
   return px;
+}
+
+/** n synthetic digits as an in-memory labelled dataset, labels drawn from the seed. */
+export function digitsDataset(n: number, seed: number): Dataset {
+  const random = new Random(seed);
+  const pixels = new Uint8Array(n * 784);
+  const labels = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    labels[i] = random.int(10);
+    pixels.set(digitPixels(labels[i], random), i * 784);
+  }
+  return { n, pixels, labels, ids: null, file: 'digits', skipped: { count: 0, lines: [] }, header: 'label' };
 }
 
 export type Header = 'label' | 'id' | 'id+label' | 'pixels';

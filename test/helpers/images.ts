@@ -65,25 +65,17 @@ export function pngBombHeader(width: number, height: number): Buffer {
 /** A JPEG with an EXIF APP1 segment (orientation 1..8) inserted after SOI. */
 export function withExifOrientation(jpegFile: Uint8Array, orientation: number, littleEndian = false): Buffer {
   const tiff = Buffer.alloc(8 + 2 + 12 + 4);
-  if (littleEndian) {
-    tiff.write('II', 0, 'latin1');
-    tiff.writeUInt16LE(42, 2);
-    tiff.writeUInt32LE(8, 4);
-    tiff.writeUInt16LE(1, 8);
-    tiff.writeUInt16LE(0x0112, 10);
-    tiff.writeUInt16LE(3, 12);
-    tiff.writeUInt32LE(1, 14);
-    tiff.writeUInt16LE(orientation, 18);
-  } else {
-    tiff.write('MM', 0, 'latin1');
-    tiff.writeUInt16BE(42, 2);
-    tiff.writeUInt32BE(8, 4);
-    tiff.writeUInt16BE(1, 8);
-    tiff.writeUInt16BE(0x0112, 10);
-    tiff.writeUInt16BE(3, 12);
-    tiff.writeUInt32BE(1, 14);
-    tiff.writeUInt16BE(orientation, 18);
-  }
+  const le = littleEndian;
+  tiff.write(le ? 'II' : 'MM', 0, 'latin1');
+  const u16 = (v: number, at: number) => (le ? tiff.writeUInt16LE(v, at) : tiff.writeUInt16BE(v, at));
+  const u32 = (v: number, at: number) => (le ? tiff.writeUInt32LE(v, at) : tiff.writeUInt32BE(v, at));
+  u16(42, 2);
+  u32(8, 4); // the first directory
+  u16(1, 8); // one entry:
+  u16(0x0112, 10); // Orientation,
+  u16(3, 12); // SHORT,
+  u32(1, 14); // count 1,
+  u16(orientation, 18);
   const payload = Buffer.concat([Buffer.from('Exif\0\0', 'latin1'), tiff]);
   const seg = Buffer.alloc(4);
   seg[0] = 0xff;
