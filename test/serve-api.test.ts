@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect } from 'node:net';
@@ -41,7 +41,21 @@ async function expected(pixels: number[][]) {
   return predict(model, { n: pixels.length, pixels: data, labels: null, ids: null, file: 'x', skipped: { count: 0, lines: [] }, header: 'pixels' }, 1);
 }
 
-const post = (payload: string | Buffer, type: string, url = '/api/predict') => app.inject({ method: 'POST', url, headers: { 'content-type': type }, payload });
+const post = (payload: string | Buffer, type: string, url = '/api/predict', method: 'POST' | 'PUT' = 'POST') =>
+  app.inject({ method, url, headers: type ? { 'content-type': type } : {}, payload });
+
+/** A multipart/form-data body as curl -F and browsers write it. */
+const BOUNDARY = '------------------------d74496d66958873e';
+const FORM_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+function form(parts: { name: string; filename?: string; type?: string; bytes: Buffer }[], boundary = BOUNDARY): Buffer {
+  const chunks: Buffer[] = [];
+  for (const p of parts) {
+    const disposition = `form-data; name="${p.name}"${p.filename !== undefined ? `; filename="${p.filename}"` : ''}`;
+    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\n`), p.bytes, Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(chunks);
+}
 const json = (payload: unknown, url?: string) => post(JSON.stringify(payload), 'application/json', url);
 
 beforeAll(() => {
@@ -191,6 +205,65 @@ describe('kconv serve: POST /api/predict', () => {
   });
 });
 
+describe('kconv serve: the usual upload idioms', () => {
+  const png = pngBytes(digitRgba(IMAGES[0], true));
+  const jpg = jpegBytes(digitRgba(IMAGES[3]), 80);
+  const head = ['id', ...Array.from({ length: 784 }, (_, i) => `pixel${i}`)].join(',');
+  const csv = Buffer.from([head, ...IMAGES.map((p, i) => `${40 + i},${p.join(',')}`)].join('\n') + '\n');
+  const labels = (r: { json: () => { predictions: { label: number; id?: number }[] } }) => r.json().predictions.map((p) => (p.id === undefined ? p.label : `${p.id}:${p.label}`));
+  let want: { png: unknown[]; jpg: unknown[]; csv: unknown[]; json: unknown[] };
+  beforeAll(async () => {
+    want = {
+      png: labels(await post(png, 'image/png')),
+      jpg: labels(await post(jpg, 'image/jpeg')),
+      csv: labels(await post(csv, 'text/csv')),
+      json: labels(await json({ images: IMAGES })),
+    };
+    // The four are different answers, so that one read as another would show.
+    expect(want.csv).toEqual(IMAGES.map((_, i) => `${40 + i}:${want.json[i]}`));
+  });
+
+  it('multipart/form-data (curl -F file=@one.png): the one file, by its bytes', async () => {
+    const one = await post(form([{ name: 'file', filename: 'one.png', type: 'image/png', bytes: png }]), FORM_TYPE);
+    expect(one.statusCode, one.body).toBe(200);
+    expect(one.json()).toEqual((await post(png, 'image/png')).json());
+    // A JPEG sent as octet-stream, a CSV, a form with other fields, a quoted boundary, a file with no name (curl -F 'file=<x.csv').
+    expect(labels(await post(form([{ name: 'file', filename: 'p.jpg', type: 'application/octet-stream', bytes: jpg }]), FORM_TYPE))).toEqual(want.jpg);
+    expect(labels(await post(form([{ name: 'file', filename: 'digits.csv', type: 'text/csv', bytes: csv }]), FORM_TYPE))).toEqual(want.csv);
+    expect(labels(await post(form([{ name: 'note', bytes: Buffer.from('hi') }, { name: 'file', filename: 'one.png', bytes: png }, { name: 'go', bytes: Buffer.from('1') }]), FORM_TYPE))).toEqual(want.png);
+    expect(labels(await post(form([{ name: 'file', filename: 'one.png', bytes: png }], 'a b'), 'multipart/form-data; boundary="a b"'))).toEqual(want.png);
+    expect(labels(await post(form([{ name: 'file', bytes: csv }]), FORM_TYPE))).toEqual(want.csv);
+    // The boundary's bytes inside the content (without the CRLF before them) do not end the part.
+    const tricky = Buffer.concat([csv, Buffer.from(`--${BOUNDARY}`)]);
+    expect((await post(form([{ name: 'file', filename: 'x.csv', bytes: tricky }]), FORM_TYPE)).json().error).toMatch(/^x\.csv:6: /);
+  });
+
+  it('--data-binary with no content type, or a generic one: the bytes say what it is', async () => {
+    for (const type of ['', 'application/octet-stream', 'application/x-www-form-urlencoded', 'text/plain; charset=utf-8']) {
+      expect(labels(await post(png, type)), type).toEqual(want.png);
+      expect(labels(await post(jpg, type)), type).toEqual(want.jpg);
+      expect(labels(await post(csv, type)), type).toEqual(want.csv);
+      expect(labels(await post(JSON.stringify({ images: IMAGES }), type)), type).toEqual(want.json);
+    }
+    // With a BOM and leading blank space, JSON is still JSON; broken JSON says so.
+    expect(labels(await post(`\ufeff \n${JSON.stringify({ pixels: IMAGES[1] })}`, ''))).toEqual([want.json[1]]);
+    expect((await post('{"pixels": [1,', '')).json().error).toMatch(/^the body is not valid JSON/);
+  });
+
+  it('PUT (curl -T one.png) is taken like POST', async () => {
+    expect(labels(await post(png, '', '/api/predict', 'PUT'))).toEqual(want.png);
+    expect(labels(await post(JSON.stringify({ images: IMAGES }), 'application/json', '/api/predict', 'PUT'))).toEqual(want.json);
+    const maps = (await post(png, 'image/png', '/api/predict?maps=1', 'PUT')).json().predictions[0];
+    expect(maps.maps.length).toBe(3);
+  });
+
+  it('a blank image sent as numbers gets its prediction and a warning; a drawn one does not', async () => {
+    const r = (await json({ images: [new Array(784).fill(0), IMAGES[0]] })).json().predictions;
+    expect(r[0].warning).toBe('the image is blank (every pixel 0, no ink): its label means nothing');
+    expect(Object.keys(r[1])).toEqual(['label', 'probs']);
+  });
+});
+
 describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, and the server stays up', () => {
   const pixels = IMAGES[0];
   const cases: [string, () => Promise<{ statusCode: number; json: () => { error: string } }>, number, RegExp][] = [
@@ -221,11 +294,25 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
     ['a CSV row short of fields', () => post(`${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n${pixels.slice(1).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: has 783 fields, the header has 784/],
     ['a CSV without a header', () => post(pixels.join(','), 'text/csv'), 400, /^the CSV body:1: no header line/],
     ['a CSV with no rows', () => post(Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(','), 'text/csv'), 400, /header but no rows/],
-    ['text/plain', () => post('hello', 'text/plain'), 415, /^unsupported content type: POST \/api\/predict takes application\/json, image\/png, image\/jpeg, text\/csv/],
-    ['a form', () => post('a=1', 'application/x-www-form-urlencoded'), 415, /unsupported content type/],
-    ['octet-stream', () => post(Buffer.from([1, 2, 3]), 'application/octet-stream'), 415, /unsupported content type/],
-    ['GIF', () => post(Buffer.from('GIF89a'), 'image/gif'), 415, /unsupported content type/],
-    ['GET /api/predict', () => app.inject('/api/predict'), 405, /^GET is not allowed on \/api\/predict: use POST/],
+    ['text/xml', () => post('<a/>', 'text/xml'), 415, /^unsupported content type "text\/xml": POST \/api\/predict takes application\/json, image\/png, image\/jpeg, text\/csv, multipart\/form-data \(one file\), or no type or a generic one/],
+    ['text/plain that is neither JSON nor CSV', () => post('hello', 'text/plain'), 400, /^the CSV body:1: /],
+    ['a form of fields', () => post('a=1', 'application/x-www-form-urlencoded'), 400, /^the CSV body:1: /],
+    ['octet-stream of no known format', () => post(Buffer.from([1, 2, 3]), 'application/octet-stream'), 400, /^the body: not a PNG or JPEG image \(its first bytes are neither PNG's nor JPEG's\)/],
+    ['a GIF as octet-stream', () => post(Buffer.from('GIF89a\x01\0\x01\0\0\0\0', 'latin1'), 'application/octet-stream'), 400, /it is a GIF image: convert it to PNG/],
+    ['GIF', () => post(Buffer.from('GIF89a'), 'image/gif'), 415, /^unsupported picture type "image\/gif": kconv reads PNG and JPEG; convert it to PNG or JPEG/],
+    ['a blank PNG', () => post(pngBytes({ width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255) }), 'image/png'), 400, /^the image: the picture is blank \(no ink: one flat colour\): send a picture of one digit/],
+    ['a blank PNG with no type', () => post(pngBytes({ width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255) }), ''), 400, /^the body: the picture is blank/],
+    ['multipart without a boundary', () => post('x', 'multipart/form-data'), 400, /^the multipart\/form-data body has no boundary/],
+    ['multipart with another boundary', () => post('--other\r\n\r\nx\r\n--other--\r\n', 'multipart/form-data; boundary=B'), 400, /^the multipart body has no part: its boundary "B" does not occur in it/],
+    ['multipart cut short', () => post(form([{ name: 'file', filename: 'a.png', bytes: Buffer.from('x'.repeat(100)) }]).subarray(0, 200), FORM_TYPE), 400, /^the multipart body is truncated: its last part has no closing boundary/],
+    ['multipart with headers that never end', () => post(Buffer.from(`--${BOUNDARY}\r\n${'x: y\r\n'.repeat(2000)}`), FORM_TYPE), 400, /^the multipart body is malformed: a part's headers do not end within 8 kB/],
+    ['multipart with two files', () => post(form([{ name: 'a', filename: 'a.png', bytes: Buffer.from('x') }, { name: 'b', filename: 'b.png', bytes: Buffer.from('y') }]), FORM_TYPE), 400, /^the multipart body holds 2 files: send one file per request/],
+    ['multipart with fields and no file', () => post(form([{ name: 'a', bytes: Buffer.from('1') }, { name: 'b', bytes: Buffer.from('2') }]), FORM_TYPE), 400, /has 2 fields and no file/],
+    ['multipart with 21 parts', () => post(form(Array.from({ length: 21 }, (_, i) => ({ name: `f${i}`, bytes: Buffer.from('1') }))), FORM_TYPE), 400, /has more than 20 parts/],
+    ['multipart with an empty file', () => post(form([{ name: 'file', filename: 'empty.png', bytes: Buffer.alloc(0) }]), FORM_TYPE), 400, /^empty\.png is empty/],
+    ['multipart: a text file named .png', () => post(form([{ name: 'file', filename: '../../notes.png', type: 'image/png', bytes: Buffer.from('hello') }]), FORM_TYPE), 400, /^notes\.png: not a PNG or JPEG image \(it starts with "hello…"\)/],
+    ['multipart: a damaged PNG names its file', () => post(form([{ name: 'file', filename: 'cut.png', type: 'image/png', bytes: pngBytes(digitRgba(IMAGES[0])).subarray(0, 60) }]), FORM_TYPE), 400, /^cut\.png: /],
+    ['GET /api/predict', () => app.inject('/api/predict'), 405, /^GET is not allowed on \/api\/predict: use POST or PUT/],
     ['DELETE /', () => app.inject({ method: 'DELETE', url: '/' }), 405, /^DELETE is not allowed on \/: use GET/],
     ['POST /healthz', () => app.inject({ method: 'POST', url: '/healthz' }), 405, /use GET/],
     ['PUT /api/model', () => app.inject({ method: 'PUT', url: '/api/model', payload: '{}', headers: { 'content-type': 'application/json' } }), 405, /use GET/],
@@ -257,7 +344,7 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
 
   it('405 says which methods are allowed', async () => {
     const r = await app.inject('/api/predict');
-    expect(r.headers.allow).toBe('POST');
+    expect(r.headers.allow).toBe('POST, PUT');
     expect((await app.inject({ method: 'DELETE', url: '/api/model' })).headers.allow).toBe('GET, HEAD');
   });
 
@@ -271,7 +358,9 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
 describe('kconv serve over a real socket', () => {
   let server: FastifyInstance;
   let port: number;
+  let files: string;
   beforeAll(async () => {
+    files = tempDir('kconv-curl-');
     server = buildServer({ model, weightsFile: 'model.json', maxBody: MAX_BODY });
     await server.listen({ port: 0, host: '127.0.0.1' });
     port = (server.server.address() as AddressInfo).port;
@@ -326,6 +415,40 @@ describe('kconv serve over a real socket', () => {
     const body = Buffer.concat([...Array.from({ length: 4 }, () => Buffer.concat([Buffer.from(`${chunk.length.toString(16)}\r\n`), chunk, Buffer.from('\r\n')])), Buffer.from('0\r\n\r\n')]);
     const reply = await raw('POST /api/predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n', body);
     expect(reply).toMatch(/^HTTP\/1\.1 413 /);
+  });
+
+  /** Runs curl (asynchronously: the server is in this process) and resolves with its status and JSON. */
+  function curl(args: string[]): Promise<{ status: number; body: { predictions?: { label: number }[]; error?: string } }> {
+    return new Promise((resolve, reject) => {
+      execFile('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', ...args, `http://127.0.0.1:${port}/api/predict`], { cwd: files }, (error, stdout, stderr) => {
+        if (error) return reject(new Error(`curl ${args.join(' ')}: ${stderr || error.message}`));
+        const cut = stdout.lastIndexOf('\n');
+        resolve({ status: Number(stdout.slice(cut + 1)), body: JSON.parse(stdout.slice(0, cut)) });
+      });
+    });
+  }
+
+  it('takes what real curl sends: -F file=@, --data-binary @ (with and without a type), -T', async () => {
+    writeFileSync(join(files, 'one.png'), pngBytes(digitRgba(IMAGES[2], true)));
+    writeFileSync(join(files, 'one.jpg'), jpegBytes(digitRgba(IMAGES[1]), 85));
+    writeFileSync(join(files, 'notes.png'), 'these are notes, not a picture\n');
+    const head = ['label', ...Array.from({ length: 784 }, (_, i) => `pixel${i}`)].join(',');
+    writeFileSync(join(files, 'four.csv'), [head, ...IMAGES.map((p, i) => `${i},${p.join(',')}`)].join('\n') + '\n');
+    const want = await server.inject({ method: 'POST', url: '/api/predict', headers: { 'content-type': 'image/png' }, payload: readFileSync(join(files, 'one.png')) });
+    const label = want.json().predictions[0].label;
+    for (const args of [['-F', 'file=@one.png'], ['--data-binary', '@one.png'], ['-H', 'content-type:', '--data-binary', '@one.png'], ['-H', 'content-type: application/octet-stream', '--data-binary', '@one.png'], ['-T', 'one.png']]) {
+      const r = await curl(args);
+      expect([r.status, r.body.predictions?.[0].label], args.join(' ')).toEqual([200, label]);
+    }
+    const jpg = await curl(['-T', 'one.jpg']);
+    expect(jpg.body.predictions?.[0].label).toBe((await server.inject({ method: 'POST', url: '/api/predict', headers: { 'content-type': 'image/jpeg' }, payload: readFileSync(join(files, 'one.jpg')) })).json().predictions[0].label);
+    const all = await curl(['-F', 'file=@four.csv']);
+    expect(all.body.predictions?.map((p) => p.label)).toEqual(Array.from((await expected(IMAGES)).labels));
+    expect((await curl(['--data-binary', '@four.csv'])).body.predictions).toHaveLength(4);
+    expect((await curl(['-T', 'four.csv'])).body.predictions).toHaveLength(4);
+    const bad = await curl(['-F', 'file=@notes.png']);
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^notes\.png: not a PNG or JPEG image \(it starts with "these are notes/);
   });
 
   it('does not let a raw ../ path out', async () => {

@@ -1,10 +1,11 @@
 import { PIXELS } from '../data/index.js';
 import { DataError } from '../errors.js';
-import { decodeImage, ImageTooLarge } from '../image/decode.js';
-import { preprocess } from '../image/preprocess.js';
+import { decodeImage, ImageTooLarge, sniffImage } from '../image/decode.js';
+import { preprocessImage } from '../image/preprocess.js';
 import { float32ToString } from '../model/float-json.js';
 import type { MapRow } from '../show/digit-view.js';
 import { parseCsvBody, TooManyImages } from './csv-body.js';
+import { boundaryOf, filePart, MultipartError } from './multipart.js';
 import { CLASSES } from '../net/input.js';
 import type { Predictor } from './predictor.js';
 
@@ -24,7 +25,13 @@ export const MAX_IMAGES = 10_000;
 /** Most images whose feature maps one request may ask for (maps are large). */
 export const MAX_MAPS = 16;
 
-export const BODY_TYPES = ['application/json', 'image/png', 'image/jpeg', 'text/csv'] as const;
+export const BODY_TYPES = ['application/json', 'image/png', 'image/jpeg', 'text/csv', 'multipart/form-data'] as const;
+/**
+ * Types that say nothing of the body (none, curl --data-binary's default, …): the bytes
+ * say what it is (PNG or JPEG by their magic numbers, else JSON or CSV text).
+ */
+export const GENERIC_TYPES = ['', 'application/octet-stream', 'application/x-www-form-urlencoded', 'text/plain'] as const;
+export const TYPES_HINT = `${BODY_TYPES.join(', ')} (one file), or no type or a generic one (${GENERIC_TYPES.slice(1).join(', ')}) and the bytes say what it is`;
 export const SHAPE_HINT = 'send {"pixels": [784 numbers]} or {"images": [[784 numbers], …]}, each a whole number 0 (background) … 255 (ink), row by row';
 
 /** Images ready for the network, and the ids a CSV gave them. */
@@ -72,10 +79,25 @@ export function imagesFromJson(body: unknown, maxImages = MAX_IMAGES): Images {
   return { n: images.length, pixels, ids: null };
 }
 
-/** A PNG or JPEG body: decoded (bounded), preprocessed as the CLI does. */
-export function imagesFromPicture(body: Buffer): Images {
+/** A JSON body's text, parsed with JSON.parse's own message on a fault. */
+export function jsonFromText(text: string): unknown {
+  if (text.trim() === '') throw new HttpError(400, `the JSON body is empty: ${SHAPE_HINT}`);
   try {
-    return { n: 1, pixels: preprocess(decodeImage(body, 'the image')), ids: null };
+    return JSON.parse(text);
+  } catch (error) {
+    throw new HttpError(400, `the body is not valid JSON (${(error as Error).message.slice(0, 200)}): ${SHAPE_HINT}`);
+  }
+}
+
+/**
+ * A PNG or JPEG body: decoded (bounded), preprocessed as the CLI does. A picture with no
+ * ink (one flat colour) is refused: any label for it would mean nothing.
+ */
+export function imagesFromPicture(body: Buffer, name = 'the image'): Images {
+  try {
+    const pre = preprocessImage(decodeImage(body, name));
+    if (!pre.ink) throw new HttpError(400, `${name}: the picture is blank (no ink: one flat colour): send a picture of one digit, dark on light or light on dark`);
+    return { n: 1, pixels: pre.pixels, ids: null };
   } catch (error) {
     if (error instanceof ImageTooLarge) throw new HttpError(413, error.message);
     if (error instanceof DataError) throw new HttpError(400, error.message);
@@ -84,9 +106,9 @@ export function imagesFromPicture(body: Buffer): Images {
 }
 
 /** A Kaggle-layout CSV body. */
-export function imagesFromCsv(body: Buffer, maxImages = MAX_IMAGES): Images {
+export function imagesFromCsv(body: Buffer, maxImages = MAX_IMAGES, name = 'the CSV body'): Images {
   try {
-    const csv = parseCsvBody(body, maxImages);
+    const csv = parseCsvBody(body, maxImages, name);
     if (csv.n === 0) throw new HttpError(400, 'the CSV body has a header but no rows: send one row per image');
     return csv;
   } catch (error) {
@@ -94,6 +116,48 @@ export function imagesFromCsv(body: Buffer, maxImages = MAX_IMAGES): Images {
     if (error instanceof DataError) throw new HttpError(400, error.message);
     throw error;
   }
+}
+
+/** Text has no NUL and few other control bytes: PNG, JPEG and the other image formats all do. */
+function looksLikeText(bytes: Buffer): boolean {
+  const head = bytes.subarray(0, 4096);
+  let control = 0;
+  for (const b of head) {
+    if (b === 0) return false;
+    if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) control++;
+  }
+  return control <= head.length / 100;
+}
+
+/**
+ * A body whose type says nothing (or a form's one file): PNG or JPEG by their magic
+ * numbers; text is JSON when it starts with { or [, else CSV; other bytes go to the image
+ * decoder, whose message names formats it knows of (GIF, WebP, …: convert them).
+ */
+export function imagesFromBytes(bytes: Buffer, maxImages = MAX_IMAGES, name?: string): Images {
+  if (sniffImage(bytes) !== null || !looksLikeText(bytes)) return imagesFromPicture(bytes, name ?? 'the body');
+  const text = bytes.toString('utf8').replace(/^\ufeff/, '');
+  const first = /\S/.exec(text)?.[0];
+  if (first === '{' || first === '[') return imagesFromJson(jsonFromText(text), maxImages);
+  return imagesFromCsv(bytes, maxImages, name ?? 'the CSV body');
+}
+
+/** The one file of a multipart/form-data body (curl -F file=@digit.png, a browser's FormData), by its bytes. */
+export function imagesFromMultipart(body: Buffer, contentType: string, maxImages = MAX_IMAGES): Images {
+  const boundary = boundaryOf(contentType);
+  if (boundary === null) throw new HttpError(400, 'the multipart/form-data body has no boundary in its Content-Type: let the client set the header (curl -F file=@digit.png)');
+  let part;
+  try {
+    part = filePart(body, boundary);
+  } catch (error) {
+    if (error instanceof MultipartError) throw new HttpError(400, `the multipart body ${error.message}`);
+    throw error;
+  }
+  const name = part.filename || 'the uploaded file';
+  if (part.bytes.length === 0) throw new HttpError(400, `${name} is empty: send a PNG or JPEG picture, JSON or a CSV`);
+  // A file the client calls a picture is decoded as one, so that a wrong one is told so.
+  const picture = part.type.startsWith('image/') || /\.(png|jpe?g|gif|webp|bmp|tiff?|heic|avif)$/i.test(part.filename ?? '');
+  return picture ? imagesFromPicture(part.bytes, name) : imagesFromBytes(part.bytes, maxImages, name);
 }
 
 /** Float32 numbers as the shortest decimals that read back to the same value. */
@@ -118,6 +182,8 @@ export function mapRowJson(row: MapRow) {
   };
 }
 
+export const BLANK_WARNING = 'the image is blank (every pixel 0, no ink): its label means nothing';
+
 /** The response of POST /api/predict. */
 export function predictResponse(predictor: Predictor, images: Images, withMaps: boolean) {
   if (withMaps && images.n > MAX_MAPS) throw new HttpError(400, `maps=1 gives feature maps for at most ${MAX_MAPS} images at a time, and the request has ${images.n}: leave maps out, or send fewer`);
@@ -129,6 +195,8 @@ export function predictResponse(predictor: Predictor, images: Images, withMaps: 
       ...(images.ids ? { id: images.ids[i] } : {}),
       label: out.labels[i],
       probs: exact(out.probs.subarray(i * CLASSES, (i + 1) * CLASSES)),
+      // An image of zeros has a label as any input has one, but it means nothing.
+      ...(pixels.every((v) => v === 0) ? { warning: BLANK_WARNING } : {}),
     };
     predictions.push(withMaps ? { ...p, input: Array.from(pixels), maps: predictor.explain(pixels).maps.map(mapRowJson) } : p);
   }

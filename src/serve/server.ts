@@ -4,7 +4,7 @@ import { single, type Ensemble } from '../model/ensemble.js';
 import type { ModelFile } from '../model/weights-file.js';
 import { historyOf, renderCurves } from '../show/curves.js';
 import { encodePng } from '../show/png.js';
-import { BODY_TYPES, HttpError, imagesFromCsv, MAX_IMAGES, imagesFromJson, imagesFromPicture, mapRowJson, predictResponse, SHAPE_HINT, type Images } from './api.js';
+import { GENERIC_TYPES, HttpError, imagesFromBytes, imagesFromCsv, imagesFromJson, imagesFromMultipart, imagesFromPicture, jsonFromText, MAX_IMAGES, mapRowJson, predictResponse, SHAPE_HINT, TYPES_HINT, type Images } from './api.js';
 import { loadAssets } from './assets.js';
 import { Predictor } from './predictor.js';
 import { modelSummary } from './summary.js';
@@ -41,7 +41,7 @@ function describe(error: FastifyError | HttpError | Error, maxBody: number): { s
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { status: 413, message: `the request body is larger than the limit of ${MB(maxBody)} (kconv serve --max-body)` };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { status: 415, message: `unsupported content type: POST /api/predict takes ${BODY_TYPES.join(', ')}` };
+      return { status: 415, message: `unsupported content type: POST /api/predict takes ${TYPES_HINT}` };
   }
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) return { status: e.statusCode, message: e.message };
   return { status: 500, message: `internal error in kconv (a bug: please report it): ${e.message}` };
@@ -149,15 +149,15 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   // becomes an own property, which api.ts refuses as an unknown field like any other.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    const text = body as string;
-    if (text.trim() === '') return done(new HttpError(400, `the JSON body is empty: ${SHAPE_HINT}`), undefined);
     try {
-      done(null, JSON.parse(text));
+      done(null, jsonFromText(body as string));
     } catch (error) {
-      done(new HttpError(400, `the body is not valid JSON (${(error as Error).message.slice(0, 200)}): ${SHAPE_HINT}`), undefined);
+      done(error as HttpError, undefined);
     }
   });
-  app.addContentTypeParser(['image/png', 'image/jpeg', 'text/csv'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Every other body (and one with no Content-Type) is read whole, within the body limit:
+  // the route looks at its type, and at its bytes when the type says nothing.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async () => {
     served++;
@@ -182,7 +182,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   });
 
   /** Routes `url` for `methods`, and answers 405 (with Allow) for the others. */
-  const route = (url: string, methods: ('GET' | 'POST')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => {
+  const route = (url: string, methods: ('GET' | 'POST' | 'PUT')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => {
     for (const method of methods) app.route({ method, url, handler: handler as never });
     const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
     const others = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allow.includes(m));
@@ -213,13 +213,15 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     return reply.type('image/png').send(png);
   });
 
-  route('/api/predict', ['POST'], async (request) => {
+  // PUT as well as POST: curl -T digit.png (TorchServe's idiom) sends a PUT.
+  route('/api/predict', ['POST', 'PUT'], async (request) => {
     const q = request.query as Record<string, unknown>;
     const unknownParam = Object.keys(q).find((k) => k !== 'maps');
     if (unknownParam !== undefined) throw new HttpError(400, `unknown query parameter "${unknownParam.slice(0, 40)}": the only one is maps=1`);
     const maps = q.maps === undefined ? false : q.maps === '1' || q.maps === 'true' ? true : q.maps === '0' || q.maps === 'false' ? false : null;
     if (maps === null) throw new HttpError(400, 'maps must be 1 or 0');
-    const type = (request.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+    const contentType = request.headers['content-type'] ?? '';
+    const type = contentType.split(';')[0].trim().toLowerCase();
     const body = request.body;
     if (body === undefined || (Buffer.isBuffer(body) && body.length === 0)) {
       throw new HttpError(400, `the request has no body: POST JSON (${SHAPE_HINT}), a PNG or JPEG image, or a Kaggle-layout CSV`);
@@ -228,7 +230,10 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     if (type === 'application/json') images = imagesFromJson(body, maxImages);
     else if (type === 'image/png' || type === 'image/jpeg') images = imagesFromPicture(body as Buffer);
     else if (type === 'text/csv') images = imagesFromCsv(body as Buffer, maxImages);
-    else throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${BODY_TYPES.join(', ')}`);
+    else if (type === 'multipart/form-data') images = imagesFromMultipart(body as Buffer, contentType, maxImages);
+    else if ((GENERIC_TYPES as readonly string[]).includes(type)) images = imagesFromBytes(body as Buffer, maxImages);
+    else if (type.startsWith('image/')) throw new HttpError(415, `unsupported picture type "${type.slice(0, 60)}": kconv reads PNG and JPEG; convert it to PNG or JPEG`);
+    else throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${TYPES_HINT}`);
     return predictResponse(predictor, images, maps);
   });
 
