@@ -21,6 +21,8 @@ const FILES: Record<string, [string, string]> = {
   '/assets/style.css': ['serve/public/style.css', 'text/css; charset=utf-8'],
   '/assets/preprocess.js': ['image/preprocess.js', 'text/javascript; charset=utf-8'],
   '/assets/colors.js': ['show/colors.js', 'text/javascript; charset=utf-8'],
+  // Each digit's shape for people without a Kannada font: made by src/serve/make-digit-shapes.mjs.
+  '/assets/digit-shapes.png': ['serve/public/digit-shapes.png', 'image/png'],
 };
 
 /** This file is dist/serve/assets.js (or src/serve/assets.ts under the tests): dist/ is two levels up either way. */

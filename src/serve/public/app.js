@@ -14,7 +14,7 @@ const ctx = pad.getContext('2d', { willReadFrequently: true });
 
 /** For tests and the curious: stroke-to-bars latencies (ms), updates shown, the last result. */
 const stats = {
-  latencies: [], updates: 0, label: null, input: null, maps: null, source: null,
+  latencies: [], updates: 0, label: null, input: null, maps: null, source: null, uploadError: null,
   idle: () => !uploading && !lane.bars.busy && !lane.maps.busy && lane.bars.shown === version && (lane.maps.shown === sent.version || sent.pixels === null),
 };
 window.kconv = stats;
@@ -30,7 +30,15 @@ function clearPad() {
   ctx.fillStyle = '#fff';
   ctx.fillRect(0, 0, pad.width, pad.height);
   showBlank();
-  $('source').textContent = 'Draw with a mouse, a finger or a pen; the prediction follows every stroke.';
+  say('Draw with a mouse, a finger or a pen; the prediction follows every stroke.');
+}
+
+/** The line under the tools: what is shown, or (in red) why an upload failed. */
+function say(text, error = false) {
+  $('source').textContent = text;
+  $('source').classList.toggle('error', error);
+  $('source').classList.toggle('muted', !error);
+  stats.uploadError = error ? text : null;
 }
 
 function at(e) {
@@ -109,6 +117,7 @@ function reset() {
 
 function changed(time) {
   version++;
+  if (stats.uploadError) say('Draw with a mouse, a finger or a pen; the prediction follows every stroke.');
   if (oldest === null) oldest = Number.isFinite(time) && time > 0 ? time : performance.now();
   pumpBars();
 }
@@ -129,7 +138,7 @@ async function pumpBars() {
     } else {
       drawInput(pre.pixels);
       sent = { version: v, pixels: Array.from(pre.pixels) };
-      const result = await post('application/json', JSON.stringify({ pixels: sent.pixels }), false);
+      const result = shown(await ask(JSON.stringify({ pixels: sent.pixels }), false));
       if (result && v > resetAt) {
         stats.source = 'drawing';
         stats.input = sent.pixels;
@@ -150,7 +159,7 @@ async function pumpMaps() {
   l.busy = true;
   const v = sent.version;
   try {
-    const result = await post('application/json', JSON.stringify({ pixels: sent.pixels }), true);
+    const result = shown(await ask(JSON.stringify({ pixels: sent.pixels }), true));
     if (result && v === sent.version && v > resetAt) {
       stats.maps = result.maps;
       drawMaps(result.maps);
@@ -162,22 +171,27 @@ async function pumpMaps() {
   pumpMaps();
 }
 
-/** POST /api/predict; the first prediction, or null after showing the server's error. */
-async function post(type, body, maps) {
+/**
+ * POST /api/predict with JSON, or a form with the uploaded file (the server then names
+ * the file in its error); { prediction } or { error }, the server's one line.
+ */
+async function ask(body, maps) {
   let response;
   try {
-    response = await fetch(maps ? '/api/predict?maps=1' : '/api/predict', { method: 'POST', headers: { 'content-type': type }, body });
+    const headers = body instanceof FormData ? {} : { 'content-type': 'application/json' };
+    response = await fetch(maps ? '/api/predict?maps=1' : '/api/predict', { method: 'POST', headers, body });
   } catch (error) {
-    status(`cannot reach kconv serve: ${error.message}`, true);
-    return null;
+    return { error: `cannot reach kconv serve: ${error.message}` };
   }
   const json = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
-  if (!response.ok) {
-    status(json.error ?? `HTTP ${response.status}`, true);
-    return null;
-  }
-  status('');
-  return json.predictions[0];
+  if (!response.ok) return { error: json.error ?? `HTTP ${response.status}` };
+  return { prediction: json.predictions[0] };
+}
+
+/** A drawing's answer: the prediction, or null after showing the error under the bars. */
+function shown(answer) {
+  status(answer.error ?? '', answer.error !== undefined);
+  return answer.prediction ?? null;
 }
 
 // ---- upload ------------------------------------------------------------------------------
@@ -199,15 +213,29 @@ async function upload(file) {
   reset();
   const since = performance.now();
   // The server decodes and preprocesses the file, as `kconv predict file.png` does.
-  const result = await post(file.type || 'application/octet-stream', file, true);
-  if (!result) return;
+  const form = new FormData();
+  form.append('file', file, file.name);
+  const answer = await ask(form, true);
+  if (answer.error) {
+    // Nothing of the last picture may stay: it would read as this file's answer.
+    ctx.fillStyle = '#fff';
+    ctx.fillRect(0, 0, pad.width, pad.height);
+    showBlank();
+    status('');
+    stats.source = null;
+    const why = answer.error.startsWith(`${file.name}:`) ? answer.error : `${file.name}: ${answer.error}`;
+    say(`Upload failed: ${why}`, true);
+    return;
+  }
+  const result = answer.prediction;
+  status('');
   stats.source = file.name;
   stats.input = result.input;
   stats.maps = result.maps;
   drawInput(result.input);
   showPrediction(result, since);
   drawMaps(result.maps);
-  $('source').textContent = `${file.name}: decoded and preprocessed by the server, as kconv predict does. Draw to start again.`;
+  say(`${file.name}: decoded and preprocessed by the server, as kconv predict does. Draw to start again.`);
   try {
     // Show the picture on the pad, fitted, so that drawing goes on from it.
     const bitmap = await createImageBitmap(file);
@@ -218,6 +246,68 @@ async function upload(file) {
   } catch {
     // The browser cannot show it; the prediction stands.
   }
+}
+
+// ---- what each digit looks like: pictures, not a font -------------------------------------
+//
+// /assets/digit-shapes.png holds the mean of train.csv's images of each digit (made by
+// src/serve/make-digit-shapes.mjs), 0…9 left to right, 28×28 each: it shows the shapes
+// where no Kannada font is installed. Each is drawn as ink (alpha) on the page, its
+// strongest pixel full ink.
+
+const shapeInk = [];
+const shapeCanvases = [];
+
+function shapeCanvas(k, className) {
+  const c = document.createElement('canvas');
+  c.width = c.height = 28;
+  c.className = className;
+  c.dataset.digit = String(k);
+  shapeCanvases.push(c);
+  return c;
+}
+
+/** Paints digit k's shape in a canvas (k = -1: none), in its CSS colour. */
+function paintShape(canvas, k) {
+  const c = canvas.getContext('2d');
+  c.clearRect(0, 0, 28, 28);
+  canvas.dataset.digit = String(k);
+  if (k < 0 || !shapeInk[k]) return;
+  const [r, g, b] = getComputedStyle(canvas).color.match(/\d+/g).map(Number);
+  const img = c.createImageData(28, 28);
+  for (let i = 0; i < 784; i++) img.data.set([r, g, b, shapeInk[k][i]], i * 4);
+  c.putImageData(img, 0, 0);
+}
+
+async function loadShapes() {
+  const picture = new Image();
+  picture.src = '/assets/digit-shapes.png';
+  await picture.decode();
+  const c = document.createElement('canvas');
+  c.width = 280;
+  c.height = 28;
+  const g = c.getContext('2d', { willReadFrequently: true });
+  g.drawImage(picture, 0, 0);
+  const strip = g.getImageData(0, 0, 280, 28).data;
+  for (let k = 0; k < 10; k++) {
+    const ink = new Uint8ClampedArray(784);
+    let max = 1;
+    for (let i = 0; i < 784; i++) max = Math.max(max, strip[((i / 28 | 0) * 280 + k * 28 + (i % 28)) * 4]);
+    for (let i = 0; i < 784; i++) ink[i] = (strip[((i / 28 | 0) * 280 + k * 28 + (i % 28)) * 4] * 255) / max;
+    shapeInk.push(ink);
+  }
+  for (const canvas of shapeCanvases) paintShape(canvas, Number(canvas.dataset.digit));
+  paintShape($('label-shape'), stats.label ?? -1);
+}
+
+// The header: each digit's shape over its number (and its numeral, where a font has it).
+for (let k = 0; k < 10; k++) {
+  const item = document.createElement('span');
+  item.className = 'shape-item';
+  const name = document.createElement('span');
+  name.innerHTML = `${k}<span class="kn"> ${KANNADA[k]}</span>`;
+  item.append(shapeCanvas(k, 'shape-head'), name);
+  $('shapes').append(item);
 }
 
 // ---- showing a prediction ----------------------------------------------------------------
@@ -238,6 +328,7 @@ for (let k = 0; k < 10; k++) {
   bars.append(bar);
   const label = document.createElement('span');
   label.innerHTML = `${k}<span class="kn">${KANNADA[k]}</span>`;
+  label.append(shapeCanvas(k, 'shape-small'));
   barLabels.append(label);
   columns.push({ bar, fill: bar.firstChild, pct: bar.lastChild, label });
 }
@@ -251,7 +342,8 @@ function showBars(probs, label) {
     c.pct.textContent = probs[k] >= 0.005 ? `${Math.round(probs[k] * 100)}%` : '';
   });
   $('label').textContent = String(label);
-  $('kannada').textContent = KANNADA[label];
+  $('kannada').textContent = KANNADA[label] ?? '';
+  paintShape($('label-shape'), label);
   $('confidence').textContent = `p = ${(probs[label] * 100).toFixed(1)}%`;
 }
 
@@ -298,9 +390,18 @@ function placeholder(text) {
   return p;
 }
 
-/** kconv show's tile size for a row of `channels`: as large as fits up to 16 a line (framed), 24 to 96 pixels. */
+/** The smallest tile the page draws while it can: smaller ones are hard to read on a phone. */
+const MIN_CELL = 40;
+
+/**
+ * kconv show's tile size for a row of `channels`: as large as fits up to 16 a line (framed),
+ * 24 to 96 pixels; on a narrow panel, the row takes more lines of equal length so that
+ * tiles stay MIN_CELL wide.
+ */
 function cellSize(channels) {
-  const perLine = Math.min(channels, PER_LINE);
+  const fit = Math.max(1, Math.floor((rowWidth() + GAP) / (MIN_CELL + 2 + GAP)));
+  const lines = Math.ceil(channels / Math.min(channels, PER_LINE, fit));
+  const perLine = Math.ceil(channels / lines);
   return Math.max(24, Math.min(96, Math.floor((rowWidth() - (perLine - 1) * GAP) / perLine) - 2));
 }
 const scaleOf = (row) => Math.max(2, Math.floor(cellSize(row.channels) / Math.max(row.height, row.width)));
@@ -411,9 +512,11 @@ async function loadModel() {
   const about = `${m.arch}, ${m.params.toLocaleString('en')} parameters${m.training ? `, ${m.training.history.length} epochs` : ''}${val}`;
   // An ensemble: the bars are the mean of its models; the maps, layers and curves its first model's.
   const ensemble = m.members?.length > 1;
-  $('model-line').textContent = ensemble
+  // May break after each comma of an architecture, so a phone wraps it between layers.
+  const line = ensemble
     ? `ensemble ${m.file}: ${m.members.length} models (${m.members.map((x) => x.file).join(', ')}; ${m.totalParams.toLocaleString('en')} parameters), probabilities averaged; filters, maps, layers and curves of model 1, ${m.members[0].file}: ${about}`
     : `model ${m.file}: ${about}`;
+  $('model-line').replaceChildren(...line.split(/(?<=,)/).flatMap((part, i) => (i ? [document.createElement('wbr'), part] : [part])));
   const body = $('layers').tBodies[0];
   for (const l of m.layers) {
     const tr = document.createElement('tr');
@@ -458,4 +561,5 @@ window.addEventListener('resize', () => {
 
 drawKeys();
 clearPad();
+loadShapes().catch((error) => status(`cannot load the digits' pictures: ${error.message}`, true));
 loadModel().catch((error) => status(`cannot load the model: ${error.message}`, true));
