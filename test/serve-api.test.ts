@@ -97,6 +97,27 @@ describe('kconv serve: the page', () => {
     expect(served).not.toMatch(/^import /m);
   });
 
+  it("serves each digit's shape as a picture (no font needed): 10 distinct 28×28 means, with where they come from", async () => {
+    const r = await app.inject('/assets/digit-shapes.png');
+    expect([r.statusCode, r.headers['content-type']]).toEqual([200, 'image/png']);
+    expect(r.rawPayload.length).toBeLessThan(8 * 1024);
+    const img = decodeImage(r.rawPayload, 'digit-shapes.png');
+    expect([img.width, img.height]).toEqual([280, 28]);
+    const shapes = Array.from({ length: 10 }, (_, k) => Array.from({ length: 784 }, (_, i) => img.data[((Math.floor(i / 28) * 280) + k * 28 + (i % 28)) * 4]));
+    for (const s of shapes) {
+      expect(Math.max(...s)).toBeGreaterThan(100); // ink
+      expect(s.filter((v) => v > 50).length).toBeGreaterThan(40);
+      // A frame of background, as the 28×28 images have (the ink is centred).
+      expect(Math.max(...s.filter((_, i) => i < 28 || i >= 756))).toBeLessThan(30);
+    }
+    // Every two digits differ clearly (mean absolute difference over the 784 pixels).
+    const gaps = shapes.flatMap((a, i) => shapes.slice(i + 1).map((b) => a.reduce((t, v, p) => t + Math.abs(v - b[p]), 0) / 784));
+    expect(Math.min(...gaps)).toBeGreaterThan(5); // 8.1 for the closest pair in the committed picture; 0 if a class were repeated
+    // Where it comes from: the script, and the command that makes it again.
+    expect(r.rawPayload.toString('latin1')).toMatch(/tEXtComment\0kconv: mean of \d+ train\.csv images per class.*node src\/serve\/make-digit-shapes\.mjs \.\.\/shared\/data\/kannada\/train\.csv/);
+    expect(readFileSync(new URL('../src/serve/make-digit-shapes.mjs', import.meta.url), 'utf8')).toMatch(/^\/\/ {3}node src\/serve\/make-digit-shapes\.mjs \.\.\/shared\/data\/kannada\/train\.csv$/m);
+  });
+
   it('answers 404 for anything else, including paths that try to climb out', async () => {
     for (const url of ['/nope', '/assets/../package.json', '/assets/%2e%2e/%2e%2e/package.json', '/assets/app.js/../../../etc/passwd', '/dist/image/preprocess.js', '/assets/']) {
       const r = await app.inject({ method: 'GET', url });

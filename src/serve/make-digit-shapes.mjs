@@ -5,8 +5,10 @@
 //
 //   node src/serve/make-digit-shapes.mjs ../shared/data/kannada/train.csv
 //
-// The PNG carries this command in a tEXt chunk ("Comment").
+// The PNG carries this command in a tEXt chunk ("Comment"). A second argument writes elsewhere.
 import { writeFileSync, renameSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { crc32 } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { readDataset } from '../../dist/data/index.js';
@@ -14,7 +16,7 @@ import { readDataset } from '../../dist/data/index.js';
 const SIDE = 28;
 const CLASSES = 10;
 const file = process.argv[2] ?? '../shared/data/kannada/train.csv';
-const out = new URL('./public/digit-shapes.png', import.meta.url);
+const out = process.argv[3] ? resolve(process.argv[3]) : fileURLToPath(new URL('./public/digit-shapes.png', import.meta.url));
 
 const { images } = await readDataset(file, { cache: false });
 if (!images.labels) throw new Error(`${file} has no labels: give a labelled CSV such as train.csv`);
@@ -46,7 +48,8 @@ const crc = Buffer.alloc(4);
 crc.writeUInt32BE(crc32(Buffer.concat([head.subarray(4), text])) >>> 0);
 const withText = Buffer.concat([bytes.subarray(0, 33), head, text, crc, bytes.subarray(33)]);
 
-const tmp = new URL(`./public/.digit-shapes.png.${process.pid}.tmp`, import.meta.url);
+// Written whole or not at all: a temporary name, then renamed.
+const tmp = resolve(dirname(out), `.digit-shapes.png.${process.pid}.tmp`);
 writeFileSync(tmp, withText);
 renameSync(tmp, out);
-process.stderr.write(`wrote ${out.pathname} (${withText.length} bytes): means of ${counts.join(', ')} images of 0…9\n`);
+process.stderr.write(`wrote ${out} (${withText.length} bytes): means of ${counts.join(', ')} images of 0…9\n`);

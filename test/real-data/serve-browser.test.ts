@@ -65,6 +65,15 @@ function simulatePad(pixels: ArrayLike<number>): Uint8Array {
   return pad;
 }
 
+/** What a shape canvas shows: its digit, whether it has ink, and its alpha channel. */
+function shapeOf(selector: string, nth = 0): Promise<{ digit: number; ink: boolean; alpha: number[] }> {
+  return page.locator(selector).nth(nth).evaluate((c: HTMLCanvasElement) => {
+    const data = c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data;
+    const alpha = Array.from(data.filter((_, i) => i % 4 === 3));
+    return { digit: Number(c.dataset.digit), ink: alpha.filter((a) => a > 128).length > 20, alpha };
+  });
+}
+
 async function settled(): Promise<void> {
   await page.waitForFunction(() => (window as unknown as { kconv: { idle: () => boolean } }).kconv.idle());
   await page.waitForTimeout(100);
@@ -101,7 +110,8 @@ beforeAll(async () => {
     // Playwright starts each browser on a new, empty profile of its own.
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // A laptop's screen: the bars and the 28×28 input must be in view while drawing.
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
   const failures: string[] = [];
   page.on('pageerror', (e) => failures.push(e.message));
   page.on('console', (m) => {
@@ -159,6 +169,15 @@ describe('kconv serve in a real browser', () => {
       return { rgba: Array.from(pad.getContext('2d')!.getImageData(0, 0, 280, 280).data), input: k.input, maps: k.maps.length, latencies: k.latencies, updates: k.updates };
     });
     expect(state.input).toEqual(Array.from(preprocess({ width: 280, height: 280, channels: 4, data: state.rgba })));
+    // At 1280×800, unscrolled, the pad, the label, the bars with their digits and the input are all in view.
+    expect(await page.evaluate(() => [window.scrollX, window.scrollY])).toEqual([0, 0]);
+    for (const selector of ['#pad', '#label', '#bars', '.bar-labels', '#input28']) {
+      const b = (await page.locator(selector).boundingBox())!;
+      expect([b.x >= 0, b.y >= 0, b.x + b.width <= 1280, b.y + b.height <= 800], `${selector} at ${JSON.stringify(b)}`).toEqual([true, true, true, true]);
+    }
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(1280);
+    // Beside the label, the shape of the digit predicted.
+    expect(await shapeOf('#label-shape')).toMatchObject({ digit: want, ink: true });
     expect(state.maps).toBeGreaterThan(0);
     expect(await page.locator('#maps canvas').count()).toBeGreaterThan(8);
     // Stroke → bars on screen, in this run (reported, not a pass/fail: machines are shared).
@@ -198,5 +217,106 @@ describe('kconv serve in a real browser', () => {
     if (process.env.KCONV_SCREENSHOT) copyFileSync(shot, process.env.KCONV_SCREENSHOT);
     console.log(`screenshot: ${shot}`);
     expect(readFileSync(shot).subarray(1, 4).toString()).toBe('PNG');
+  });
+  it("shows each digit's shape from a picture, not a font, in the header and under the bars", async () => {
+    // This machine's Chromium has no Kannada font (the glyphs are hidden); the pictures need none.
+    expect(await page.locator('#shapes canvas').count()).toBe(10);
+    expect(await page.locator('.bar-labels canvas').count()).toBe(10);
+    const head = await Promise.all(Array.from({ length: 10 }, (_, k) => shapeOf('#shapes canvas', k)));
+    expect(head.map((h) => h.digit)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(head.every((h) => h.ink)).toBe(true);
+    // Ten different pictures, each the one under its bar.
+    const keys = new Set(head.map((h) => h.alpha.join(',')));
+    expect(keys.size).toBe(10);
+    for (const k of [0, 4, 9]) expect((await shapeOf('.bar-labels canvas', k)).alpha).toEqual(head[k].alpha);
+    // In view at the top of the page.
+    const box = (await page.locator('#shapes').boundingBox())!;
+    expect(box.y + box.height).toBeLessThan(200);
+    // The training curves at 60% of their size or more at 1280 px too.
+    expect(await page.evaluate(() => {
+      const curves = document.getElementById('curves') as HTMLImageElement;
+      return curves.getBoundingClientRect().width / curves.naturalWidth;
+    })).toBeGreaterThanOrEqual(0.6);
+  });
+
+  it('a failed upload clears the answer and says, beside the upload button, which file failed and why', async () => {
+    // After a good picture (the test before), a text file named .png, then a blank picture.
+    expect(await page.textContent('#label')).not.toBe('–');
+    const notes = join(dir, 'notes.png');
+    writeFileSync(notes, 'these are my notes, not a picture\n');
+    const blank = join(dir, 'blank.png');
+    writeFileSync(blank, pngBytes({ width: 64, height: 64, data: new Uint8Array(64 * 64 * 4).fill(255) }));
+    for (const [file, why] of [[notes, /^Upload failed: notes\.png: not a PNG or JPEG image \(it starts with "these are my notes/], [blank, /^Upload failed: blank\.png: the picture is blank \(no ink/]] as const) {
+      await page.setInputFiles('#upload', file);
+      await page.waitForFunction(() => (window as unknown as { kconv: { uploadError: string | null } }).kconv.uploadError !== null);
+      await settled();
+      const state = await page.evaluate(() => {
+        const k = (window as unknown as { kconv: { source: unknown; input: unknown; label: unknown; maps: unknown; uploadError: string } }).kconv;
+        const input = (document.getElementById('input28') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 28, 28).data;
+        const pad = (document.getElementById('pad') as HTMLCanvasElement).getContext('2d')!.getImageData(0, 0, 280, 280).data;
+        return {
+          label: document.getElementById('label')!.textContent, confidence: document.getElementById('confidence')!.textContent,
+          top: document.querySelectorAll('.bar.top').length, pct: Array.from(document.querySelectorAll('.bar .pct'), (e) => e.textContent).join(''),
+          inputInk: input.some((v, i) => i % 4 !== 3 && v !== 0), padInk: pad.some((v) => v !== 255), maps: document.querySelectorAll('#maps .map-row').length,
+          source: document.getElementById('source')!.textContent, error: document.getElementById('source')!.classList.contains('error'),
+          stats: [k.source, k.input, k.label, k.maps],
+        };
+      });
+      expect(state).toMatchObject({ label: '–', confidence: '', top: 0, pct: '', inputInk: false, padInk: false, error: true, stats: [null, null, null, null] });
+      expect(state.maps).toBeLessThanOrEqual(1); // the filters alone
+      expect(state.source).toMatch(why);
+      expect(await shapeOf('#label-shape')).toMatchObject({ ink: false });
+      // Next to the button: just under it, and in view.
+      const button = (await page.locator('label.upload').boundingBox())!;
+      const message = (await page.locator('#source').boundingBox())!;
+      expect(message.y - (button.y + button.height)).toBeLessThan(24);
+      expect(message.y + message.height).toBeLessThanOrEqual(800);
+    }
+    // Drawing again clears the message.
+    const box = (await page.locator('#pad').boundingBox())!;
+    await page.mouse.move(box.x + 140, box.y + 60);
+    await page.mouse.down();
+    await page.mouse.move(box.x + 140, box.y + 220, { steps: 4 });
+    await page.mouse.up();
+    await settled();
+    expect(await page.locator('#source.error').count()).toBe(0);
+    expect(await page.textContent('#label')).not.toBe('–');
+  });
+
+  it('fits a 390 px phone: nothing wider than the screen, readable maps and curves', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true, deviceScaleFactor: 1 });
+    try {
+      await phone.goto(url);
+      await phone.waitForSelector('#layers tbody tr');
+      await phone.setInputFiles('#upload', join(dir, 'upload-me.png'));
+      await phone.waitForFunction(() => (window as unknown as { kconv: { maps: unknown } }).kconv.maps !== null);
+      await phone.waitForFunction(() => (document.getElementById('curves') as HTMLImageElement).complete);
+      const m = await phone.evaluate(() => {
+        const sizes = (title: string) => Array.from(document.querySelectorAll('#maps .map-row')).filter((r) => r.querySelector('h3')!.firstChild!.textContent === title)
+          .flatMap((r) => Array.from(r.querySelectorAll('canvas'), (c) => c.getBoundingClientRect().width));
+        const line = document.getElementById('model-line')!;
+        const curves = document.getElementById('curves') as HTMLImageElement;
+        return {
+          scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+          line: [line.scrollWidth, line.clientWidth, line.getBoundingClientRect().right], lineText: line.textContent,
+          filters: sizes('conv1 filters'), pooled: sizes('after pool'), curves: curves.getBoundingClientRect().width / curves.naturalWidth,
+        };
+      });
+      expect(m.scrollWidth).toBeLessThanOrEqual(m.innerWidth);
+      expect(m.line[0]).toBeLessThanOrEqual(m.line[1]);
+      expect(m.line[2]).toBeLessThanOrEqual(390);
+      expect(m.lineText).toMatch(/dense10, [\d,]+ parameters/);
+      // Filters and pooled maps at least 48 CSS pixels a side (the old page drew 30 and 24).
+      expect(m.filters.length).toBeGreaterThan(0);
+      expect(m.pooled.length).toBeGreaterThan(0);
+      expect(Math.min(...m.filters, ...m.pooled)).toBeGreaterThanOrEqual(48);
+      // The curves at 60% of their size or more: their text (14 px capitals) stays over 8 px.
+      expect(m.curves).toBeGreaterThanOrEqual(0.6);
+      const shot = join(dir, 'serve-390.png');
+      await phone.screenshot({ path: shot, fullPage: true });
+      console.log(`screenshot: ${shot}`);
+    } finally {
+      await phone.close();
+    }
   });
 });
