@@ -155,9 +155,6 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
       done(error as HttpError, undefined);
     }
   });
-  // Every other body (and one with no Content-Type) is read whole, within the body limit:
-  // the route looks at its type, and at its bytes when the type says nothing.
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.addHook('onRequest', async () => {
     served++;
@@ -182,8 +179,8 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
   });
 
   /** Routes `url` for `methods`, and answers 405 (with Allow) for the others. */
-  const route = (url: string, methods: ('GET' | 'POST' | 'PUT')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown) => {
-    for (const method of methods) app.route({ method, url, handler: handler as never });
+  const route = (url: string, methods: ('GET' | 'POST' | 'PUT')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown, on: FastifyInstance = app) => {
+    for (const method of methods) on.route({ method, url, handler: handler as never });
     const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
     const others = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allow.includes(m));
     app.route({
@@ -213,8 +210,15 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     return reply.type('image/png').send(png);
   });
 
+  // POST /api/predict in a scope of its own, where every body but JSON (and one with no
+  // Content-Type) is read whole, within the body limit: the route looks at its type, and at
+  // its bytes when the type says nothing. Other routes keep fastify's 415 for unknown types.
   // PUT as well as POST: curl -T digit.png (TorchServe's idiom) sends a PUT.
-  route('/api/predict', ['POST', 'PUT'], async (request) => {
+  app.register(async (scope) => {
+    scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+    route('/api/predict', ['POST', 'PUT'], predictRoute, scope);
+  });
+  async function predictRoute(request: FastifyRequest) {
     const q = request.query as Record<string, unknown>;
     const unknownParam = Object.keys(q).find((k) => k !== 'maps');
     if (unknownParam !== undefined) throw new HttpError(400, `unknown query parameter "${unknownParam.slice(0, 40)}": the only one is maps=1`);
@@ -235,7 +239,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     else if (type.startsWith('image/')) throw new HttpError(415, `unsupported picture type "${type.slice(0, 60)}": kconv reads PNG and JPEG; convert it to PNG or JPEG`);
     else throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${TYPES_HINT}`);
     return predictResponse(predictor, images, maps);
-  });
+  }
 
   return app;
 }
