@@ -13,7 +13,7 @@ import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../train/augment.js';
 import { RECIPES } from '../train/recipes.js';
 import { trainEnsemble, type MemberPlan } from '../train/ensemble.js';
-import { checkArch, dataFingerprint, lastPath, train, type TrainEvents, type TrainOptions } from '../train/trainer.js';
+import { checkArch, dataFingerprint, lastPath, train, type FileTrainOptions as TrainOptions, type TrainEvents } from '../train/trainer.js';
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
