@@ -8,6 +8,7 @@ import { FineTuneJob } from '../serve/finetune-job.js';
 import { DEFAULT_MAX_SAMPLES, SampleStore } from '../serve/samples.js';
 import { buildServer, DEFAULT_MAX_BODY } from '../serve/server.js';
 import type { Io } from './output.js';
+import { threadsToUse } from './threads.js';
 import { WEIGHTS_HELP } from './weights.js';
 
 interface ServeFlags {
@@ -131,7 +132,7 @@ async function openTeach(dir: string, flags: ServeFlags, recorded: string | unde
   const replayFile = flags.replay ?? (recorded !== undefined && existsSync(recorded) ? recorded : undefined);
   const replay = replayFile === undefined ? null : { file: replayFile, images: (await readDataset(replayFile, { requireLabels: true, requireRows: true })).images };
   const store = await SampleStore.open(dir, { max: flags.maxSamples, log: io.err });
-  const job = new FineTuneJob({ store, replay, log: io.err });
+  const job = new FineTuneJob({ store, replay, log: io.err, threads: threadsToUse(undefined, io) });
   const replayText = replay
     ? `${replay.images.n} images of ${replayFile}${flags.replay === undefined ? ' (the model\'s training file)' : ''}`
     : `nothing (${recorded !== undefined ? `the model's training file ${recorded} is not there` : 'the model names no training file'}; give --replay FILE so a fine-tune keeps what the model knew)`;

@@ -30,6 +30,9 @@ export interface JobStatus {
   /** Samples and replay images the run trains on. */
   samples: number;
   replay: { file: string; images: number } | null;
+  /** Run r of runs: with k-fold, the k folds' models (to measure), then the final one. */
+  run: number;
+  runs: number;
   epoch: number;
   epochs: number;
   /** Running mean loss and accuracy of the epoch so far. */
@@ -39,6 +42,9 @@ export interface JobStatus {
   /** Accuracy on the held-out samples and on the replay's validation split, before and after. */
   before: Accuracies | null;
   after: Accuracies | null;
+  /** How many held-out samples and replay validation images the accuracies are over. */
+  heldOut: number | null;
+  replayVal: number | null;
   /** The file written (its name in DIR). */
   file: string | null;
   error: string | null;
@@ -68,7 +74,7 @@ export class FineTuneJob {
 
   private blank(state: JobState, samples: number): JobStatus {
     const r = this.opts.replay;
-    return { state, samples, replay: r ? { file: path.basename(r.file), images: r.images.n } : null, epoch: 0, epochs: 0, loss: null, acc: null, seconds: 0, before: null, after: null, file: null, error: null };
+    return { state, samples, replay: r ? { file: path.basename(r.file), images: r.images.n } : null, run: 0, runs: 0, epoch: 0, epochs: 0, loss: null, acc: null, seconds: 0, before: null, after: null, heldOut: null, replayVal: null, file: null, error: null };
   }
 
   status(): JobStatus {
@@ -89,17 +95,20 @@ export class FineTuneJob {
     if (samples.n < MIN_SAMPLES) throw new HttpError(409, `fine-tuning needs at least ${MIN_SAMPLES} samples, and there are ${samples.n}: teach it more digits first`);
     this.current = { ...this.blank('running', samples.n) };
     const started = Date.now();
-    this.run = this.execute(from.ensemble.members[0], samples, started);
+    this.run = this.execute(from.ensemble.members[0], from.file, samples, started);
     this.push(true);
     return this.status();
   }
 
-  private async execute(init: ModelFile, samples: { n: number; pixels: Uint8Array; labels: Uint8Array }, started: number): Promise<void> {
+  private async execute(init: ModelFile, initFile: string, samples: { n: number; pixels: Uint8Array; labels: Uint8Array }, started: number): Promise<void> {
     const file = path.join(this.opts.store.dir, FINETUNED_FILE);
     try {
       const out = await runFineTune(init, samples, this.opts.replay?.images ?? null, {
         threads: this.opts.threads,
         epochs: this.opts.epochs,
+        initFile,
+        samplesFile: this.opts.store.file,
+        replayFile: this.opts.replay?.file,
         shouldStop: () => this.stopping,
         onProgress: (p: Progress) => {
           Object.assign(this.current, p, { seconds: (Date.now() - started) / 1000 });
@@ -112,7 +121,7 @@ export class FineTuneJob {
       }
       await writeFileAtomic(file, modelBytes(out.model), { label: file });
       this.tuned = serving(single(out.model, file), file);
-      this.current = { ...this.current, state: 'done', before: out.before, after: out.after, file: FINETUNED_FILE, seconds: (Date.now() - started) / 1000 };
+      this.current = { ...this.current, state: 'done', before: out.before, after: out.after, heldOut: out.heldOutSamples, replayVal: out.replayValImages, file: FINETUNED_FILE, seconds: (Date.now() - started) / 1000 };
       const pct = (v: number | null) => (v === null ? '–' : `${(v * 100).toFixed(1)}%`);
       this.opts.log(`kconv serve: fine-tuned on ${samples.n} samples in ${this.current.seconds.toFixed(1)} s: your held-out digits ${pct(out.before.user)} → ${pct(out.after.user)}, replay validation ${pct(out.before.replay)} → ${pct(out.after.replay)}; wrote ${file}\n`);
     } catch (error) {
