@@ -31,7 +31,10 @@ export async function initTeach(page) {
   buildButtons(page);
   showCounts(await response.json());
   document.addEventListener('keydown', (e) => {
-    if (e.ctrlKey || e.metaKey || e.altKey || /^(INPUT|TEXTAREA|SELECT)$/.test(e.target.tagName)) return;
+    const t = e.target;
+    // Keys typed into a field are the field's (the pen's slider takes none).
+    const field = t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) || (t.tagName === 'INPUT' && !/^(range|file|button|checkbox)$/.test(t.type));
+    if (e.ctrlKey || e.metaKey || e.altKey || field) return;
     if (/^[0-9]$/.test(e.key)) {
       e.preventDefault();
       void teach(page, Number(e.key));
