@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { open as openFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -127,6 +128,41 @@ describe('kconv serve --collect: samples', () => {
     expect((await app.inject('/api/samples')).json().counts).toEqual(perDigit);
     expect((await readDataset(file, { cache: false, requireLabels: true })).images.n).toBe(1000);
   }, 60_000);
+
+  it('a write that fails half way is cut back: the row lands whole or not at all (and without the cut-back the file would be torn)', async () => {
+    const { app, file, lines } = await teachServer();
+    await postSample(app, { pixels: DIGITS[1], label: 1 });
+    const before = readFileSync(file);
+    // A disk that fills up in the middle of a row: half of it is written, then ENOSPC.
+    const probe = await openFile(file, 'r');
+    const proto = Object.getPrototypeOf(probe) as { write: (...a: unknown[]) => Promise<unknown>; truncate: (n: number) => Promise<void> };
+    await probe.close();
+    const { write, truncate } = proto;
+    proto.write = async function (this: unknown, buf: Buffer, off: number, len: number, pos: number) {
+      if (len < 1000) return write.call(this, buf, off, len, pos);
+      await write.call(this, buf, off, len >> 1, pos);
+      throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+    } as never;
+    try {
+      const r = await postSample(app, { pixels: DIGITS[2], label: 2 });
+      expect(r.statusCode).toBe(507);
+      expect(readFileSync(file)).toEqual(before);
+      // The planted bug: no cut-back. The same failure then leaves half a row in the file…
+      proto.truncate = async () => undefined;
+      expect((await postSample(app, { pixels: DIGITS[2], label: 2 })).statusCode).toBe(507);
+      proto.truncate = truncate;
+      expect(readFileSync(file).length).toBeGreaterThan(before.length);
+      await expect(readDataset(file, { cache: false })).rejects.toThrow(/samples\.csv:3/);
+    } finally {
+      proto.write = write;
+      proto.truncate = truncate;
+    }
+    // …and the store, finding the file not as it left it, refuses to write after it.
+    const r = await postSample(app, { pixels: DIGITS[3], label: 3 });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error).toMatch(/samples\.csv was changed by something else while kconv serve ran/);
+    expect(lines).toHaveLength(2);
+  });
 
   it('undoes the last sample (the file as before it), and says when there is none', async () => {
     const { app, file } = await teachServer();

@@ -116,11 +116,12 @@ export function teachRoutes(app: FastifyInstance, route: Route, models: Models, 
     if (which !== 'finetuned' && which !== 'original') throw new HttpError(400, 'send {"model": "finetuned"} to serve the fine-tuned model, or {"model": "original"} to go back to the weights file\'s');
     if (which === 'original') {
       models.use(models.original());
+      log(`kconv serve: now serving the original model ${models.original().file}\n`);
     } else {
       const tuned = job.result();
       if (!tuned) throw new HttpError(409, 'there is no fine-tuned model to use yet: POST /api/finetune first, and wait for it to finish');
       models.use(tuned);
-      log(`kconv serve: now serving the fine-tuned model ${store.dir}/model.finetuned.json (accepted on the page)\n`);
+      log(`kconv serve: now serving the fine-tuned model ${tuned.file}\n`);
     }
     return { serving: which };
   });
