@@ -18,6 +18,7 @@ import type { ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
 import { augmentSettings, NO_AUGMENTATION, type AugmentSettings } from './augment.js';
 import { stratifiedSplit } from './batches.js';
+import type { Recipe } from './recipes.js';
 import { evaluate } from './evaluate.js';
 import { dataFingerprint, train, type BatchProgress, type TrainOptions } from './trainer.js';
 
@@ -33,6 +34,20 @@ export const FINETUNE_DEFAULTS = {
   /** Of the replay file, held out to measure forgetting when no validation images are given. */
   replayValFraction: 0.1,
 } as const;
+
+/** The augmentation a fine-tune of `init` uses by default: the one it was trained with, else the affine warp. */
+export function defaultAugmentation(init: ModelFile): AugmentSettings {
+  return init.training ? augmentSettings(init.training.augment) : { ...NO_AUGMENTATION, affine: true };
+}
+
+/** The defaults as a recipe, for `kconv train --init` (its net is the init model's). */
+export function fineTuneRecipe(init: ModelFile): Recipe {
+  const d = FINETUNE_DEFAULTS;
+  return {
+    arch: init.arch, optimizer: d.optimizer, lr: d.lr, schedule: d.schedule, epochs: d.epochs, batchSize: d.batchSize,
+    augment: defaultAugmentation(init), weightDecay: 0, labelSmoothing: 0, ema: 0,
+  };
+}
 
 /** How the user's samples are held out to measure the fine-tune. */
 export type HeldOut =
@@ -206,7 +221,7 @@ function settingsOf(init: ModelFile, samples: Images, opts: FineTuneOptions): Se
     schedule: opts.schedule ?? d.schedule,
     freeze: opts.freeze ?? d.freeze,
     replayRatio: opts.replayRatio ?? d.replayRatio,
-    augment: opts.augment ?? (init.training ? augmentSettings(init.training.augment) : { ...NO_AUGMENTATION, affine: true }),
+    augment: opts.augment ?? defaultAugmentation(init),
     seed: opts.seed ?? 1,
     threads: opts.threads ?? 1,
     heldOut: opts.heldOut ?? { kind: 'split', fraction: 1 / 3 },

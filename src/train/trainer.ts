@@ -401,7 +401,8 @@ class TrainingRun {
       limit: opts.limit,
       threads: this.threads,
       ...(opts.data ? { data: opts.data } : {}),
-      ...(opts.init ? { init: { file: opts.init.file } } : {}),
+      // A resumed fine-tune still says what it started from.
+      ...(opts.init ? { init: { file: opts.init.file } } : this.resume?.training?.init ? { init: this.resume.training.init } : {}),
       ...(opts.freeze ? { freeze: opts.freeze } : {}),
       ...(this.replayRecord ? { replay: this.replayRecord } : {}),
       history: this.history,
