@@ -20,6 +20,7 @@ import { augmentSettings, NO_AUGMENTATION, type AugmentSettings } from './augmen
 import { stratifiedSplit } from './batches.js';
 import type { Recipe } from './recipes.js';
 import { evaluate } from './evaluate.js';
+import { withCopy } from './work-network.js';
 import { dataFingerprint, train, type BatchProgress, type TrainOptions } from './trainer.js';
 
 /** The defaults, chosen on the 200 Dig-MNIST digits of bench/finetune.mjs (see the README). */
@@ -57,7 +58,9 @@ export type HeldOut =
    * k models, each trained with one of k stratified folds held out, measure every sample
    * once; the model returned then learns from all of them (k + 1 runs).
    */
-  | { kind: 'kfold'; k: number };
+  | { kind: 'kfold'; k: number }
+  /** None held out: the model learns from every sample, and the user accuracies are null (measure elsewhere). */
+  | { kind: 'none' };
 
 export interface FineTuneOptions {
   /** The original training images, mixed in as replay; none: the user's samples alone. */
@@ -165,8 +168,8 @@ export async function fineTune(init: ModelFile, samples: Images, opts: FineTuneO
   // Before: the init model on every held-out sample (each is held out by exactly one fold).
   const allHeldOut = Int32Array.from(folds.flatMap((f) => Array.from(f.heldOut))).sort();
   const before: Accuracies = {
-    user: allHeldOut.length > 0 ? evaluate(init.net, init.input, samples, allHeldOut).acc : null,
-    replay: replayVal ? evaluate(init.net, init.input, replayVal, null).acc : null,
+    user: allHeldOut.length > 0 ? accuracy(init, samples, allHeldOut) : null,
+    replay: replayVal ? accuracy(init, replayVal, null) : null,
   };
 
   let correct = 0;
@@ -177,18 +180,26 @@ export async function fineTune(init: ModelFile, samples: Images, opts: FineTuneO
     const fold = folds[r] ?? { train: allRows(samples.n), heldOut: new Int32Array(0) };
     const where: FineTuneRun = { run: r + 1, runs, kind: final ? 'final' : 'fold' };
     const trained = await trainOnce(init, samples, fold, replayPool, settings, opts, where, events, stop);
-    if (fold.heldOut.length > 0) correct += Math.round(evaluate(trained.model.net, trained.model.input, samples, fold.heldOut).acc * fold.heldOut.length);
+    if (fold.heldOut.length > 0) correct += Math.round(accuracy(trained.model, samples, fold.heldOut) * fold.heldOut.length);
     if (final) last = trained;
   }
   const model = last!.model;
   const after: Accuracies = {
     user: allHeldOut.length > 0 ? correct / allHeldOut.length : null,
-    replay: replayVal ? evaluate(model.net, model.input, replayVal, null).acc : null,
+    replay: replayVal ? accuracy(model, replayVal, null) : null,
   };
   return {
     model, before, after, heldOutSamples: allHeldOut.length, replayValImages: replayVal?.n ?? 0,
     history: last!.history, seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * A model's accuracy on images (the rows given, or all), measured in a borrowed network:
+ * neither the caller's model nor the new one grows evaluation buffers (work-network.ts).
+ */
+function accuracy(model: ModelFile, images: Images, rows: Int32Array | null): number {
+  return withCopy(model.net, (net) => evaluate(net, model.input, images, rows).acc);
 }
 
 interface Settings {
@@ -252,6 +263,7 @@ function allRows(n: number): Int32Array {
  */
 function foldsOf(samples: Images, heldOut: HeldOut, seed: number): { train: Int32Array; heldOut: Int32Array }[] {
   const name = 'the samples';
+  if (heldOut.kind === 'none') return [{ train: allRows(samples.n), heldOut: new Int32Array(0) }];
   if (heldOut.kind === 'split') {
     const split = stratifiedSplit(samples.labels!, samples.n, heldOut.fraction, seed);
     if (split.val.length === 0) {
