@@ -17,6 +17,8 @@ import { stratifiedSplit } from '../src/train/batches.js';
 import { evaluate } from '../src/train/evaluate.js';
 import { fineTune, FineTuneStopped, subsetImages, type FineTuneOptions } from '../src/train/finetune.js';
 import { GradientStep } from '../src/train/step.js';
+import { arenaStats } from '../src/kernels/memory.js';
+import { copyNetwork } from '../src/train/trainer.js';
 import { digitsDataset } from './helpers/digits.js';
 import { modelOf } from './helpers/models.js';
 
@@ -248,5 +250,25 @@ describe('stopping', () => {
     const abort = new AbortController();
     abort.abort();
     await expect(fineTune(init, samples, { ...QUICK, threads, signal: abort.signal })).rejects.toThrow(FineTuneStopped);
+  });
+});
+
+describe('memory in a long-running process', () => {
+  it('fine-tune after fine-tune, the kernel arena grows by little more than the new model\'s arrays (networks are lent, not made anew)', async () => {
+    const init = modelOf(ARCH, 7);
+    const run = () => fineTune(init, samples, { ...QUICK, epochs: 1, replay, replayVal: replay, heldOut: { kind: 'kfold', k: 2 } });
+    await run();
+    const used = () => arenaStats().usedBytes;
+    const before = used();
+    for (let i = 0; i < 3; i++) await run();
+    const perRun = (used() - before) / 3;
+    // Each run's new models (k + 1 of them) own their parameters and gradients, and a few small arrays.
+    const modelBytes = 2 * 4 * init.net.params().reduce((n, p) => n + p.value.length, 0);
+    const bound = 4 * (modelBytes + 128 * 1024);
+    expect(perRun).toBeLessThan(bound);
+    // What a new network per measurement costs: evaluation buffers for a batch of 256 images.
+    const at = used();
+    evaluate(copyNetwork(init.net, 1), init.input, replay, null);
+    expect(used() - at).toBeGreaterThan(10 * bound);
   });
 });

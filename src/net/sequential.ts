@@ -68,7 +68,7 @@ export class Sequential {
    */
   freeze(count: number): number {
     const withParams = this.layers.filter((l) => l.params().length > 0);
-    if (!Number.isInteger(count) || count < 0 || count >= withParams.length) {
+    if (!Number.isInteger(count) || count < 0 || (count > 0 && count >= withParams.length)) {
       throw new RangeError(`freeze: ${count} of ${withParams.length} layers with parameters (at least one must learn)`);
     }
     this.frozenLayers = count === 0 ? 0 : this.layers.indexOf(withParams[count - 1]) + 1;

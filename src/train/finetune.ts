@@ -18,7 +18,9 @@ import type { ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
 import { augmentSettings, NO_AUGMENTATION, type AugmentSettings } from './augment.js';
 import { stratifiedSplit } from './batches.js';
+import type { Recipe } from './recipes.js';
 import { evaluate } from './evaluate.js';
+import { withCopy } from './work-network.js';
 import { dataFingerprint, train, type BatchProgress, type TrainOptions } from './trainer.js';
 
 /** The defaults, chosen on the 200 Dig-MNIST digits of bench/finetune.mjs (see the README). */
@@ -34,6 +36,20 @@ export const FINETUNE_DEFAULTS = {
   replayValFraction: 0.1,
 } as const;
 
+/** The augmentation a fine-tune of `init` uses by default: the one it was trained with, else the affine warp. */
+export function defaultAugmentation(init: ModelFile): AugmentSettings {
+  return init.training ? augmentSettings(init.training.augment) : { ...NO_AUGMENTATION, affine: true };
+}
+
+/** The defaults as a recipe, for `kconv train --init` (its net is the init model's). */
+export function fineTuneRecipe(init: ModelFile): Recipe {
+  const d = FINETUNE_DEFAULTS;
+  return {
+    arch: init.arch, optimizer: d.optimizer, lr: d.lr, schedule: d.schedule, epochs: d.epochs, batchSize: d.batchSize,
+    augment: defaultAugmentation(init), weightDecay: 0, labelSmoothing: 0, ema: 0,
+  };
+}
+
 /** How the user's samples are held out to measure the fine-tune. */
 export type HeldOut =
   /** The same fraction of every digit held out (a seeded stratified split); the model learns from the rest. */
@@ -42,7 +58,9 @@ export type HeldOut =
    * k models, each trained with one of k stratified folds held out, measure every sample
    * once; the model returned then learns from all of them (k + 1 runs).
    */
-  | { kind: 'kfold'; k: number };
+  | { kind: 'kfold'; k: number }
+  /** None held out: the model learns from every sample, and the user accuracies are null (measure elsewhere). */
+  | { kind: 'none' };
 
 export interface FineTuneOptions {
   /** The original training images, mixed in as replay; none: the user's samples alone. */
@@ -150,8 +168,8 @@ export async function fineTune(init: ModelFile, samples: Images, opts: FineTuneO
   // Before: the init model on every held-out sample (each is held out by exactly one fold).
   const allHeldOut = Int32Array.from(folds.flatMap((f) => Array.from(f.heldOut))).sort();
   const before: Accuracies = {
-    user: allHeldOut.length > 0 ? evaluate(init.net, init.input, samples, allHeldOut).acc : null,
-    replay: replayVal ? evaluate(init.net, init.input, replayVal, null).acc : null,
+    user: allHeldOut.length > 0 ? accuracy(init, samples, allHeldOut) : null,
+    replay: replayVal ? accuracy(init, replayVal, null) : null,
   };
 
   let correct = 0;
@@ -162,18 +180,26 @@ export async function fineTune(init: ModelFile, samples: Images, opts: FineTuneO
     const fold = folds[r] ?? { train: allRows(samples.n), heldOut: new Int32Array(0) };
     const where: FineTuneRun = { run: r + 1, runs, kind: final ? 'final' : 'fold' };
     const trained = await trainOnce(init, samples, fold, replayPool, settings, opts, where, events, stop);
-    if (fold.heldOut.length > 0) correct += Math.round(evaluate(trained.model.net, trained.model.input, samples, fold.heldOut).acc * fold.heldOut.length);
+    if (fold.heldOut.length > 0) correct += Math.round(accuracy(trained.model, samples, fold.heldOut) * fold.heldOut.length);
     if (final) last = trained;
   }
   const model = last!.model;
   const after: Accuracies = {
     user: allHeldOut.length > 0 ? correct / allHeldOut.length : null,
-    replay: replayVal ? evaluate(model.net, model.input, replayVal, null).acc : null,
+    replay: replayVal ? accuracy(model, replayVal, null) : null,
   };
   return {
     model, before, after, heldOutSamples: allHeldOut.length, replayValImages: replayVal?.n ?? 0,
     history: last!.history, seconds: (performance.now() - started) / 1000,
   };
+}
+
+/**
+ * A model's accuracy on images (the rows given, or all), measured in a borrowed network:
+ * neither the caller's model nor the new one grows evaluation buffers (work-network.ts).
+ */
+function accuracy(model: ModelFile, images: Images, rows: Int32Array | null): number {
+  return withCopy(model.net, (net) => evaluate(net, model.input, images, rows).acc);
 }
 
 interface Settings {
@@ -206,7 +232,7 @@ function settingsOf(init: ModelFile, samples: Images, opts: FineTuneOptions): Se
     schedule: opts.schedule ?? d.schedule,
     freeze: opts.freeze ?? d.freeze,
     replayRatio: opts.replayRatio ?? d.replayRatio,
-    augment: opts.augment ?? (init.training ? augmentSettings(init.training.augment) : { ...NO_AUGMENTATION, affine: true }),
+    augment: opts.augment ?? defaultAugmentation(init),
     seed: opts.seed ?? 1,
     threads: opts.threads ?? 1,
     heldOut: opts.heldOut ?? { kind: 'split', fraction: 1 / 3 },
@@ -237,6 +263,7 @@ function allRows(n: number): Int32Array {
  */
 function foldsOf(samples: Images, heldOut: HeldOut, seed: number): { train: Int32Array; heldOut: Int32Array }[] {
   const name = 'the samples';
+  if (heldOut.kind === 'none') return [{ train: allRows(samples.n), heldOut: new Int32Array(0) }];
   if (heldOut.kind === 'split') {
     const split = stratifiedSplit(samples.labels!, samples.n, heldOut.fraction, seed);
     if (split.val.length === 0) {

@@ -16,6 +16,7 @@ import { WeightAverage } from '../optim/ema.js';
 import { DataParallel } from './data-parallel.js';
 import { evaluate } from './evaluate.js';
 import { GradientStep } from './step.js';
+import { borrowNetwork, giveBack } from './work-network.js';
 
 export interface TrainOptions {
   arch: string;
@@ -228,8 +229,20 @@ class TrainingRun {
     if (opts.replay && !(opts.replay.ratio > 0 && Number.isFinite(opts.replay.ratio))) throw new UsageError(`replay ratio ${opts.replay.ratio}: must be a number > 0`);
     if (opts.replay && (!opts.replay.images.labels || opts.replay.images.n === 0)) throw new UsageError(`${opts.replay.file}: the replay images must be labelled, and at least one`);
     const base = resume ?? opts.init?.model;
+    // A fine-tune trains a copy of its init model, in a network lent for the run (work-network.ts).
+    const net: Sequential = resume?.net ?? (opts.init ? borrowNetwork(opts.init.model.net, opts.seed) : createNetwork(opts.arch, opts.seed));
+    try {
+      return await TrainingRun.build(userData, valData, opts, events, resume, base, net);
+    } catch (error) {
+      if (opts.init && !resume) giveBack(net);
+      throw error;
+    }
+  }
+
+  private static async build(
+    userData: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents, resume: ModelFile | undefined, base: ModelFile | undefined, net: Sequential,
+  ): Promise<TrainingRun> {
     const input: InputSpec = base?.input ?? DEFAULT_INPUT;
-    const net: Sequential = resume?.net ?? (opts.init ? copyNetwork(opts.init.model.net, opts.seed) : createNetwork(opts.arch, opts.seed));
     const arch = base?.arch ?? formatArch(parseArch(opts.arch));
     checkOutputs(net, arch);
     const frozenParams = opts.freeze ? freezeLayers(net, opts.freeze, arch) : 0;
@@ -256,6 +269,7 @@ class TrainingRun {
 
   async close(): Promise<void> {
     await this.pool?.close();
+    if (this.opts.init && !this.resume) giveBack(this.net);
   }
 
   /** Every remaining epoch; returns early (stopped) when asked to stop. */
@@ -401,7 +415,8 @@ class TrainingRun {
       limit: opts.limit,
       threads: this.threads,
       ...(opts.data ? { data: opts.data } : {}),
-      ...(opts.init ? { init: { file: opts.init.file } } : {}),
+      // A resumed fine-tune still says what it started from.
+      ...(opts.init ? { init: { file: opts.init.file } } : this.resume?.training?.init ? { init: this.resume.training.init } : {}),
       ...(opts.freeze ? { freeze: opts.freeze } : {}),
       ...(this.replayRecord ? { replay: this.replayRecord } : {}),
       history: this.history,
