@@ -122,6 +122,23 @@ describe('kconv serve --collect: fine-tune', () => {
     await accept.body!.cancel();
   }, 120_000);
 
+  it('fine-tunes again and again in one server (a new sample each time), each from the model being served', async () => {
+    const { app, dir } = await server({ samples: 12 });
+    const files: string[] = [];
+    for (let round = 0; round < 3; round++) {
+      expect((await app.inject({ method: 'POST', url: '/api/finetune' })).statusCode).toBe(202);
+      const done = await finished(app);
+      expect(done.state, done.error).toBe('done');
+      expect(done.samples).toBe(12 + round);
+      files.push(readFileSync(join(dir, 'model.finetuned.json'), 'utf8'));
+      expect((await app.inject({ method: 'POST', url: '/api/model/use', headers: { 'content-type': 'application/json' }, payload: '{"model":"finetuned"}' })).statusCode).toBe(200);
+      await app.inject({ method: 'POST', url: '/api/samples', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pixels: digitPixels(round, random), label: round }) });
+    }
+    expect(new Set(files).size).toBe(3);
+    // The second started from the first's result, the third from the second's.
+    expect(JSON.parse(files[1]).training.init.file).toMatch(/model\.finetuned\.json$/);
+  }, 180_000);
+
   it('needs 10 samples; measures by 5-fold below 100 samples, by a held-out third above', async () => {
     const { app } = await server({ samples: 9 });
     const r = await app.inject({ method: 'POST', url: '/api/finetune' });
