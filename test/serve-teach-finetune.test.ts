@@ -120,6 +120,10 @@ describe('kconv serve --collect: fine-tune', () => {
     const accept = await fetch(`http://127.0.0.1:${port}/api/finetune`, { headers: { accept: 'text/event-stream' } });
     expect(accept.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     await accept.body!.cancel();
+    // HEAD ends at once (a stream that never ends would time out here).
+    const head = await fetch(`http://127.0.0.1:${port}/api/finetune/events`, { method: 'HEAD', signal: AbortSignal.timeout(5000) });
+    expect(head.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(await head.text()).toBe('');
   }, 120_000);
 
   it('fine-tunes again and again in one server (a new sample each time), each from the model being served', async () => {

@@ -138,6 +138,11 @@ export class FineTuneJob {
     reply.hijack();
     const res = reply.raw;
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
+    // HEAD: the headers alone, not a stream that never ends.
+    if (reply.request.method === 'HEAD') {
+      res.end();
+      return;
+    }
     res.write(`retry: 2000\n\n`);
     this.streams.add(res);
     res.on('close', () => this.streams.delete(res));
