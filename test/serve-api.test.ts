@@ -77,11 +77,11 @@ describe('kconv serve: the page', () => {
     expect(page.body).toMatch(/<canvas id="pad"/);
     // Every script and stylesheet the page names is served here: nothing from elsewhere.
     const refs = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((r) => !r.startsWith('data:'));
-    expect(refs).toEqual(['/assets/style.css', '/assets/app.js']);
+    expect(refs).toEqual(['/assets/style.css', '/assets/teach.css', '/assets/app.js', '/api/samples.csv']);
     const appJs = await app.inject('/assets/app.js');
     const imports = [...appJs.body.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
-    expect(imports.sort()).toEqual(['./colors.js', './preprocess.js']);
-    for (const path of ['/assets/style.css', '/assets/colors.js']) expect((await app.inject(path)).statusCode).toBe(200);
+    expect(imports.sort()).toEqual(['./colors.js', './preprocess.js', './teach.js']);
+    for (const path of ['/assets/style.css', '/assets/colors.js', '/assets/teach.js', '/assets/teach.css']) expect((await app.inject(path)).statusCode).toBe(200);
     // The page's script at least parses as a module (the browser test, in test:data, runs it).
     const file = join(tempDir('kconv-page-'), 'app.mjs');
     writeFileSync(file, appJs.body);

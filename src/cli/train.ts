@@ -2,18 +2,21 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { STDIN, type Images } from '../data/index.js';
-import { ModelFileError, UsageError } from '../errors.js';
+import { DataError, ModelFileError, UsageError } from '../errors.js';
 import { lockOutput } from '../io/lock.js';
 import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { looksLikeManifest, manifestTarget, MAX_MANIFEST_BYTES, MAX_MEMBERS, memberFiles, memberPath, parseManifest } from '../model/ensemble.js';
-import { parseModel, readWeightsText, type ModelFile } from '../model/weights-file.js';
+import { DEFAULT_INPUT, parseModel, readWeightsText, type InputSpec, type ModelFile } from '../model/weights-file.js';
 import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../train/augment.js';
-import { RECIPES } from '../train/recipes.js';
+import { RECIPES, type Recipe } from '../train/recipes.js';
+import { fineTuneRecipe } from '../train/finetune.js';
 import { trainEnsemble, type MemberPlan } from '../train/ensemble.js';
-import { checkArch, dataFingerprint, lastPath, train, type TrainEvents, type TrainOptions } from '../train/trainer.js';
+import { stratifiedSplit } from '../train/batches.js';
+import { evaluate } from '../train/evaluate.js';
+import { checkArch, dataFingerprint, lastPath, train, type FileTrainOptions as TrainOptions, type TrainEvents } from '../train/trainer.js';
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
@@ -50,6 +53,10 @@ interface TrainFlags {
   threads?: number;
   labels?: string;
   ensemble?: number;
+  init?: string;
+  freeze?: number;
+  replay?: string;
+  replayRatio?: number;
 }
 
 function ensembleSize(value: string): number {
@@ -89,6 +96,10 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--seed <n>', 'random seed: same seed, data and options give the same weights file', nonNegativeInt('--seed'), 1)
     .option('--out <file>', 'where to write the weights (after every epoch)', 'model.json')
     .option('--resume <file>', 'continue training from a weights file written by kconv train (--epochs, --lr, --lr-schedule, --optimizer may change)')
+    .option('--init <file>', 'fine-tune: start from this weights file\'s net and weights (a new run, not --resume); default --out <file>.finetuned.json')
+    .option('--freeze <n>', 'with --init: keep the first n layers that have parameters fixed', nonNegativeInt('--freeze'))
+    .option('--replay <file.csv>', 'with --init: mix these labelled images (the original training data) into every epoch')
+    .option('--replay-ratio <r>', 'replay images per training image in each epoch (default 1)', number('--replay-ratio', 0, 1000, { minExclusive: true }))
     .option('--limit <n>', 'use only the first n rows of the training file', positiveInt('--limit'))
     .option('--save-best', 'keep the epoch with the best validation accuracy in --out (the latest goes to <out>.last.json)')
     .option('--no-optimizer-state', 'leave optimizer state out of the file (smaller; --resume then restarts momentum)')
@@ -103,6 +114,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
       '  $ kconv train train.csv --recipe best --val val.csv',
       '  $ kconv train train.csv --resume model.json --epochs 8 --lr 0.005   # fine-tune: a new schedule from epoch 6',
       '  $ kconv train train.csv --ensemble 3 --out ens.json   # ens.1.json … ens.3.json (seeds 1 … 3) and the manifest ens.json',
+      '  $ kconv train mine.csv --init model.json --replay train.csv   # teach model.json your handwriting → model.finetuned.json',
       '',
       `Architecture tokens: ${GRAMMAR_HELP}.`,
       'Ctrl-C finishes the current batch, saves a checkpoint and prints how to resume.',
@@ -115,8 +127,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
 }
 
 /** A new run's options: the recipe's, with the options typed winning. */
-function freshOptions(flags: TrainFlags): TrainOptions {
-  const recipe = RECIPES[flags.recipe];
+function freshOptions(flags: TrainFlags, recipe: Recipe = RECIPES[flags.recipe]): TrainOptions {
   const optimizer = flags.optimizer ?? recipe.optimizer;
   const opts: TrainOptions = {
     arch: flags.arch ?? recipe.arch,
@@ -190,6 +201,9 @@ function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: Mo
     const v = validationOf(flags);
     fixed(flags.val === false ? '--no-val' : typed('val') ? '--val' : '--val-split', JSON.stringify(v) === JSON.stringify(t.validation), describeValidation(t.validation));
   }
+  if (typed('freeze')) fixed('--freeze', flags.freeze === (t.freeze ?? 0), t.freeze ? `--freeze ${t.freeze}` : 'no layers frozen');
+  if (typed('replayRatio')) fixed('--replay-ratio', flags.replayRatio === t.replay?.ratio, t.replay ? `--replay-ratio ${t.replay.ratio}` : 'no --replay');
+  if (typed('replay') && !t.replay) fixed('--replay', false, 'no --replay');
   const optimizer = flags.optimizer ?? (t.optimizer.name as OptimizerName);
   const changedOptimizer = optimizer !== t.optimizer.name;
   const opts: TrainOptions = {
@@ -212,12 +226,80 @@ function resumeOptions(flags: TrainFlags, typed: Typed, from: string, resume: Mo
     ema: t.ema ?? 0,
     threads: 1,
     resumedFile: from,
+    ...(t.freeze ? { freeze: t.freeze } : {}),
   };
   checkSaveBest(opts, `${from} was trained without validation`);
   if (t.history.length >= opts.epochs && !t.position) {
     throw new UsageError(`${from}: already trained for ${t.history.length} epochs; give --epochs N with N > ${t.history.length} to train more`);
   }
   return opts;
+}
+
+/**
+ * A fine-tune's options (--init): the net and its input spec come from the file, so an
+ * --arch or --recipe naming another is refused; the defaults are fine-tuning's
+ * (train/finetune.ts), or the recipe's when one is typed; options typed win.
+ */
+function initOptions(flags: TrainFlags, typed: Typed, from: string, init: ModelFile): TrainOptions {
+  if (flags.ensemble !== undefined) throw new UsageError(`--ensemble trains new models from fresh weights; --init ${from} fine-tunes one model: give one of them`);
+  const recipe = typed('recipe') ? RECIPES[flags.recipe] : null;
+  if (recipe && !sameArch(recipe.arch, init.arch)) {
+    throw new UsageError(`--recipe ${flags.recipe} trains the network ${formatArch(parseArch(recipe.arch))}, but --init ${from} holds ${init.arch}: the net comes from --init; leave --recipe out, or give its options one by one`);
+  }
+  if (typed('arch') && !sameArch(flags.arch!, init.arch)) {
+    throw new UsageError(`--arch ${flags.arch} conflicts with --init ${from}, whose network is ${init.arch}: the net comes from the --init file; leave --arch out`);
+  }
+  if ((recipe || typed('arch')) && !sameInput(init.input, DEFAULT_INPUT)) {
+    throw new UsageError(`${typed('arch') ? '--arch' : '--recipe'} builds a net reading ${describeInput(DEFAULT_INPUT)}, but --init ${from} reads ${describeInput(init.input)}: the net comes from the --init file; leave ${typed('arch') ? '--arch' : '--recipe'} out`);
+  }
+  const withParams = init.net.layers.filter((l) => l.params().length > 0).length;
+  if (flags.freeze !== undefined && flags.freeze >= withParams) {
+    throw new UsageError(`--freeze ${flags.freeze}: ${from}'s network ${init.arch} has ${withParams} layers with parameters, and at least the last must learn; give --freeze 0 to ${withParams - 1}`);
+  }
+  const opts = freshOptions({ ...flags, arch: undefined }, { ...(recipe ?? fineTuneRecipe(init)), arch: init.arch });
+  // By default beside the weights it came from, never over them.
+  if (!typed('out')) opts.out = from.replace(/(\.json)?$/, '.finetuned.json');
+  opts.init = { model: init, file: from };
+  opts.freeze = flags.freeze ?? 0;
+  return opts;
+}
+
+function sameInput(a: InputSpec, b: InputSpec): boolean {
+  return a.scale === b.scale && a.mean === b.mean && a.std === b.std;
+}
+
+function describeInput(i: InputSpec): string {
+  return `pixels / ${i.scale}, then (x − ${i.mean}) / ${i.std}`;
+}
+
+/** --freeze, --replay and --replay-ratio go with --init (or the checkpoint of a fine-tune); said before any work. */
+function checkFineTuneFlags(flags: TrainFlags, typed: Typed): void {
+  if (flags.init !== undefined) {
+    if (flags.replayRatio !== undefined && flags.replay === undefined) throw new UsageError('--replay-ratio sets how many --replay images each epoch mixes in: give --replay train.csv too');
+    return;
+  }
+  if (typed('resume')) return; // a resumed fine-tune: checked against its record (resumeOptions)
+  for (const [flag, given] of [['--freeze', flags.freeze !== undefined], ['--replay', flags.replay !== undefined], ['--replay-ratio', flags.replayRatio !== undefined]] as const) {
+    if (given) throw new UsageError(`${flag} is for fine-tuning a trained model: give --init model.json (the weights to start from)`);
+  }
+}
+
+/** A weights file for --init: one model, not an ensemble's manifest. */
+async function readInit(file: string): Promise<ModelFile> {
+  let text: string;
+  try {
+    text = await readWeightsText(file);
+  } catch (error) {
+    if (error instanceof ModelFileError && / no such weights file/.test(error.message)) {
+      throw new UsageError(`--init ${file}: no such weights file; give the model to fine-tune (a weights file written by kconv train)`);
+    }
+    throw error;
+  }
+  if (looksLikeManifest(text) && text.length <= MAX_MANIFEST_BYTES) {
+    parseManifest(text, file);
+    throw new UsageError(`--init ${file} is an ensemble manifest: fine-tune one of its models, e.g. --init ${memberFiles(file, parseManifest(text, file))[0]}`);
+  }
+  return parseModel(text, file);
 }
 
 function sameArch(a: string, b: string): boolean {
@@ -253,6 +335,12 @@ async function readResume(file: string): Promise<Resumed> {
 }
 
 async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): Promise<number> {
+  checkFineTuneFlags(flags, typed);
+  if (flags.init !== undefined) {
+    if (flags.resume !== undefined) throw new UsageError(`--init ${flags.init} starts a new run from its weights, --resume ${flags.resume} continues a checkpoint: give one of them`);
+    const init = await readInit(flags.init);
+    return runFile(file, flags, typed, io, initOptions(flags, typed, flags.init, init), undefined);
+  }
   const resumed = flags.resume ? await readResume(flags.resume) : undefined;
   if (resumed?.kind === 'ensemble') return runEnsemble(file, flags, typed, io, resumed.members);
   if (flags.ensemble !== undefined) {
@@ -261,8 +349,19 @@ async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): 
   }
   const resume = resumed?.model;
   const opts = resume ? resumeOptions(flags, typed, flags.resume!, resume) : freshOptions(flags);
+  return runFile(file, flags, typed, io, opts, resume);
+}
+
+/** One model's run (new, fine-tuned or resumed): the checks and lock of its output, the data, then training. */
+async function runFile(file: string, flags: TrainFlags, typed: Typed, io: Io, opts: TrainOptions, resume: ModelFile | undefined): Promise<number> {
+  // A resumed fine-tune replays what it replayed (its record names the file), unless --replay names it elsewhere.
+  const recordedReplay = resume?.training?.replay;
+  const replayFile = flags.replay ?? recordedReplay?.file;
   const valFile = opts.validation.kind === 'file' ? opts.validation.file : undefined;
-  const inputs: NamedInput[] = [{ flag: '', file }, { flag: '--val', file: valFile }, { flag: '--labels', file: flags.labels }];
+  const inputs: NamedInput[] = [
+    { flag: '', file }, { flag: '--val', file: valFile }, { flag: '--labels', file: flags.labels },
+    { flag: '--init', file: flags.init }, { flag: '--replay', file: replayFile },
+  ];
   refuseStdinTwice(inputs);
 
   // Before any work: the outputs can be written, are not inputs, and no other run writes them.
@@ -274,6 +373,11 @@ async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): 
     const data = await readData(file, flags, io, { requireLabels: true, requireRows: true, labels: flags.labels });
     const valData = valFile !== undefined ? await readData(valFile, flags, io, { requireLabels: true, requireRows: true }) : null;
     opts.data = dataFingerprint(data.file, data.images);
+    if (replayFile !== undefined) {
+      const replay = await readReplay(replayFile, flags, io, recordedReplay, flags.resume);
+      opts.replay = { images: replay.images, ratio: flags.replayRatio ?? recordedReplay?.ratio ?? 1, file: replay.file };
+    }
+    if (opts.init) await reportStart(opts, data.images, valData?.images ?? null, io);
     const recorded = resume?.training?.data;
     if (recorded && recorded.sha256 !== opts.data.sha256) {
       io.err(`kconv: warning: ${data.file} is not the data ${flags.resume} was trained on (${recorded.file}, ${recorded.images} images; now ${data.images.n} images with other content): training goes on with it\n`);
@@ -287,6 +391,40 @@ async function runTrain(file: string, flags: TrainFlags, typed: Typed, io: Io): 
   } finally {
     lock.release();
   }
+}
+
+/**
+ * The replay images. For a resumed fine-tune they must be the images it replayed (the
+ * batches after the checkpoint depend on them): a missing or changed file is refused.
+ */
+async function readReplay(file: string, flags: TrainFlags, io: Io, recorded: TrainingRecordReplay | undefined, from: string | undefined): Promise<{ images: Images; file: string }> {
+  let data;
+  try {
+    data = await readData(file, flags, io, { requireLabels: true, requireRows: true });
+  } catch (error) {
+    if (recorded && flags.replay === undefined && error instanceof DataError) {
+      throw new UsageError(`${from} was fine-tuned with replay of ${recorded.file}, which cannot be read (${error.message}); give --replay FILE with the same images`);
+    }
+    throw error;
+  }
+  if (recorded && dataFingerprint(data.file, data.images).sha256 !== recorded.sha256) {
+    throw new UsageError(`--replay ${file}: not the images ${from} was fine-tuned with (${recorded.file}, ${recorded.images} images; now ${data.images.n} with other content), and the batches after the checkpoint depend on them; give --replay the same file`);
+  }
+  return { images: data.images, file: data.file };
+}
+
+type TrainingRecordReplay = NonNullable<NonNullable<ModelFile['training']>['replay']>;
+
+/** Before a fine-tune: where the init model stands on the validation images, to compare with the epochs' lines. */
+async function reportStart(opts: TrainOptions, data: Images, valData: Images | null, io: Io): Promise<void> {
+  const init = opts.init!;
+  const v = opts.validation;
+  const rows = v.kind === 'split' ? stratifiedSplit(data.labels!, opts.limit ?? data.n, v.fraction, opts.seed).val : null;
+  const set = v.kind === 'file' ? valData : v.kind === 'split' && rows!.length > 0 ? data : null;
+  const before = set ? `, val acc ${pct(evaluate(init.model.net, init.model.input, set, rows).acc)} before fine-tuning` : '';
+  const frozen = opts.freeze ? `, the first ${opts.freeze} layer${opts.freeze === 1 ? '' : 's'} with parameters frozen` : '';
+  const replay = opts.replay ? `, replaying ${opts.replay.ratio} image${opts.replay.ratio === 1 ? '' : 's'} of ${opts.replay.file} per image` : '';
+  io.err(`kconv: fine-tuning ${init.file} (${init.model.arch})${frozen}${replay}${before}\n`);
 }
 
 /**

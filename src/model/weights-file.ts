@@ -76,6 +76,12 @@ export interface TrainingRecord {
   threads?: number;
   /** What was trained on, so that a resume can tell when the data changed. */
   data?: DataFingerprint;
+  /** Fine-tuned: the weights file the run started from (kconv train --init). */
+  init?: { file: string };
+  /** Fine-tuned with the first `freeze` layers that have parameters kept fixed. */
+  freeze?: number;
+  /** Fine-tuned with replay: the images mixed in (ratio per training image each epoch). */
+  replay?: DataFingerprint & { ratio: number };
   history: EpochRecord[];
   /** Set when training stopped inside an epoch: where to pick up. */
   position?: { epoch: number; batch: number; lossSum: number; correct: number; seen: number; dropoutState?: number };
@@ -521,14 +527,26 @@ function parseTraining(raw: Json, fail: Fail): TrainingRecord | undefined {
     fail(`training.limit must be null or an integer ≥ 1, got ${describe(limitRaw)}`);
   }
   const threads = t.get('threads') === undefined ? undefined : t.int('threads', 1, 4096);
-  let data: DataFingerprint | undefined;
-  if (t.get('data') !== undefined) {
-    const d = field(t.object('data'), 'training.data.');
+  const fingerprint = (key: string): DataFingerprint => {
+    const d = field(t.object(key), `training.${key}.`);
     const file = d.get('file');
     const sha256 = d.get('sha256');
-    if (typeof file !== 'string' || file.length > 4096) fail(`training.data.file must be a file name, got ${describe(file)}`);
-    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) fail(`training.data.sha256 must be 64 hex digits, got ${describe(sha256)}`);
-    data = { file: file as string, images: d.int('images', 1), sha256: sha256 as string };
+    if (typeof file !== 'string' || file.length > 4096) fail(`training.${key}.file must be a file name, got ${describe(file)}`);
+    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) fail(`training.${key}.sha256 must be 64 hex digits, got ${describe(sha256)}`);
+    return { file: file as string, images: d.int('images', 1), sha256: sha256 as string };
+  };
+  const data = t.get('data') !== undefined ? fingerprint('data') : undefined;
+  let init: TrainingRecord['init'];
+  if (t.get('init') !== undefined) {
+    const file = own(t.object('init'), 'file');
+    if (typeof file !== 'string' || file === '' || file.length > 4096) fail(`training.init.file must be a file name, got ${describe(file)}`);
+    init = { file: file as string };
+  }
+  const freeze = t.get('freeze') === undefined ? undefined : t.int('freeze', 1, 4096);
+  let replay: TrainingRecord['replay'];
+  if (t.get('replay') !== undefined) {
+    const ratio = field(t.object('replay'), 'training.replay.').num('ratio', (v) => v > 0 && v <= 1000, 'a number above 0, at most 1000');
+    replay = { ...fingerprint('replay'), ratio };
   }
   const historyRaw = t.get('history');
   if (!Array.isArray(historyRaw)) return fail(`training.history must be an array of epoch records, got ${describe(historyRaw)}`);
@@ -559,6 +577,9 @@ function parseTraining(raw: Json, fail: Fail): TrainingRecord | undefined {
     limit: limitRaw as number | null,
     ...(threads !== undefined ? { threads } : {}),
     ...(data !== undefined ? { data } : {}),
+    ...(init !== undefined ? { init } : {}),
+    ...(freeze !== undefined ? { freeze } : {}),
+    ...(replay !== undefined ? { replay } : {}),
     history,
   };
   if (t.get('bestEpoch') !== undefined) record.bestEpoch = t.int('bestEpoch', 1, Math.max(1, history.length));

@@ -37,6 +37,8 @@ export class Sequential {
   readonly outputShape: readonly number[];
   /** The stream dropout masks draw from (its own, so masks never disturb initialisation). */
   readonly random: Random;
+  /** Leading layers kept fixed while training (see freeze): run as when predicting, never backpropagated. */
+  private frozenLayers = 0;
 
   constructor(specs: readonly LayerSpec[], inputShape: readonly number[] = INPUT_SHAPE, seed = 1) {
     const plan = planSpecs(specs, inputShape);
@@ -55,6 +57,32 @@ export class Sequential {
     this.layers = layers;
     this.inputShape = inputShape;
     this.outputShape = shape;
+  }
+
+  /**
+   * Keeps the first `count` layers that have parameters fixed (fine-tuning): the layers up
+   * to the last of them run as when predicting (batch normalization by its running
+   * statistics, which stay as they are; no dropout), and backward stops at the first
+   * layer that learns, which then computes no input gradient. Returns how many of the
+   * parameters (in params() order) are frozen, for the optimizer to leave alone.
+   */
+  freeze(count: number): number {
+    const withParams = this.layers.filter((l) => l.params().length > 0);
+    if (!Number.isInteger(count) || count < 0 || (count > 0 && count >= withParams.length)) {
+      throw new RangeError(`freeze: ${count} of ${withParams.length} layers with parameters (at least one must learn)`);
+    }
+    this.frozenLayers = count === 0 ? 0 : this.layers.indexOf(withParams[count - 1]) + 1;
+    let firstWithParams = true;
+    this.layers.forEach((layer, i) => {
+      layer.needsInputGrad = i >= this.frozenLayers && !firstWithParams;
+      if (i >= this.frozenLayers && layer.params().length > 0) firstWithParams = false;
+    });
+    return withParams.slice(0, count).reduce((n, l) => n + l.params().length, 0);
+  }
+
+  /** How many leading layers freeze() keeps fixed (0: none). */
+  get frozen(): number {
+    return this.frozenLayers;
   }
 
   /** Every layer's spec, flattens made explicit: builds an identical replica. */
@@ -88,14 +116,14 @@ export class Sequential {
 
   forward(x: Tensor, training: boolean): Tensor {
     let t = x;
-    for (const layer of this.layers) t = layer.forward(t, training);
+    for (let i = 0; i < this.layers.length; i++) t = this.layers[i].forward(t, training && i >= this.frozenLayers);
     return t;
   }
 
   /** Backpropagates dLoss/dOutput through every layer, filling parameter gradients. */
   backward(dy: Tensor): void {
     let g: Tensor | null = dy;
-    for (let i = this.layers.length - 1; i >= 0 && g; i--) g = this.layers[i].backward(g);
+    for (let i = this.layers.length - 1; i >= this.frozenLayers && g; i--) g = this.layers[i].backward(g);
   }
 }
 

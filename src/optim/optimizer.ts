@@ -43,6 +43,11 @@ export interface OptimizerState {
  */
 export class Optimizer {
   readonly state: OptimizerState;
+  /**
+   * The leading parameters left as they are (fine-tuning's frozen layers): no step and no
+   * weight decay. Their state arrays stay (zeros), so a checkpoint still holds one per parameter.
+   */
+  frozenParams = 0;
 
   constructor(readonly config: OptimizerConfig, readonly params: Param[], state?: OptimizerState) {
     const zeros = () => params.map((p) => new Float32Array(p.value.length));
@@ -59,6 +64,7 @@ export class Optimizer {
     const bias1 = 1 - Math.pow(momentum, t);
     const bias2 = 1 - Math.pow(beta2, t);
     this.params.forEach((p, k) => {
+      if (k < this.frozenParams) return;
       const w = p.value;
       const g = p.grad;
       if (name === 'sgd') {

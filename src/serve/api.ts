@@ -15,7 +15,8 @@ import type { Predictor } from './predictor.js';
  */
 
 export class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
+  /** `logged`: the line for the log was written already (a 5xx is logged once). */
+  constructor(readonly status: number, message: string, readonly logged = false) {
     super(message);
   }
 }

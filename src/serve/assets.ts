@@ -19,6 +19,8 @@ const FILES: Record<string, [string, string]> = {
   '/': ['serve/public/index.html', 'text/html; charset=utf-8'],
   '/assets/app.js': ['serve/public/app.js', 'text/javascript; charset=utf-8'],
   '/assets/style.css': ['serve/public/style.css', 'text/css; charset=utf-8'],
+  '/assets/teach.js': ['serve/public/teach.js', 'text/javascript; charset=utf-8'],
+  '/assets/teach.css': ['serve/public/teach.css', 'text/css; charset=utf-8'],
   '/assets/preprocess.js': ['image/preprocess.js', 'text/javascript; charset=utf-8'],
   '/assets/colors.js': ['show/colors.js', 'text/javascript; charset=utf-8'],
   // Each digit's shape for people without a Kannada font: made by src/serve/make-digit-shapes.mjs.

@@ -8,12 +8,15 @@ import { GENERIC_TYPES, HttpError, imagesFromBytes, imagesFromCsv, imagesFromJso
 import { loadAssets } from './assets.js';
 import { Predictor } from './predictor.js';
 import { modelSummary } from './summary.js';
+import { watchModel } from './reload.js';
+import { teachRoutes, type TeachOptions } from './teach.js';
 
 /**
  * `kconv serve`: the page and the HTTP API, on fastify. Fastify does the routing, the body
  * limit (checked on Content-Length before reading, and while reading a chunked body), the
  * parsing by content type (and 415 for the rest), and closing gracefully; kconv checks
- * what is inside a body (api.ts). Nothing here writes a file.
+ * what is inside a body (api.ts). Nothing here writes a file: only the teach endpoints
+ * (teach.ts), with --collect DIR, write, inside DIR.
  */
 
 export const DEFAULT_MAX_BODY = 10 * 1024 * 1024;
@@ -29,6 +32,49 @@ export interface ServeOptions {
   maxImages?: number;
   /** Where a line goes when a request meets a bug in kconv (a 500); the CLI passes stderr. */
   log?: (line: string) => void;
+  /** Reload the model when its weights file changes (one model only, not an ensemble). */
+  watch?: boolean;
+  /** --collect DIR: the teach panel and its endpoints (teach.ts); without it nothing is written. */
+  teach?: TeachOptions;
+}
+
+/** A model as served: its predictor, its summary for the page, its curves (drawn when first asked for). */
+export interface Served {
+  ensemble: Ensemble;
+  /** The weights file (or what --weights named). */
+  file: string;
+  predictor: Predictor;
+  modelJson: string;
+  modelName: string;
+  firstFile: string;
+  curvesPng(): Buffer | null;
+}
+
+export function serving(ensemble: Ensemble, weightsFile: string): Served {
+  // Filters, maps and curves are the first model's (an ensemble's probabilities are the mean of all).
+  const first = ensemble.members[0];
+  const firstFile = ensemble.members.length === 1 ? weightsFile : ensemble.files[0];
+  const info = modelSummary(ensemble.members.length === 1 ? first : ensemble, weightsFile);
+  let curves: Buffer | null | undefined;
+  return {
+    ensemble,
+    file: weightsFile,
+    predictor: new Predictor(ensemble.members),
+    modelJson: JSON.stringify({ ...info, filters: info.filters ? mapRowJson(info.filters) : null }),
+    modelName: ensemble.members.length === 1 ? first.arch : `${ensemble.members.length} models: ${ensemble.members.map((m) => m.arch).join(' | ')}`,
+    firstFile,
+    curvesPng() {
+      if (curves === undefined) {
+        try {
+          const history = historyOf(first.training, firstFile);
+          curves = encodePng(renderCurves({ history, weightsFile: firstFile, arch: first.arch, bestEpoch: first.training?.bestEpoch }).canvas);
+        } catch {
+          curves = null;
+        }
+      }
+      return curves;
+    },
+  };
 }
 
 const MB = (n: number) => (n >= 1048576 ? `${+(n / 1048576).toFixed(1)} MB` : n >= 1024 ? `${+(n / 1024).toFixed(1)} kB` : `${n} bytes`);
@@ -87,7 +133,7 @@ function linger(req: IncomingMessage): Promise<void> {
   });
 }
 
-const SECURITY_HEADERS = {
+export const SECURITY_HEADERS = {
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'x-frame-options': 'DENY',
@@ -99,27 +145,10 @@ const SECURITY_HEADERS = {
 export function buildServer(opts: ServeOptions): FastifyInstance {
   const maxBody = opts.maxBody ?? DEFAULT_MAX_BODY;
   const maxImages = opts.maxImages ?? MAX_IMAGES;
-  const ensemble: Ensemble = 'members' in opts.model ? opts.model : single(opts.model, opts.weightsFile);
-  // Filters, maps and curves are the first model's (an ensemble's probabilities are the mean of all).
-  const first = ensemble.members[0];
-  const firstFile = ensemble.members.length === 1 ? opts.weightsFile : ensemble.files[0];
-  const predictor = new Predictor(ensemble.members);
+  // What is served: replaced whole (never changed in place) when the weights file changes
+  // or the user switches to a fine-tuned model, so a request sees one model from start to end.
+  let current = serving('members' in opts.model ? opts.model : single(opts.model, opts.weightsFile), opts.weightsFile);
   const assets = loadAssets();
-  const info = modelSummary(ensemble.members.length === 1 ? first : ensemble, opts.weightsFile);
-  const modelJson = JSON.stringify({ ...info, filters: info.filters ? mapRowJson(info.filters) : null });
-  const modelName = ensemble.members.length === 1 ? first.arch : `${ensemble.members.length} models: ${ensemble.members.map((m) => m.arch).join(' | ')}`;
-  let curves: Buffer | null | undefined;
-  const curvesPng = () => {
-    if (curves === undefined) {
-      try {
-        const history = historyOf(first.training, firstFile);
-        curves = encodePng(renderCurves({ history, weightsFile: firstFile, arch: first.arch, bestEpoch: first.training?.bestEpoch }).canvas);
-      } catch {
-        curves = null;
-      }
-    }
-    return curves;
-  };
   let served = 0;
 
   const app = Fastify({
@@ -167,7 +196,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
     const { status, message } = describe(error, maxBody);
-    if (status >= 500) opts.log?.(`kconv serve: ${request.method} ${request.url.slice(0, 200)}: ${message}\n`);
+    if (status >= 500 && !(error instanceof HttpError && error.logged)) opts.log?.(`kconv serve: ${request.method} ${request.url.slice(0, 200)}: ${message}\n`);
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' && !request.raw.readableEnded) {
       await linger(request.raw);
       void reply.header('connection', 'close');
@@ -178,8 +207,8 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     void reply.code(404).type('application/json; charset=utf-8').send({ error: `no such page or endpoint: ${request.method} ${request.url.slice(0, 200)}` });
   });
 
-  /** Routes `url` for `methods`, and answers 405 (with Allow) for the others. */
-  const route = (url: string, methods: ('GET' | 'POST' | 'PUT')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown, on: FastifyInstance = app) => {
+  /** Routes `url` for `methods` (on `on`, a scope, when given), and answers 405 (with Allow) for the others. */
+  const route: Route = (url, methods, handler, on = app) => {
     for (const method of methods) on.route({ method, url, handler: handler as never });
     const allow = methods.includes('GET') ? [...methods, 'HEAD'] : methods;
     const others = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'].filter((m) => !allow.includes(m));
@@ -199,14 +228,14 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   route('/healthz', ['GET'], async () => {
     const m = process.memoryUsage();
-    return { status: 'ok', model: modelName, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
+    return { status: 'ok', model: current.modelName, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
   });
 
-  route('/api/model', ['GET'], async (_request, reply) => reply.type('application/json; charset=utf-8').send(modelJson));
+  route('/api/model', ['GET'], async (_request, reply) => reply.type('application/json; charset=utf-8').send(current.modelJson));
 
   route('/api/model/curves.png', ['GET'], async (_request, reply) => {
-    const png = curvesPng();
-    if (!png) throw new HttpError(404, `${firstFile.split(/[\\/]/).pop()} has no training history to draw`);
+    const png = current.curvesPng();
+    if (!png) throw new HttpError(404, `${current.firstFile.split(/[\\/]/).pop()} has no training history to draw`);
     return reply.type('image/png').send(png);
   });
 
@@ -238,8 +267,48 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     else if ((GENERIC_TYPES as readonly string[]).includes(type)) images = imagesFromBytes(body as Buffer, maxImages);
     else if (type.startsWith('image/')) throw new HttpError(415, `unsupported picture type "${type.slice(0, 60)}": kconv reads PNG and JPEG; convert it to PNG or JPEG`);
     else throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${TYPES_HINT}`);
-    return predictResponse(predictor, images, maps);
+    return predictResponse(current.predictor, images, maps);
   }
 
+  // The weights file's model, and what is served: the same, or a fine-tuned one the user accepted.
+  let original = current;
+  const models: Models = {
+    current: () => current,
+    original: () => original,
+    use(s) {
+      current = s;
+    },
+  };
+  if (opts.watch && current.ensemble.members.length === 1) {
+    const watcher = watchModel(opts.weightsFile, {
+      log: opts.log ?? (() => undefined),
+      onModel(model) {
+        const next = serving(single(model, opts.weightsFile), opts.weightsFile);
+        if (current === original) current = next;
+        original = next;
+      },
+    });
+    app.addHook('onClose', async () => watcher.close());
+  }
+  teachRoutes(app, route, models, opts.teach ?? null, opts.log ?? (() => undefined));
+  // A fine-tune in flight stops (writing nothing) and its event streams end, so that closing
+  // does not wait on them; then the samples file is closed and its lock released.
+  app.addHook('preClose', async () => {
+    await opts.teach?.job.stop();
+  });
+  app.addHook('onClose', async () => {
+    await opts.teach?.store.close();
+  });
+
   return app;
+}
+
+/** Routes `url` for `methods`, and answers 405 (with Allow) for the others. */
+export type Route = (url: string, methods: ('GET' | 'POST' | 'PUT' | 'DELETE')[], handler: (request: FastifyRequest, reply: FastifyReply) => unknown, on?: FastifyInstance) => void;
+
+/** The model served now, and the weights file's (they differ once a fine-tuned model is accepted). */
+export interface Models {
+  current(): Served;
+  original(): Served;
+  use(served: Served): void;
 }

@@ -50,7 +50,7 @@ export class DataParallel {
 
   static async create(
     threads: number, net: Sequential, specs: LayerSpec[], input: InputSpec, seed: number, data: Dataset,
-    maxBatch: number, orderLength = data.n, augment: AugmentSettings | null = null, labelSmoothing = 0,
+    maxBatch: number, orderLength = data.n, augment: AugmentSettings | null = null, labelSmoothing = 0, freeze = 0,
   ): Promise<DataParallel> {
     const netParams = net.params();
     const netState = net.state();
@@ -77,7 +77,7 @@ export class DataParallel {
       grads.push(f32(gradSize));
       stats.push(new Float64Array(new SharedArrayBuffer(16)));
       const init: WorkerInit = {
-        specs, input, seed, augment, labelSmoothing, view, index, threads, maxSlice, control, state, grads: grads[index - 1], moments, momentSlot,
+        specs, input, seed, augment, labelSmoothing, freeze, view, index, threads, maxSlice, control, state, grads: grads[index - 1], moments, momentSlot,
         stats: stats[index - 1], slices, data: shared, order, probs, failure,
       };
       const worker = new Worker(url, { workerData: init });

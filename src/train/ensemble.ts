@@ -19,7 +19,7 @@ import { TrainingError } from '../errors.js';
 import { saveManifest } from '../model/ensemble.js';
 import type { Images } from '../data/index.js';
 import type { ModelFile } from '../model/weights-file.js';
-import { train, type TrainEvents, type TrainOptions, type TrainResult } from './trainer.js';
+import { train, type FileTrainOptions, type TrainEvents, type TrainResult } from './trainer.js';
 
 /** One model of an ensemble run: what to train (or that it is done). */
 export interface MemberPlan {
@@ -28,7 +28,7 @@ export interface MemberPlan {
   /** Its path in the manifest, relative to the manifest's folder. */
   name: string;
   /** The options of its run: the ensemble's, with its own seed and `out` (its weights file). */
-  opts: TrainOptions;
+  opts: FileTrainOptions;
   /** The checkpoint it continues from, when resuming. */
   resume?: ModelFile;
   /** Already trained to its target: nothing to do. */

@@ -12,6 +12,8 @@ export interface WorkerInit {
   augment: AugmentSettings | null;
   /** The loss's label smoothing ε. */
   labelSmoothing: number;
+  /** Layers with parameters kept fixed (fine-tuning; Sequential.freeze), 0 for none. */
+  freeze: number;
   /** The test-time view of prediction jobs: [angle, scale, dx, dy], or NaNs for the image itself. */
   view: Float64Array;
   /** This worker's number, 1.. (the main thread is 0). */

@@ -5,8 +5,7 @@ import { SpecError, TrainingError, UsageError } from '../errors.js';
 import { saveModel, type DataFingerprint, type EpochRecord, type ModelFile, type TrainingRecord } from '../model/weights-file.js';
 import { CLASSES, DEFAULT_INPUT, type InputSpec } from '../net/input.js';
 import { createNetwork, formatArch, parseArch } from '../net/index.js';
-import type { Sequential } from '../net/sequential.js';
-import { layerSpec } from '../net/sequential.js';
+import { layerSpec, Sequential } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
 import { Optimizer, optimizerConfig, type OptimizerName } from '../optim/optimizer.js';
 import { learningRate, type ScheduleName } from '../optim/schedule.js';
@@ -17,6 +16,7 @@ import { WeightAverage } from '../optim/ema.js';
 import { DataParallel } from './data-parallel.js';
 import { evaluate } from './evaluate.js';
 import { GradientStep } from './step.js';
+import { borrowNetwork, giveBack } from './work-network.js';
 
 export interface TrainOptions {
   arch: string;
@@ -30,8 +30,8 @@ export interface TrainOptions {
   /** Validation: a fraction of the training file, a separate dataset, or none. */
   validation: { kind: 'split'; fraction: number } | { kind: 'file'; file: string } | { kind: 'none' };
   limit: number | null;
-  /** Where the weights go after every epoch. */
-  out: string;
+  /** Where the weights go after every epoch; null: nowhere (the run's result holds them, as a library caller wants). */
+  out: string | null;
   /** Keep the best-validation epoch in `out`; the latest state then goes to `lastPath(out)`. */
   saveBest: boolean;
   /** Write optimizer state (needed for an exact --resume). */
@@ -48,8 +48,25 @@ export interface TrainOptions {
   data?: DataFingerprint;
   /** The checkpoint a resumed run started from (for saying what is on disk when training fails). */
   resumedFile?: string;
+  /**
+   * Start from these weights (fine-tuning): the network, its input spec and its weights
+   * come from the model, copied (the model is left as it is); a new run from epoch 1 with
+   * a fresh optimizer, not a resume. `file` is recorded in the training record.
+   */
+  init?: { model: ModelFile; file: string };
+  /** Layers with parameters kept fixed, counted from the input (Sequential.freeze); 0 or absent: none. */
+  freeze?: number;
+  /**
+   * Replay: each epoch adds round(ratio × training images) images of `images`, drawn
+   * without repeats (unless more are asked for than there are) by (seed, epoch) alone, to
+   * the training images, shuffled in with them. `file` names them in the training record.
+   */
+  replay?: { images: Images; ratio: number; file: string };
 }
 
+
+/** Options of a run that writes its weights to a file (the command line's). */
+export type FileTrainOptions = TrainOptions & { out: string };
 
 export interface BatchProgress {
   epoch: number;
@@ -73,9 +90,11 @@ export interface TrainEvents {
 
 export interface TrainResult {
   stopped: boolean;
-  /** The file to --resume from. */
-  checkpoint: string;
+  /** The file to --resume from (null when `out` was null). */
+  checkpoint: string | null;
   history: EpochRecord[];
+  /** The weights as saved (the moving average with --ema), in a network of their own, with the training record. */
+  model: ModelFile;
 }
 
 /** Throws unless the architecture builds and ends in one score per digit. */
@@ -154,8 +173,12 @@ class TrainingRun {
   private readonly totalSteps: number;
   /** The step at which the current learning-rate schedule began. */
   private readonly scheduleFrom: number;
-  private readonly checkpointPath: string;
+  private readonly checkpointPath: string | null;
   private readonly order: Int32Array;
+  /** Replay: how many images each epoch draws, and room to draw them (a permutation of the replay images). */
+  private readonly replayCount: number;
+  private readonly replayDraw: Int32Array;
+  private readonly replayRecord: TrainingRecord['replay'];
   private readonly augment: Augmenter | null;
   /** The moving average of the weights, and room for the live weights while it is lent out. */
   private readonly ema: WeightAverage | null;
@@ -179,25 +202,53 @@ class TrainingRun {
     this.history = record?.history.slice() ?? [];
     this.bestEpoch = record?.bestEpoch;
     for (const r of this.history) if (r.valAcc !== null && r.valAcc > this.bestAcc) this.bestAcc = r.valAcc;
-    this.batchesPerEpoch = Math.ceil(rows.trainIdx.length / opts.batchSize);
+    this.replayCount = replayCount(rows.trainIdx.length, opts);
+    this.replayDraw = new Int32Array(opts.replay ? opts.replay.images.n : 0);
+    this.replayRecord = opts.replay ? { ...dataFingerprint(opts.replay.file, opts.replay.images), ratio: opts.replay.ratio } : undefined;
+    const perEpoch = rows.trainIdx.length + this.replayCount;
+    this.batchesPerEpoch = Math.ceil(perEpoch / opts.batchSize);
     this.totalSteps = this.batchesPerEpoch * opts.epochs;
     this.scheduleFrom = scheduleStart(record, opts, this.batchesPerEpoch);
-    this.checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
-    this.order = pool ? pool.order : new Int32Array(rows.trainIdx.length);
+    this.checkpointPath = opts.out === null ? null : opts.saveBest ? lastPath(opts.out) : opts.out;
+    this.order = pool ? pool.order : new Int32Array(perEpoch);
     this.augment = isAugmenting(opts.augment) ? new Augmenter(opts.augment, opts.seed) : null;
     this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize, opts.labelSmoothing);
     this.live = opts.ema > 0 ? net.state().map((v) => new Float32Array(v.length)) : [];
     this.ema = opts.ema > 0 ? resumedAverage(net, opts.ema, resume) : null;
   }
 
-  /** Set-up: the network (new or resumed), the split, the optimizer (its state kept unless the optimizer changed) and the threads. */
-  static async start(data: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents, resume?: ModelFile): Promise<TrainingRun> {
-    if (!data.labels) throw new UsageError(`${opts.data?.file ?? 'the training file'}: has no label column: training needs labelled images`);
-    const input: InputSpec = resume?.input ?? DEFAULT_INPUT;
-    const net: Sequential = resume?.net ?? createNetwork(opts.arch, opts.seed);
-    const arch = resume?.arch ?? formatArch(parseArch(opts.arch));
+  /**
+   * Set-up: the network (new, resumed, or copied from `init`), the split, the optimizer
+   * (its state kept unless the optimizer changed), what is frozen, the replay images
+   * after the training images, and the threads.
+   */
+  static async start(userData: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents, resume?: ModelFile): Promise<TrainingRun> {
+    if (!userData.labels) throw new UsageError(`${opts.data?.file ?? 'the training file'}: has no label column: training needs labelled images`);
+    if (opts.out === null && opts.saveBest) throw new UsageError('keeping the best epoch needs a file to keep it in: give an output file');
+    if (resume && opts.init) throw new UsageError(`${opts.init.file}: a run starts from a weights file (fine-tuning) or resumes a checkpoint, not both`);
+    if (opts.replay && !(opts.replay.ratio > 0 && Number.isFinite(opts.replay.ratio))) throw new UsageError(`replay ratio ${opts.replay.ratio}: must be a number > 0`);
+    if (opts.replay && (!opts.replay.images.labels || opts.replay.images.n === 0)) throw new UsageError(`${opts.replay.file}: the replay images must be labelled, and at least one`);
+    const base = resume ?? opts.init?.model;
+    // A fine-tune trains a copy of its init model, in a network lent for the run (work-network.ts).
+    const net: Sequential = resume?.net ?? (opts.init ? borrowNetwork(opts.init.model.net, opts.seed) : createNetwork(opts.arch, opts.seed));
+    try {
+      return await TrainingRun.build(userData, valData, opts, events, resume, base, net);
+    } catch (error) {
+      if (opts.init && !resume) giveBack(net);
+      throw error;
+    }
+  }
+
+  private static async build(
+    userData: Images, valData: Images | null, opts: TrainOptions, events: TrainEvents, resume: ModelFile | undefined, base: ModelFile | undefined, net: Sequential,
+  ): Promise<TrainingRun> {
+    const input: InputSpec = base?.input ?? DEFAULT_INPUT;
+    const arch = base?.arch ?? formatArch(parseArch(opts.arch));
     checkOutputs(net, arch);
-    const rows = splitRows(data, valData, opts);
+    const frozenParams = opts.freeze ? freezeLayers(net, opts.freeze, arch) : 0;
+    const rows = splitRows(userData, valData, opts);
+    // Replay images follow the user's: index n + j is replay image j.
+    const data = opts.replay ? concatImages(userData, opts.replay.images) : userData;
     const state = resume?.optimizerState;
     const sameOptimizer = resume?.training?.optimizer.name === opts.optimizer;
     const optimizer = new Optimizer(
@@ -205,11 +256,12 @@ class TrainingRun {
       net.params(),
       sameOptimizer && state && state.m.length + state.v.length > 0 ? state : undefined,
     );
+    optimizer.frozenParams = frozenParams;
     const threads = Math.max(1, Math.min(opts.threads, opts.batchSize));
     const pool = threads > 1
       ? await DataParallel.create(
-        threads, net, specsOf(net), input, opts.seed, data, opts.batchSize, rows.trainIdx.length,
-        isAugmenting(opts.augment) ? opts.augment : null, opts.labelSmoothing,
+        threads, net, specsOf(net), input, opts.seed, data, opts.batchSize, rows.trainIdx.length + replayCount(rows.trainIdx.length, opts),
+        isAugmenting(opts.augment) ? opts.augment : null, opts.labelSmoothing, opts.freeze ?? 0,
       )
       : null;
     return new TrainingRun(data, opts, events, resume, input, arch, net, optimizer, rows, pool, threads);
@@ -217,6 +269,7 @@ class TrainingRun {
 
   async close(): Promise<void> {
     await this.pool?.close();
+    if (this.opts.init && !this.resume) giveBack(this.net);
   }
 
   /** Every remaining epoch; returns early (stopped) when asked to stop. */
@@ -225,14 +278,21 @@ class TrainingRun {
       const stoppedAt = await this.runEpoch(epoch);
       if (stoppedAt !== null) {
         await this.checkpoint(this.checkpointPath, stoppedAt);
-        return { stopped: true, checkpoint: this.checkpointPath, history: this.history };
+        return this.result(true, stoppedAt);
       }
       const entry = this.history[this.history.length - 1];
       const savedTo = await this.endOfEpoch(entry);
       this.events.onEpochEnd?.(entry, savedTo);
-      if (this.events.shouldStop?.()) return { stopped: epoch < this.opts.epochs, checkpoint: this.checkpointPath, history: this.history };
+      if (this.events.shouldStop?.()) return this.result(epoch < this.opts.epochs);
     }
-    return { stopped: false, checkpoint: this.checkpointPath, history: this.history };
+    return this.result(false);
+  }
+
+  /** The run's result: with the weights as saved, copied out of the run's network. */
+  private async result(stopped: boolean, position?: TrainingRecord['position']): Promise<TrainResult> {
+    const net = await this.withSavedWeights(() => copyNetwork(this.net, this.opts.seed));
+    const model: ModelFile = { input: this.input, arch: this.arch, net, training: this.record(position) };
+    return { stopped, checkpoint: this.checkpointPath, history: this.history, model };
   }
 
   /**
@@ -245,6 +305,7 @@ class TrainingRun {
     const batchSize = opts.batchSize;
     // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
     order.set(this.rows.trainIdx);
+    this.drawReplay(epoch, order, this.rows.trainIdx.length);
     new Random(mixSeed(opts.seed, epoch)).shuffle(order);
     net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
     pool?.beginEpoch(epoch);
@@ -287,24 +348,40 @@ class TrainingRun {
     return null;
   }
 
+  /**
+   * The epoch's replay images into order[at ..]: the first replayCount of a permutation of
+   * them drawn from (seed, epoch) alone (cycling through it when more are asked for than
+   * there are), as indices after the training images.
+   */
+  private drawReplay(epoch: number, order: Int32Array, at: number): void {
+    const draw = this.replayDraw;
+    if (this.replayCount === 0) return;
+    for (let j = 0; j < draw.length; j++) draw[j] = j;
+    new Random(mixSeed(this.opts.seed, 2_000_000 + epoch)).shuffle(draw);
+    const n = this.data.n - draw.length;
+    for (let j = 0; j < this.replayCount; j++) order[at + j] = n + draw[j % draw.length];
+  }
+
   /** The epoch's checkpoint, and with --save-best the best epoch's weights; returns the files written. */
   private async endOfEpoch(entry: EpochRecord): Promise<string[]> {
+    if (this.checkpointPath === null) return [];
     const savedTo = [this.checkpointPath];
     if (this.opts.saveBest && entry.valAcc !== null && entry.valAcc > this.bestAcc) {
       this.bestAcc = entry.valAcc;
       this.bestEpoch = entry.epoch;
-      await this.checkpoint(this.opts.out);
-      savedTo.push(this.opts.out);
+      await this.checkpoint(this.opts.out!);
+      savedTo.push(this.opts.out!);
     }
     await this.checkpoint(this.checkpointPath);
     return savedTo;
   }
 
-  /** Writes the weights file, after checking that every number in it is finite. */
-  private async checkpoint(path: string, position?: TrainingRecord['position']): Promise<void> {
+  /** Writes the weights file (none when null), after checking that every number in it is finite. */
+  private async checkpoint(path: string | null, position?: TrainingRecord['position']): Promise<void> {
     const epoch = position?.epoch ?? this.history.length;
     const bad = firstNonFinite(this.net, this.optimizer);
     if (bad) throw this.diverged(`${bad} at epoch ${epoch} though the loss was still finite`);
+    if (path === null) return;
     await this.withSavedWeights(async () => {
       const optimizerState = this.ema ? { ...this.optimizer.state, live: this.live, emaUpdates: this.ema.updates } : this.optimizer.state;
       const model: ModelFile = { input: this.input, arch: this.arch, net: this.net, training: this.record(position), optimizerState };
@@ -338,6 +415,10 @@ class TrainingRun {
       limit: opts.limit,
       threads: this.threads,
       ...(opts.data ? { data: opts.data } : {}),
+      // A resumed fine-tune still says what it started from.
+      ...(opts.init ? { init: { file: opts.init.file } } : this.resume?.training?.init ? { init: this.resume.training.init } : {}),
+      ...(opts.freeze ? { freeze: opts.freeze } : {}),
+      ...(this.replayRecord ? { replay: this.replayRecord } : {}),
       history: this.history,
       ...(this.bestEpoch !== undefined ? { bestEpoch: this.bestEpoch } : {}),
       ...(position ? { position } : {}),
@@ -353,7 +434,8 @@ class TrainingRun {
 
   private whatIsKept(): string {
     const path = this.checkpointPath;
-    const best = this.opts.saveBest && this.bestEpoch !== undefined && existsSync(this.opts.out) ? `; ${this.opts.out} holds the best epoch, ${this.bestEpoch}` : '';
+    if (path === null) return 'nothing was saved';
+    const best = this.opts.saveBest && this.bestEpoch !== undefined && existsSync(this.opts.out!) ? `; ${this.opts.out} holds the best epoch, ${this.bestEpoch}` : '';
     if (this.saved) {
       const at = this.saved.batch !== undefined ? `epoch ${this.saved.epoch}, batch ${this.saved.batch}` : `epoch ${this.saved.epoch}`;
       return `${path} holds the last good weights, from ${at}${best}`;
@@ -412,6 +494,39 @@ function firstNonFinite(net: Sequential, optimizer: Optimizer): string | null {
     return null;
   };
   return check(net.params().map((p) => p.value), 'weights') ?? check([...optimizer.state.m, ...optimizer.state.v], 'optimizer state');
+}
+
+/** Replay images drawn each epoch: round(ratio × training images), none without replay. */
+function replayCount(trainImages: number, opts: TrainOptions): number {
+  return opts.replay ? Math.round(opts.replay.ratio * trainImages) : 0;
+}
+
+/** A network of its own with the same layers, weights and running statistics. */
+export function copyNetwork(net: Sequential, seed: number): Sequential {
+  const copy = new Sequential(net.specs(), net.inputShape, seed);
+  const to = copy.state();
+  net.state().forEach((v, k) => to[k].set(v));
+  return copy;
+}
+
+/** Sequential.freeze, its range error said for people. */
+function freezeLayers(net: Sequential, count: number, arch: string): number {
+  const withParams = net.layers.filter((l) => l.params().length > 0).length;
+  if (!Number.isInteger(count) || count < 0 || count >= withParams) {
+    throw new UsageError(`freeze ${count}: the network ${arch} has ${withParams} layers with parameters, and at least the last must learn; freeze 0 to ${withParams - 1} of them`);
+  }
+  return net.freeze(count);
+}
+
+/** The images of `a`, then those of `b`, as one labelled set. */
+function concatImages(a: Images, b: Images): Images {
+  const pixels = new Uint8Array((a.n + b.n) * 784);
+  pixels.set(a.pixels.subarray(0, a.n * 784));
+  pixels.set(b.pixels.subarray(0, b.n * 784), a.n * 784);
+  const labels = new Uint8Array(a.n + b.n);
+  labels.set(a.labels!.subarray(0, a.n));
+  labels.set(b.labels!.subarray(0, b.n), a.n);
+  return { n: a.n + b.n, pixels, labels, ids: null };
 }
 
 /** The layer specs a network was built from, for building replicas on other threads. */

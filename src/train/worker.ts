@@ -16,6 +16,8 @@ import { ThreadSync } from './thread-sync.js';
 
 const init = workerData as WorkerInit;
 const net = new Sequential(init.specs, [init.input.channels, init.input.height, init.input.width], init.seed);
+// Frozen as the main thread's network is: the same layers run as when predicting (and sum no batch statistics).
+if (init.freeze > 0) net.freeze(init.freeze);
 if (init.momentSlot > 0) net.setBatchReduce(new ThreadSync(init.control, init.moments, init.momentSlot, init.index, init.threads));
 const params = net.params();
 const state = net.state();

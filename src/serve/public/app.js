@@ -6,6 +6,7 @@
 // at a time, always the newest drawing (latest wins).
 import { preprocessImage } from './preprocess.js';
 import { diverging, sequential, TILE_FRAME } from './colors.js';
+import { initTeach } from './teach.js';
 
 const KANNADA = '೦೧೨೩೪೫೬೭೮೯';
 const $ = (id) => document.getElementById(id);
@@ -563,3 +564,5 @@ drawKeys();
 clearPad();
 loadShapes().catch((error) => status(`cannot load the digits' pictures: ${error.message}`, true));
 loadModel().catch((error) => status(`cannot load the model: ${error.message}`, true));
+// The teach panel (teach.js), shown with kconv serve --collect DIR.
+void initTeach({ input: () => stats.input, predicted: () => stats.label, clear: clearPad, repredict: () => changed(performance.now()) });

@@ -1,0 +1,189 @@
+// The teach panel of `kconv serve --collect DIR`: confirm or correct the digit just drawn
+// (buttons 0–9 or the keys 0–9), which posts its 784 prepared pixels and the label to
+// POST /api/samples (DIR/samples.csv); counts per digit, undo, download; fine-tune on the
+// samples (progress by Server-Sent Events), before/after accuracy side by side, and
+// accepting the fine-tuned model. Without --collect, GET /api/samples answers 404 and the
+// panel stays hidden. app.js calls initTeach once with what the panel needs from the page.
+
+const KANNADA = '೦೧೨೩೪೫೬೭೮೯';
+const $ = (id) => document.getElementById(id);
+const pct = (v) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
+
+/** For tests: the panel's state. */
+const state = { samples: null, job: null, serving: 'original', busy: false };
+
+/**
+ * page.input(): the 784 prepared pixels of the drawing shown, or null;
+ * page.predicted(): its predicted label, or null; page.clear(): a new drawing;
+ * page.repredict(): predict the drawing again (after the served model changed).
+ */
+export async function initTeach(page) {
+  let response;
+  try {
+    response = await fetch('/api/samples');
+  } catch {
+    return;
+  }
+  if (response.status === 404) return; // no --collect: no panel
+  const panel = $('teach');
+  panel.hidden = false;
+  window.kconv.teach = state;
+  buildButtons(page);
+  showCounts(await response.json());
+  document.addEventListener('keydown', (e) => {
+    const t = e.target;
+    // Keys typed into a field are the field's (the pen's slider takes none).
+    const field = t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) || (t.tagName === 'INPUT' && !/^(range|file|button|checkbox)$/.test(t.type));
+    if (e.ctrlKey || e.metaKey || e.altKey || field) return;
+    if (/^[0-9]$/.test(e.key)) {
+      e.preventDefault();
+      void teach(page, Number(e.key));
+    }
+  });
+  $('teach-undo').addEventListener('click', () => void undo());
+  $('teach-finetune').addEventListener('click', () => void fineTune());
+  $('teach-accept').addEventListener('click', () => void use(page, 'finetuned'));
+  $('teach-revert').addEventListener('click', () => void use(page, 'original'));
+  follow();
+}
+
+function buildButtons(page) {
+  const row = $('teach-digits');
+  for (let k = 0; k < 10; k++) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'teach-digit';
+    b.dataset.digit = String(k);
+    b.title = `this drawing is a ${k} (key ${k})`;
+    b.innerHTML = `<b>${k}</b><span class="kn">${KANNADA[k]}</span><span class="count">0</span>`;
+    b.addEventListener('click', () => void teach(page, k));
+    row.append(b);
+  }
+}
+
+function say(text, error = false) {
+  $('teach-status').textContent = text;
+  $('teach-status').classList.toggle('error', error);
+}
+
+/** A JSON request; the body, or null after saying the server's error. */
+async function call(method, url, body) {
+  let response;
+  try {
+    response = await fetch(url, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  } catch (error) {
+    say(`cannot reach kconv serve: ${error.message}`, true);
+    return null;
+  }
+  const json = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  if (!response.ok) {
+    say(json.error ?? `HTTP ${response.status}`, true);
+    return null;
+  }
+  return json;
+}
+
+function showCounts(s) {
+  state.samples = s;
+  document.querySelectorAll('.teach-digit').forEach((b) => {
+    b.querySelector('.count').textContent = String(s.counts[Number(b.dataset.digit)]);
+    b.disabled = !s.collecting;
+  });
+  $('teach-total').textContent = `${s.total.toLocaleString('en')} of ${s.max.toLocaleString('en')} samples`;
+  $('teach-undo').disabled = !s.collecting || s.total === 0;
+  $('teach-download').hidden = s.total === 0 && !s.problem;
+  if (s.problem) say(`collecting is off: ${s.problem}`, true);
+}
+
+async function teach(page, label) {
+  if (state.busy || !state.samples?.collecting) return;
+  const pixels = page.input();
+  if (!pixels) {
+    say('draw a digit first, then press its number');
+    return;
+  }
+  state.busy = true;
+  try {
+    const was = page.predicted();
+    const s = await call('POST', '/api/samples', { pixels: Array.from(pixels), label });
+    if (!s) return;
+    showCounts(s);
+    say(was === label ? `saved as ${label} (the model got it right)` : `saved as ${label} (the model said ${was ?? '–'})`);
+    page.clear();
+  } finally {
+    state.busy = false;
+  }
+}
+
+async function undo() {
+  const s = await call('DELETE', '/api/samples/last');
+  if (!s) return;
+  showCounts(s);
+  say(`removed the last sample (a ${s.removed})`);
+}
+
+async function fineTune() {
+  $('teach-finetune').disabled = true;
+  const j = await call('POST', '/api/finetune');
+  if (!j) {
+    $('teach-finetune').disabled = false;
+    return;
+  }
+  showJob(j);
+}
+
+/** Progress as the server pushes it (GET /api/finetune/events). */
+function follow() {
+  const events = new EventSource('/api/finetune/events');
+  events.addEventListener('status', (e) => showJob(JSON.parse(e.data)));
+}
+
+function showJob(j) {
+  state.job = j;
+  const running = j.state === 'running';
+  $('teach-finetune').disabled = running;
+  const bar = $('teach-progress');
+  bar.hidden = j.state === 'idle';
+  bar.max = Math.max(1, j.epochs);
+  bar.value = j.epoch;
+  const line = {
+    idle: '',
+    running: `fine-tuning on ${j.samples} samples${j.replay ? ` and ${j.replay.file}` : ''}: epoch ${j.epoch} of ${j.epochs || '…'}${j.loss !== null ? `, loss ${j.loss.toFixed(3)}, accuracy ${pct(j.acc)}` : ''} (${j.seconds.toFixed(0)} s)`,
+    done: `fine-tuned in ${j.seconds.toFixed(1)} s: ${j.file} written; accept it to serve it`,
+    failed: `the fine-tune failed: ${j.error}`,
+    stopped: 'the fine-tune was stopped',
+  }[j.state];
+  $('teach-job').textContent = line;
+  $('teach-job').classList.toggle('error', j.state === 'failed');
+  const table = $('teach-compare');
+  table.hidden = !j.before;
+  if (j.before) {
+    const rows = [
+      ['your held-out digits', j.before.user, j.after?.user],
+      [j.replay ? `${j.replay.file} (validation split)` : 'replay (none)', j.before.replay, j.after?.replay],
+    ];
+    table.tBodies[0].replaceChildren(...rows.map(([what, b, a]) => {
+      const tr = document.createElement('tr');
+      const change = a === undefined || a === null || b === null ? '' : `${a >= b ? '+' : ''}${((a - b) * 100).toFixed(1)}`;
+      for (const [text, cls] of [[what, ''], [pct(b), 'num'], [pct(a), 'num'], [change, `num ${a < b ? 'worse' : 'better'}`]]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        td.className = cls;
+        tr.append(td);
+      }
+      return tr;
+    }));
+  }
+  $('teach-accept').hidden = j.state !== 'done' || state.serving === 'finetuned';
+}
+
+async function use(page, model) {
+  const r = await call('POST', '/api/model/use', { model });
+  if (!r) return;
+  state.serving = r.serving;
+  $('teach-serving').textContent = r.serving === 'finetuned' ? 'Serving the fine-tuned model.' : 'Serving the original model.';
+  $('teach-revert').hidden = r.serving !== 'finetuned';
+  $('teach-accept').hidden = r.serving === 'finetuned' || state.job?.state !== 'done';
+  say(r.serving === 'finetuned' ? 'now serving the fine-tuned model: draw to try it' : 'back to the original model');
+  page.repredict();
+}
