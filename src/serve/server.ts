@@ -185,6 +185,10 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     }
   });
 
+  // Pictures as bytes everywhere (POST /api/samples?label=N takes one too); the predict
+  // route's own scope below reads every other type as bytes as well.
+  app.addContentTypeParser(['image/png', 'image/jpeg'], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
   app.addHook('onRequest', async () => {
     served++;
   });
