@@ -175,7 +175,7 @@ function gradRows(name: string, results: GradResult[], tolerance = GRAD_TOLERANC
 export const SMALL_NET = 'conv4k3p1,relu,pool2,conv6k3,relu,pool2,dense10';
 export const SMALL_BN_NET = 'conv4k3p1,bn,relu,avgpool2,conv6k3,bn,relu,gap,dense8,bn,relu,dense10';
 function smallNet(arch = SMALL_NET): Sequential {
-  const net = new Sequential(parseArch(arch), [1, 8, 8], 1);
+  const net = new Sequential(parseArch(arch), [1, 8, 8]);
   for (const layer of net.layers) if (layer instanceof Conv2d && layer.supports('winograd2')) layer.algorithm = 'winograd2';
   initHe(net, 1);
   return net;

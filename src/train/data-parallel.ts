@@ -145,7 +145,7 @@ export class DataParallel {
     return [start, base + (extra > 0 ? 1 : 0)];
   }
 
-  /** Dropout masks: every worker reseeds its stream for the epoch. */
+  /** Augmentation: every worker draws the epoch's transforms. */
   beginEpoch(epoch: number): void {
     this.slices[0] = epoch;
     this.dispatch(Command.Epoch, () => undefined);
@@ -153,16 +153,18 @@ export class DataParallel {
 
   /**
    * Gradient of the mean loss over order[start .. start+count) into the main network's
-   * parameter gradients; returns the summed loss and correct count.
+   * parameter gradients; returns the summed loss and correct count. `step` is the
+   * optimizer step, from 0 (dropout's masks are keyed by it).
    */
-  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null): { lossSum: number; correct: number } {
+  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null, step = 0): { lossSum: number; correct: number } {
     this.publishState();
     const [s0, n0] = this.cut(start, count);
     Atomics.store(this.control, Slot.Participants, Math.min(this.threads, count));
+    Atomics.store(this.control, Slot.Step, step);
     let lossSum = 0;
     let correct = 0;
     this.dispatch(Command.Step, () => {
-      const r = mainStep.run(data, this.order, s0, n0, count, augment);
+      const r = mainStep.run(data, this.order, s0, n0, count, augment, step);
       lossSum = r.lossSum;
       correct = r.correct;
     });

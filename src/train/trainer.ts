@@ -185,7 +185,7 @@ class TrainingRun {
     this.checkpointPath = opts.saveBest ? lastPath(opts.out) : opts.out;
     this.order = pool ? pool.order : new Int32Array(rows.trainIdx.length);
     this.augment = isAugmenting(opts.augment) ? new Augmenter(opts.augment, opts.seed) : null;
-    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize, opts.labelSmoothing);
+    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize, opts.labelSmoothing, opts.seed);
     this.live = opts.ema > 0 ? net.state().map((v) => new Float32Array(v.length)) : [];
     this.ema = opts.ema > 0 ? resumedAverage(net, opts.ema, resume) : null;
   }
@@ -246,7 +246,6 @@ class TrainingRun {
     // The epoch's order depends only on (seed, epoch): resumable without saved RNG state.
     order.set(this.rows.trainIdx);
     new Random(mixSeed(opts.seed, epoch)).shuffle(order);
-    net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
     pool?.beginEpoch(epoch);
     if (this.augment) this.augment.epoch = epoch;
     const position = this.resume?.training?.position?.epoch === epoch ? this.resume.training.position : undefined;
@@ -254,17 +253,17 @@ class TrainingRun {
     let lossSum = position?.lossSum ?? 0;
     let correct = position?.correct ?? 0;
     let seen = position?.seen ?? 0;
-    if (position?.dropoutState !== undefined) net.random.setState(position.dropoutState);
     this.events.onEpochStart?.(epoch, batchesPerEpoch);
     const started = performance.now();
     let lr = opts.lr;
     for (let b = firstBatch; b < batchesPerEpoch; b++) {
       const start = b * batchSize;
       const count = Math.min(batchSize, order.length - start);
-      const r = pool ? pool.step(this.step, this.data, start, count, this.augment) : this.step.run(this.data, order, start, count, count, this.augment);
+      // The step counts batches of this run's size: a resumed run goes on with the same count, and the same dropout masks.
+      const t = (epoch - 1) * batchesPerEpoch + b;
+      const r = pool ? pool.step(this.step, this.data, start, count, this.augment, t) : this.step.run(this.data, order, start, count, count, this.augment, t);
       const loss = r.lossSum / count;
       if (!Number.isFinite(loss)) throw this.diverged(`the loss became ${loss} at epoch ${epoch}, batch ${b + 1}`);
-      const t = (epoch - 1) * batchesPerEpoch + b;
       lr = learningRate(opts.schedule, opts.lr, t - this.scheduleFrom, this.totalSteps - this.scheduleFrom);
       this.optimizer.step(lr);
       this.ema?.update();
@@ -277,7 +276,7 @@ class TrainingRun {
       });
       await this.letEventsThrough();
       if (this.events.shouldStop?.() && b + 1 < batchesPerEpoch) {
-        return { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() };
+        return { epoch, batch: b + 1, lossSum, correct, seen };
       }
     }
     const seconds = (performance.now() - started) / 1000;
