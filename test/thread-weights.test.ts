@@ -36,15 +36,15 @@ export function worstDiff(a: Float32Array[], b: Float32Array[], relative = false
 }
 
 describe('the same weights on any thread count', () => {
-  it('the bn preset, 1 epoch of 1,500 images, 1, 2 and 3 threads: max |Δ parameter| < 1e-3, running statistics within 1e-3 of their scale', async () => {
+  it('the bn preset, 1 epoch of 1,500 images, 1, 2 and 3 threads: max |Δ parameter| < 1e-3, running statistics within 1e-2 of their scale', async () => {
     const data = digitsDataset(1500, 4);
     const dir = tempDir('kconv-threads-');
     const one = await trainedState(data, 'bn', 1, dir);
     for (const threads of [2, 3]) {
       const many = await trainedState(data, 'bn', threads, dir);
-      // Measured 9e-5 (float sums split across threads, grown over 24 steps); per-thread dropout masks gave 0.13.
+      // Measured 5e-4 (float sums split across threads, grown over 24 steps); per-thread dropout masks gave 0.14.
       expect(worstDiff(one.params, many.params), `${threads} threads, parameters`).toBeLessThan(1e-3);
-      // Running variances reach ~80: 6e-3 apart, 1e-4 of their scale (per-thread masks: 1.0 of it).
+      // Running variances reach ~80: measured 2–3e-3 of their scale (per-thread masks: 1.0 of it).
       expect(worstDiff(one.buffers, many.buffers, true), `${threads} threads, running statistics`).toBeLessThan(1e-2);
     }
   }, 180_000);
