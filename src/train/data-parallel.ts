@@ -42,6 +42,8 @@ export class DataParallel {
     /** The network's parameters then buffers, as published to `state` before every job. */
     private readonly netState: Float32Array[],
     private readonly failure: Uint8Array,
+    /** The run's seed, as the workers have it (dropout's masks are keyed by it). */
+    private readonly seed: number,
   ) {}
 
   get threads(): number {
@@ -88,7 +90,7 @@ export class DataParallel {
       w.once('error', reject);
     })));
     if (momentSlot > 0) net.setBatchReduce(new ThreadSync(control, moments, momentSlot, 0, threads));
-    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, view, net, netParams, netState, failure);
+    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, view, net, netParams, netState, failure, seed);
   }
 
   /** Runs a job on every worker and waits until all are done. */
@@ -157,6 +159,8 @@ export class DataParallel {
    * optimizer step, from 0 (dropout's masks are keyed by it).
    */
   step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null, step = 0): { lossSum: number; correct: number } {
+    // Slices drawing dropout masks from another seed than the workers' would not add up to one thread's batch.
+    if (mainStep.seed !== this.seed) throw new RangeError(`DataParallel.step: the main thread's step has seed ${mainStep.seed}, the workers ${this.seed}`);
     this.publishState();
     const [s0, n0] = this.cut(start, count);
     Atomics.store(this.control, Slot.Participants, Math.min(this.threads, count));

@@ -24,7 +24,7 @@ export class GradientStep {
   private readonly views = new Map<number, { xs: Float32Array; labels: Uint8Array }>();
 
   /** `labelSmoothing` is the loss's ε (see softmax-cross-entropy.ts); `seed` the run's, for dropout's masks. */
-  constructor(private readonly net: Sequential, private readonly input: InputSpec, maxCount: number, labelSmoothing = 0, private readonly seed = 0) {
+  constructor(private readonly net: Sequential, private readonly input: InputSpec, maxCount: number, labelSmoothing = 0, readonly seed = 0) {
     this.ce = new SoftmaxCrossEntropy(CLASSES, labelSmoothing);
     this.x = allocF32(maxCount * PIXELS);
     this.labels = new Uint8Array(maxCount);
