@@ -1,7 +1,7 @@
 /**
  * Training's data-parallel engine (src/train/data-parallel.ts), in-process: one step's
- * gradients on 2 threads equal one thread's to float rounding, with every augmentation and
- * label smoothing on, so a run does not depend on the thread count. The worker threads run
+ * gradients on 2 threads equal one thread's to float rounding, with every augmentation,
+ * label smoothing and dropout on, so a run does not depend on the thread count. The worker threads run
  * dist/train/worker.js (`npm test` builds first).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,8 +13,9 @@ import { DataParallel } from '../src/train/data-parallel.js';
 import { GradientStep } from '../src/train/step.js';
 import { digitsDataset } from './helpers/digits.js';
 
-/** A 5×5 conv on im2col and a 3×3 one on Winograd F(4×4); no dropout (its masks are per thread). */
-const ARCH = 'conv4k5p2,relu,pool2,conv6k3p1,relu,pool2,dense10';
+/** A 5×5 conv on im2col and a 3×3 one on Winograd F(4×4); dropout, whose masks are keyed by the image's row. */
+const ARCH = 'conv4k5p2,relu,pool2,conv6k3p1,relu,pool2,dropout0.4,dense10';
+const STEP = 6;
 const N = 37;
 const SEED = 3;
 const EPOCH = 2;
@@ -25,11 +26,11 @@ const data = digitsDataset(N, 5);
 const order = Int32Array.from({ length: N }, (_, i) => (i * 7) % N);
 
 /** The gradient of one step over the whole of `order`, computed on this thread alone. */
-function oneThread(augment: AugmentSettings): Float32Array[] {
+function oneThread(augment: AugmentSettings, step = STEP): Float32Array[] {
   const net = createNetwork(ARCH, SEED);
   const augmenter = new Augmenter(augment, SEED);
   augmenter.epoch = EPOCH;
-  new GradientStep(net, DEFAULT_INPUT, N, SMOOTHING).run(data, order, 0, N, N, augmenter);
+  new GradientStep(net, DEFAULT_INPUT, N, SMOOTHING, SEED).run(data, order, 0, N, N, augmenter, step);
   return net.params().map((p) => p.grad.slice());
 }
 
@@ -52,18 +53,25 @@ describe('data-parallel training engine', () => {
   });
   afterAll(async () => pool.close());
 
-  it('2 threads give one thread\'s gradient, augmented and label-smoothed, to float rounding', () => {
+  it('2 threads give one thread\'s gradient, augmented, label-smoothed and with dropout, to float rounding', () => {
     pool.order.set(order);
     pool.beginEpoch(EPOCH);
     const augmenter = new Augmenter(AUGMENT, SEED);
     augmenter.epoch = EPOCH;
-    const step = new GradientStep(net, DEFAULT_INPUT, Math.ceil(N / 2), SMOOTHING);
+    const step = new GradientStep(net, DEFAULT_INPUT, Math.ceil(N / 2), SMOOTHING, SEED);
     for (const p of net.params()) p.grad.fill(0);
-    const r = pool.step(step, data, 0, N, augmenter);
+    const r = pool.step(step, data, 0, N, augmenter, STEP);
     const two = net.params().map((p) => p.grad.slice());
     expect(r.lossSum / N).toBeGreaterThan(0);
     expect(relativeDiff(oneThread(AUGMENT), two)).toBeLessThan(1e-5);
     // The comparison can fail: the same step without augmentation is far from it.
     expect(relativeDiff(oneThread(NO_AUGMENTATION), two)).toBeGreaterThan(1e-2);
+    // Nor with other dropout masks (the next step's).
+    expect(relativeDiff(oneThread(AUGMENT, STEP + 1), two)).toBeGreaterThan(1e-2);
+  });
+
+  it('refuses a main-thread step whose seed is not the workers\' (its masks would not match theirs)', () => {
+    const step = new GradientStep(net, DEFAULT_INPUT, Math.ceil(N / 2), SMOOTHING, SEED + 1);
+    expect(() => pool.step(step, data, 0, N)).toThrow(/seed 4, the workers 3/);
   });
 });

@@ -80,7 +80,7 @@ describe('gradient check', () => {
   });
 
   it('catches a 1% error inside a whole network', () => {
-    const net = new Sequential(parseArch('conv4k3p1,relu,pool2,conv6k3,relu,pool2,dense10'), [1, 8, 8], 1);
+    const net = new Sequential(parseArch('conv4k3p1,relu,pool2,conv6k3,relu,pool2,dense10'), [1, 8, 8]);
     initHe(net, 1);
     expect(worst(gradCheckNetwork(net))).toBeLessThan(NET_GRAD_TOLERANCE);
     const conv = net.layers[3] as Conv2d;

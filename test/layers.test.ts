@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Conv2d, convOutputSize } from '../src/layers/conv2d.js';
 import { Dense } from '../src/layers/dense.js';
+import { BatchContext } from '../src/layers/batch-context.js';
 import { Dropout } from '../src/layers/dropout.js';
 import { Flatten } from '../src/layers/flatten.js';
 import { MaxPool2d } from '../src/layers/maxpool2d.js';
 import { Relu } from '../src/layers/relu.js';
 import { SoftmaxCrossEntropy } from '../src/layers/softmax-cross-entropy.js';
-import { Random } from '../src/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
 
 const t = (values: number[], shape: number[]): Tensor => ({ data: Float32Array.from(values), shape });
@@ -135,7 +135,7 @@ describe('softmax cross-entropy', () => {
 
 describe('dropout', () => {
   it('zeroes about `rate` of the values while training, scales survivors, and is identity when predicting', () => {
-    const drop = new Dropout([1000], 0.3, new Random(1));
+    const drop = new Dropout([1000], 0.3, new BatchContext(), 0);
     const x = t(new Array(1000).fill(1), [1, 1000]);
     const y = drop.forward(x, true).data;
     const zeros = y.filter((v) => v === 0).length;

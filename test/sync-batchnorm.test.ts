@@ -16,7 +16,6 @@ import { forEachPrediction } from '../src/train/evaluate.js';
 import { GradientStep } from '../src/train/step.js';
 import { digitsDataset } from './helpers/digits.js';
 
-/** No dropout: dropout masks are drawn per thread, so they differ with the thread count. */
 const ARCH = 'conv4k3p1,bn,relu,pool2,conv6k3,bn,relu,gap,dense16,bn,relu,dense10';
 const N = 50;
 const BATCH = 16; // batches of 16, 16, 16 and 2: with 3 threads the last leaves one thread idle
@@ -32,7 +31,7 @@ function train({ net, pool }: { net: Sequential; pool: DataParallel | null }, da
   initHe(net, 3);
   for (const b of net.buffers()) b.value.fill(b.name === 'runningVar' ? 1 : 0);
   const optimizer = new Optimizer(optimizerConfig('momentum'), net.params());
-  const step = new GradientStep(net, DEFAULT_INPUT, pool ? Math.ceil(BATCH / pool.threads) : BATCH);
+  const step = new GradientStep(net, DEFAULT_INPUT, pool ? Math.ceil(BATCH / pool.threads) : BATCH, 0, 3);
   const order = pool ? pool.order : new Int32Array(N);
   const losses: number[] = [];
   for (let epoch = 1; epoch <= 2; epoch++) {

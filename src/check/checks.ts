@@ -9,6 +9,7 @@ import { MaxPool2d } from '../layers/maxpool2d.js';
 import { Relu } from '../layers/relu.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import { CLASSES, createNetwork, initHe, parseArch, Sequential } from '../net/index.js';
+import { foldBatchNorm } from '../predict/fold-batchnorm.js';
 import { Random } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
 import { gradCheckLayer, gradCheckNetwork, gradCheckSoftmaxCrossEntropy, randomDistinct, type GradResult } from './gradcheck.js';
@@ -175,7 +176,7 @@ function gradRows(name: string, results: GradResult[], tolerance = GRAD_TOLERANC
 export const SMALL_NET = 'conv4k3p1,relu,pool2,conv6k3,relu,pool2,dense10';
 export const SMALL_BN_NET = 'conv4k3p1,bn,relu,avgpool2,conv6k3,bn,relu,gap,dense8,bn,relu,dense10';
 function smallNet(arch = SMALL_NET): Sequential {
-  const net = new Sequential(parseArch(arch), [1, 8, 8], 1);
+  const net = new Sequential(parseArch(arch), [1, 8, 8]);
   for (const layer of net.layers) if (layer instanceof Conv2d && layer.supports('winograd2')) layer.algorithm = 'winograd2';
   initHe(net, 1);
   return net;
@@ -280,7 +281,48 @@ export function runChecks(): CheckReport {
   const example = articleExample();
   const rows = [
     ...example.rows, naiveVsIm2col(), ...winogradChecks(), ...gradientChecks(), ...batchNormChecks(),
-    ...presetChecks(),
+    ...presetChecks(), ...foldChecks(),
   ];
   return { rows, pass: rows.every((r) => r.pass), example: example.output };
+}
+
+/** Folded batch norm vs the layers it came from: float32 products in another order, ~1e-7 apart. */
+export const FOLD_TOLERANCE = 1e-5;
+
+/**
+ * 6. Predicting with batch normalization folded into the conv or dense layer before it
+ * (predict/fold-batchnorm.ts) gives the unfolded net's outputs: the worst of |Δ probability|
+ * and |Δ logit| relative to the largest logit, over random images, with random γ, β and
+ * running statistics (fresh ones, 0 and 1, would not show a forgotten mean or variance).
+ * `fold` is the folding checked (a test plants a wrong one).
+ */
+export function foldingError(arch: string, fold: (net: Sequential) => Sequential = foldBatchNorm): number {
+  const net = createNetwork(arch, 1);
+  const random = new Random(4);
+  for (const layer of net.layers) {
+    if (!(layer instanceof BatchNorm)) continue;
+    for (let c = 0; c < layer.features; c++) {
+      layer.weight[c] = 0.5 + random.next();
+      layer.bias[c] = 0.3 * random.normal();
+      layer.runningMean[c] = 0.5 * random.normal();
+      layer.runningVar[c] = 0.3 + 2 * random.next();
+    }
+  }
+  const x: Tensor = { data: new Float32Array(8 * sizeOf(net.inputShape)), shape: [8, ...net.inputShape] };
+  for (let i = 0; i < x.data.length; i++) x.data[i] = random.normal();
+  const softmax = new SoftmaxCrossEntropy(CLASSES);
+  const want = net.forward(x, false).data.slice();
+  const wantP = softmax.softmax({ data: want, shape: [8, CLASSES] }).data.slice();
+  const folded = fold(net);
+  const got = folded.forward(x, false).data;
+  const gotP = softmax.softmax({ data: got, shape: [8, CLASSES] }).data;
+  const scale = Math.max(1e-6, ...want.map(Math.abs));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(want[i] - got[i]) / scale, Math.abs(wantP[i] - gotP[i]));
+  return worst;
+}
+
+export function foldChecks(): CheckRow[] {
+  return ['bn', SMALL_BN_NET].map((arch) => row('nets', `${arch === 'bn' ? 'bn net' : 'small bn net'}: batch norm folded for predicting`, foldingError(arch), FOLD_TOLERANCE,
+    'probabilities and logits, folded vs not, random γ, β and running statistics'));
 }

@@ -1,5 +1,6 @@
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
-import type { Random } from '../random.js';
+import { mixSeed, Random } from '../random.js';
+import type { BatchContext } from './batch-context.js';
 import type { LayerKind } from './kind.js';
 import type { Layer, Param } from './layer.js';
 
@@ -13,6 +14,11 @@ export interface DropoutSpec {
  * Inverted dropout: while training, zero each value with probability `rate` and scale
  * the survivors by 1 / (1 − rate), so nothing changes at prediction time, when the
  * layer passes its input through untouched.
+ *
+ * Each image's mask is a function of (seed, step, the image's dataset row, this layer's
+ * index) alone, read from the batch context (batch-context.ts): the generator is reseeded
+ * per image with a hash of those four, so the mask does not depend on which thread's
+ * slice, or which position in it, the image has.
  */
 export class Dropout implements Layer {
   readonly type = 'dropout';
@@ -24,8 +30,11 @@ export class Dropout implements Layer {
   /** 0 or 1/(1−rate) per value of the last training batch. */
   private readonly mask: BatchBuffer;
   private masked = false;
+  /** Reseeded per image: mulberry32 from a fresh state is a counter-based hash of (state, position). */
+  private readonly random = new Random(0);
 
-  constructor(readonly inShape: readonly number[], readonly rate: number, private readonly random: Random) {
+  /** `index` is the layer's position in its network; `batch` says which images the training batch holds. */
+  constructor(readonly inShape: readonly number[], readonly rate: number, private readonly batch: BatchContext, readonly index: number) {
     this.spec = { type: 'dropout', rate };
     this.outShape = inShape;
     this.out = new BatchBuffer(inShape);
@@ -46,12 +55,22 @@ export class Dropout implements Layer {
     const keep = 1 / (1 - this.rate);
     const xd = x.data;
     const yd = y.data;
-    for (let i = 0; i < xd.length; i++) {
-      const s = this.random.next() < this.rate ? 0 : keep;
-      m[i] = s;
-      yd[i] = xd[i] * s;
+    const per = xd.length / n;
+    for (let image = 0; image < n; image++) {
+      this.random.setState(this.maskSeed(this.batch.row(image)));
+      for (let i = image * per, end = i + per; i < end; i++) {
+        const s = this.random.next() < this.rate ? 0 : keep;
+        m[i] = s;
+        yd[i] = xd[i] * s;
+      }
     }
     return y;
+  }
+
+  /** The seed of the mask of dataset row `row` at the batch's step. */
+  maskSeed(row: number): number {
+    const { seed, step } = this.batch;
+    return mixSeed(mixSeed(mixSeed(seed, step), row), this.index);
   }
 
   backward(dy: Tensor): Tensor | null {
@@ -75,7 +94,7 @@ export const dropout: LayerKind<DropoutSpec, Dropout> = {
   takes: 'any',
   outShape: (_s, inShape) => inShape,
   cost: (_s, inShape) => ({ params: 0, macs: 0, workspace: 3 * sizeOf(inShape) }),
-  create: (s, inShape, ctx) => new Dropout(inShape, s.rate, ctx.random),
+  create: (s, inShape, ctx) => new Dropout(inShape, s.rate, ctx.batch, ctx.index),
   toJSON: (l) => ({ rate: l.rate }),
   fromJSON: (r) => ({ type: 'dropout', rate: r.number('rate', (v) => v >= 0 && v < 1, 'a number from 0 to below 1') }),
   version: () => 1,

@@ -5,7 +5,7 @@
  * and validated, and the ONNX nodes it becomes. Adding a layer = its file (class and
  * descriptor), one line in registry.ts, and its tests.
  */
-import type { Random } from '../random.js';
+import type { BatchContext } from './batch-context.js';
 import type { Layer } from './layer.js';
 import type { LayerSpec } from './registry.js';
 
@@ -18,8 +18,10 @@ export class ShapeError extends Error {}
 export interface BuildContext {
   /** The layer after this one: a conv or dense layer followed by batchnorm has no bias (it would be cancelled). */
   readonly next: LayerSpec | undefined;
-  /** The stream dropout masks draw from. */
-  readonly random: Random;
+  /** Which images the training batch holds (dropout keys its masks by them), shared by the network's layers. */
+  readonly batch: BatchContext;
+  /** The layer's position in the network, from 0. */
+  readonly index: number;
 }
 
 /** What a layer costs per image, for `kconv info` and the size bounds. */

@@ -10,7 +10,7 @@ export { formatArch, formatLayer, GRAMMAR_HELP, parseArch, PRESETS, type LayerSp
 
 /** Parses an architecture (preset or spec), builds it for 1×28×28 input, He-initialises it. */
 export function createNetwork(arch: string, seed = 1): Sequential {
-  const net = new Sequential(parseArch(arch), undefined, seed);
+  const net = new Sequential(parseArch(arch));
   initHe(net, seed);
   return net;
 }

@@ -1,7 +1,7 @@
 import { SpecError } from '../errors.js';
 import type { BatchReduce, Layer, LayerBuffer, Param } from '../layers/layer.js';
 import { kindOf } from '../layers/registry.js';
-import { Random } from '../random.js';
+import { BatchContext } from '../layers/batch-context.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { INPUT_SHAPE } from './input.js';
 import { planNetwork, PlanError, type LayerPlan } from './plan.js';
@@ -35,15 +35,14 @@ export class Sequential {
   readonly layers: Layer[];
   readonly inputShape: readonly number[];
   readonly outputShape: readonly number[];
-  /** The stream dropout masks draw from (its own, so masks never disturb initialisation). */
-  readonly random: Random;
+  /** Which images the training batch holds: set by the gradient step before forward (dropout keys its masks by it). */
+  readonly batch = new BatchContext();
   /** Leading layers kept fixed while training (see freeze): run as when predicting, never backpropagated. */
   private frozenLayers = 0;
 
-  constructor(specs: readonly LayerSpec[], inputShape: readonly number[] = INPUT_SHAPE, seed = 1) {
+  constructor(specs: readonly LayerSpec[], inputShape: readonly number[] = INPUT_SHAPE) {
     const plan = planSpecs(specs, inputShape);
-    this.random = new Random(seed ^ 0x5bd1e995);
-    const layers = plan.map((p) => kindOf(p.spec.type).create(p.spec as never, p.inShape, { next: p.next, random: this.random }));
+    const layers = plan.map((p, index) => kindOf(p.spec.type).create(p.spec as never, p.inShape, { next: p.next, batch: this.batch, index }));
     const shape = plan[plan.length - 1].outShape;
     if (shape.length !== 1) {
       throw new SpecError(`the last layer gives images [${shape.join('×')}], not class scores: end the architecture with a dense layer, e.g. dense10`);

@@ -1,9 +1,12 @@
 import type { Dataset } from '../data/index.js';
 import type { ModelFile } from '../model/weights-file.js';
 import { CLASSES } from '../net/input.js';
+import type { Sequential } from '../net/sequential.js';
 import { argMax } from '../tensor/tensor.js';
 import { DataParallel } from '../train/data-parallel.js';
 import { EVAL_BATCH, forEachPrediction } from '../train/evaluate.js';
+import { copyFolded, foldBatchNorm } from './fold-batchnorm.js';
+import { macsPerImage, predictThreads } from './threads.js';
 import { FixedView, ttaTransforms } from './tta.js';
 
 export interface Predictions {
@@ -14,8 +17,10 @@ export interface Predictions {
 }
 
 /**
- * Classifies every image of a dataset, in batches through the same engine as training;
- * with threads > 1 the images are split between worker threads. With `tta` views > 1
+ * Classifies every image of a dataset, in batches through the same engine as training,
+ * batch normalization folded into the layer before it (fold-batchnorm.ts); with
+ * `threads` > 1, on as many threads as the work pays for (threads.ts), the images split
+ * between them. With `tta` views > 1
  * (test-time augmentation) the probabilities are the mean over the image and tta − 1
  * fixed small warps of it (see tta.ts). Given several models (an ensemble), each
  * classifies the images with its own preprocessing (and its own test-time views), and
@@ -49,22 +54,39 @@ async function memberProbs(model: ModelFile, data: Dataset, threads: number, tta
   const add = (p: Float32Array, at: number) => {
     for (let i = 0; i < p.length; i++) probs[at + i] += p[i];
   };
-  // Below two batches per thread the start-up of workers costs more than it saves.
-  const useThreads = Math.min(threads, Math.floor(data.n / (2 * EVAL_BATCH)));
+  const net = predictionNet(model.net);
+  const useThreads = predictThreads(threads, macsPerImage(net), data.n, views.length);
   if (useThreads > 1) {
-    const pool = await DataParallel.create(useThreads, model.net, model.net.specs(), model.input, 1, data, EVAL_BATCH, data.n);
+    const pool = await DataParallel.create(useThreads, net, net.specs(), model.input, 1, data, EVAL_BATCH, data.n);
     try {
       for (let i = 0; i < data.n; i++) pool.order[i] = i;
-      views.forEach((view, k) => add(pool.predict(model.net, model.input, data, data.n, k === 0 ? null : view), 0));
+      views.forEach((view, k) => add(pool.predict(net, model.input, data, data.n, k === 0 ? null : view), 0));
     } finally {
       await pool.close();
     }
   } else {
     views.forEach((view, k) => {
       const transform = k === 0 ? null : new FixedView(view);
-      forEachPrediction(model.net, model.input, data, null, (start, count, p) => add(p.subarray(0, count * CLASSES), start * CLASSES), EVAL_BATCH, transform);
+      forEachPrediction(net, model.input, data, null, (start, count, p) => add(p.subarray(0, count * CLASSES), start * CLASSES), EVAL_BATCH, transform);
     });
   }
   if (views.length > 1) for (let i = 0; i < probs.length; i++) probs[i] /= views.length;
   return probs;
+}
+
+/**
+ * The network to predict with: `net` with batch normalization folded in, built once per
+ * network (a layer's buffers live as long as the process, so a copy per call would grow it)
+ * and refreshed from `net`'s weights on every call, in case they changed.
+ */
+const foldedNets = new WeakMap<Sequential, Sequential>();
+export function predictionNet(net: Sequential): Sequential {
+  const known = foldedNets.get(net);
+  if (known) {
+    if (known !== net) copyFolded(net, known);
+    return known;
+  }
+  const folded = foldBatchNorm(net);
+  foldedNets.set(net, folded);
+  return folded;
 }

@@ -5,6 +5,7 @@ import { activations, convLayers } from '../show/activations.js';
 import { mapRows, type MapRow } from '../show/digit-view.js';
 import { absMax, short } from '../show/layout.js';
 import { argMax } from '../tensor/tensor.js';
+import { predictionNet } from '../predict/predict.js';
 import { forEachPrediction } from '../train/evaluate.js';
 
 /** Images per forward pass: the layers size their buffers for this once, and keep them. */
@@ -23,8 +24,8 @@ export interface Explained extends Prediction {
 
 /**
  * The model (or an ensemble's models) loaded once, for a long-running server: forward
- * passes of up to CHUNK images, through the same batches as `kconv predict` (bit for bit
- * the same input), whose buffers are sized on the first requests and then reused: no
+ * passes of up to CHUNK images, through the same batches and the same network as `kconv
+ * predict` (batch norm folded: bit for bit the same probabilities), whose buffers are sized on the first requests and then reused: no
  * request grows the kernel memory. An ensemble's probabilities are the mean of its
  * models' (as `kconv predict` computes it); the feature maps are its first model's.
  */
@@ -50,12 +51,12 @@ export class Predictor {
     let probs = new Float32Array(n * CLASSES);
     if (this.members.length === 1) {
       const { net, input } = this.members[0];
-      forEachPrediction(net, input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
+      forEachPrediction(predictionNet(net), input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
     } else {
       // As predict/predict.ts: summed in double precision, divided once.
       const sum = new Float64Array(n * CLASSES);
       for (const { net, input } of this.members) {
-        forEachPrediction(net, input, images, null, (start, count, p) => {
+        forEachPrediction(predictionNet(net), input, images, null, (start, count, p) => {
           for (let i = 0; i < count * CLASSES; i++) sum[start * CLASSES + i] += p[i];
         }, CHUNK);
       }
@@ -84,7 +85,7 @@ export class Predictor {
       const m = absMax(out.data);
       rows.splice(at, 0, { title, detail: `${c}×${h}×${w}, ±${short(m)}`, kind: 'signed', channels: c, height: h, width: w, data: out.data, scaleMax: m, stage });
     });
-    if (this.members.length === 1) return { label: acts.predicted, probs: acts.probs, maps: rows };
+    // The probabilities /api/predict gives without maps (batch norm folded), not the maps' network's own (1e-7 apart).
     const { labels, probs } = this.predict(pixels, 1);
     return { label: labels[0], probs, maps: rows };
   }

@@ -42,6 +42,8 @@ export class DataParallel {
     /** The network's parameters then buffers, as published to `state` before every job. */
     private readonly netState: Float32Array[],
     private readonly failure: Uint8Array,
+    /** The run's seed, as the workers have it (dropout's masks are keyed by it). */
+    private readonly seed: number,
   ) {}
 
   get threads(): number {
@@ -88,7 +90,7 @@ export class DataParallel {
       w.once('error', reject);
     })));
     if (momentSlot > 0) net.setBatchReduce(new ThreadSync(control, moments, momentSlot, 0, threads));
-    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, view, net, netParams, netState, failure);
+    return new DataParallel(workers, control, state, grads, stats, slices, order, probs, view, net, netParams, netState, failure, seed);
   }
 
   /** Runs a job on every worker and waits until all are done. */
@@ -145,7 +147,7 @@ export class DataParallel {
     return [start, base + (extra > 0 ? 1 : 0)];
   }
 
-  /** Dropout masks: every worker reseeds its stream for the epoch. */
+  /** Augmentation: every worker draws the epoch's transforms. */
   beginEpoch(epoch: number): void {
     this.slices[0] = epoch;
     this.dispatch(Command.Epoch, () => undefined);
@@ -153,16 +155,20 @@ export class DataParallel {
 
   /**
    * Gradient of the mean loss over order[start .. start+count) into the main network's
-   * parameter gradients; returns the summed loss and correct count.
+   * parameter gradients; returns the summed loss and correct count. `step` is the
+   * optimizer step, from 0 (dropout's masks are keyed by it).
    */
-  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null): { lossSum: number; correct: number } {
+  step(mainStep: GradientStep, data: Dataset, start: number, count: number, augment: Augmenter | null = null, step = 0): { lossSum: number; correct: number } {
+    // Slices drawing dropout masks from another seed than the workers' would not add up to one thread's batch.
+    if (mainStep.seed !== this.seed) throw new RangeError(`DataParallel.step: the main thread's step has seed ${mainStep.seed}, the workers ${this.seed}`);
     this.publishState();
     const [s0, n0] = this.cut(start, count);
     Atomics.store(this.control, Slot.Participants, Math.min(this.threads, count));
+    Atomics.store(this.control, Slot.Step, step);
     let lossSum = 0;
     let correct = 0;
     this.dispatch(Command.Step, () => {
-      const r = mainStep.run(data, this.order, s0, n0, count, augment);
+      const r = mainStep.run(data, this.order, s0, n0, count, augment, step);
       lossSum = r.lossSum;
       correct = r.correct;
     });

@@ -63,15 +63,17 @@ export enum Slot {
   /** The barrier: threads arrived, and the number of times it opened. */
   BarrierCount = 5,
   BarrierGeneration = 6,
+  /** The optimizer step of the current Step job (dropout's masks are keyed by it). */
+  Step = 7,
 }
-export const CONTROL_WORDS = 7;
+export const CONTROL_WORDS = 8;
 
 /** What a job is (the value in Slot.Command). */
 export enum Command {
   Step = 1,
   Predict = 2,
   Exit = 3,
-  /** Reseed dropout and augmentation for an epoch: slices[0] carries the epoch. */
+  /** Set augmentation's epoch: slices[0] carries it. */
   Epoch = 4,
 }
 /** Bytes of `failure`, where a failed worker leaves its error message (UTF-8). */

@@ -212,7 +212,7 @@ class TrainingRun {
     this.checkpointPath = opts.out === null ? null : opts.saveBest ? lastPath(opts.out) : opts.out;
     this.order = pool ? pool.order : new Int32Array(perEpoch);
     this.augment = isAugmenting(opts.augment) ? new Augmenter(opts.augment, opts.seed) : null;
-    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize, opts.labelSmoothing);
+    this.step = new GradientStep(net, input, pool ? Math.ceil(opts.batchSize / threads) : opts.batchSize, opts.labelSmoothing, opts.seed);
     this.live = opts.ema > 0 ? net.state().map((v) => new Float32Array(v.length)) : [];
     this.ema = opts.ema > 0 ? resumedAverage(net, opts.ema, resume) : null;
   }
@@ -230,7 +230,7 @@ class TrainingRun {
     if (opts.replay && (!opts.replay.images.labels || opts.replay.images.n === 0)) throw new UsageError(`${opts.replay.file}: the replay images must be labelled, and at least one`);
     const base = resume ?? opts.init?.model;
     // A fine-tune trains a copy of its init model, in a network lent for the run (work-network.ts).
-    const net: Sequential = resume?.net ?? (opts.init ? borrowNetwork(opts.init.model.net, opts.seed) : createNetwork(opts.arch, opts.seed));
+    const net: Sequential = resume?.net ?? (opts.init ? borrowNetwork(opts.init.model.net) : createNetwork(opts.arch, opts.seed));
     try {
       return await TrainingRun.build(userData, valData, opts, events, resume, base, net);
     } catch (error) {
@@ -290,7 +290,7 @@ class TrainingRun {
 
   /** The run's result: with the weights as saved, copied out of the run's network. */
   private async result(stopped: boolean, position?: TrainingRecord['position']): Promise<TrainResult> {
-    const net = await this.withSavedWeights(() => copyNetwork(this.net, this.opts.seed));
+    const net = await this.withSavedWeights(() => copyNetwork(this.net));
     const model: ModelFile = { input: this.input, arch: this.arch, net, training: this.record(position) };
     return { stopped, checkpoint: this.checkpointPath, history: this.history, model };
   }
@@ -307,7 +307,6 @@ class TrainingRun {
     order.set(this.rows.trainIdx);
     this.drawReplay(epoch, order, this.rows.trainIdx.length);
     new Random(mixSeed(opts.seed, epoch)).shuffle(order);
-    net.random.setState(mixSeed(opts.seed, 1_000_000 + epoch));
     pool?.beginEpoch(epoch);
     if (this.augment) this.augment.epoch = epoch;
     const position = this.resume?.training?.position?.epoch === epoch ? this.resume.training.position : undefined;
@@ -315,17 +314,17 @@ class TrainingRun {
     let lossSum = position?.lossSum ?? 0;
     let correct = position?.correct ?? 0;
     let seen = position?.seen ?? 0;
-    if (position?.dropoutState !== undefined) net.random.setState(position.dropoutState);
     this.events.onEpochStart?.(epoch, batchesPerEpoch);
     const started = performance.now();
     let lr = opts.lr;
     for (let b = firstBatch; b < batchesPerEpoch; b++) {
       const start = b * batchSize;
       const count = Math.min(batchSize, order.length - start);
-      const r = pool ? pool.step(this.step, this.data, start, count, this.augment) : this.step.run(this.data, order, start, count, count, this.augment);
+      // The step counts batches of this run's size: a resumed run goes on with the same count, and the same dropout masks.
+      const t = (epoch - 1) * batchesPerEpoch + b;
+      const r = pool ? pool.step(this.step, this.data, start, count, this.augment, t) : this.step.run(this.data, order, start, count, count, this.augment, t);
       const loss = r.lossSum / count;
       if (!Number.isFinite(loss)) throw this.diverged(`the loss became ${loss} at epoch ${epoch}, batch ${b + 1}`);
-      const t = (epoch - 1) * batchesPerEpoch + b;
       lr = learningRate(opts.schedule, opts.lr, t - this.scheduleFrom, this.totalSteps - this.scheduleFrom);
       this.optimizer.step(lr);
       this.ema?.update();
@@ -338,7 +337,7 @@ class TrainingRun {
       });
       await this.letEventsThrough();
       if (this.events.shouldStop?.() && b + 1 < batchesPerEpoch) {
-        return { epoch, batch: b + 1, lossSum, correct, seen, dropoutState: net.random.getState() };
+        return { epoch, batch: b + 1, lossSum, correct, seen };
       }
     }
     const seconds = (performance.now() - started) / 1000;
@@ -502,8 +501,8 @@ function replayCount(trainImages: number, opts: TrainOptions): number {
 }
 
 /** A network of its own with the same layers, weights and running statistics. */
-export function copyNetwork(net: Sequential, seed: number): Sequential {
-  const copy = new Sequential(net.specs(), net.inputShape, seed);
+export function copyNetwork(net: Sequential): Sequential {
+  const copy = new Sequential(net.specs(), net.inputShape);
   const to = copy.state();
   net.state().forEach((v, k) => to[k].set(v));
   return copy;

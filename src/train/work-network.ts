@@ -16,11 +16,10 @@ const keyOf = (net: Sequential) => JSON.stringify([net.inputShape, net.specs()])
  * A network with the layers of `model` holding its weights and running statistics,
  * nothing frozen, gradients zero; give it back with `giveBack` when done.
  */
-export function borrowNetwork(model: Sequential, seed: number): Sequential {
-  const net = idle.get(keyOf(model))?.pop() ?? new Sequential(model.specs(), model.inputShape, seed);
+export function borrowNetwork(model: Sequential): Sequential {
+  const net = idle.get(keyOf(model))?.pop() ?? new Sequential(model.specs(), model.inputShape);
   net.freeze(0);
   net.setBatchReduce(null);
-  net.random.setState(seed ^ 0x5bd1e995);
   const to = net.state();
   model.state().forEach((v, k) => to[k].set(v));
   for (const p of net.params()) p.grad.fill(0);
@@ -37,7 +36,7 @@ export function giveBack(net: Sequential): void {
 
 /** `use` on a borrowed copy of `model`, given back afterwards. */
 export function withCopy<T>(model: Sequential, use: (net: Sequential) => T): T {
-  const net = borrowNetwork(model, 1);
+  const net = borrowNetwork(model);
   try {
     return use(net);
   } finally {

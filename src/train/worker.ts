@@ -5,7 +5,6 @@
  */
 import { workerData } from 'node:worker_threads';
 import { Sequential } from '../net/sequential.js';
-import { mixSeed } from '../random.js';
 import { Augmenter } from './augment.js';
 import { FixedView } from '../predict/tta.js';
 import { forEachPrediction } from './evaluate.js';
@@ -15,14 +14,14 @@ import { asDataset, Command, FAILURE_BYTES, Slot, type WorkerInit } from './thre
 import { ThreadSync } from './thread-sync.js';
 
 const init = workerData as WorkerInit;
-const net = new Sequential(init.specs, [init.input.channels, init.input.height, init.input.width], init.seed);
+const net = new Sequential(init.specs, [init.input.channels, init.input.height, init.input.width]);
 // Frozen as the main thread's network is: the same layers run as when predicting (and sum no batch statistics).
 if (init.freeze > 0) net.freeze(init.freeze);
 if (init.momentSlot > 0) net.setBatchReduce(new ThreadSync(init.control, init.moments, init.momentSlot, init.index, init.threads));
 const params = net.params();
 const state = net.state();
 const data = asDataset(init.data);
-const step = new GradientStep(net, init.input, init.maxSlice, init.labelSmoothing);
+const step = new GradientStep(net, init.input, init.maxSlice, init.labelSmoothing, init.seed);
 const { control, slices, stats } = init;
 const augment = init.augment ? new Augmenter(init.augment, init.seed) : null;
 
@@ -55,7 +54,7 @@ for (;;) {
       stats[1] = 0;
       if (count > 0) {
         loadState();
-        const r = step.run(data, init.order, start, count, batchCount, augment);
+        const r = step.run(data, init.order, start, count, batchCount, augment, Atomics.load(control, Slot.Step));
         stats[0] = r.lossSum;
         stats[1] = r.correct;
         let o = 0;
@@ -74,7 +73,6 @@ for (;;) {
         }, undefined, viewOf(init.view));
       }
     } else if (command === Command.Epoch) {
-      net.random.setState(mixSeed(init.seed, 1_000_000 * (init.index + 1) + slices[0]));
       if (augment) augment.epoch = slices[0];
     }
   } catch (error) {
