@@ -4,6 +4,7 @@ import { KconvError } from '../errors.js';
 import { loadWeights } from '../model/ensemble.js';
 import { buildServer, DEFAULT_MAX_BODY } from '../serve/server.js';
 import type { Io } from './output.js';
+import { watchParent } from './parent-watch.js';
 import { WEIGHTS_HELP } from './weights.js';
 
 interface ServeFlags {
@@ -71,7 +72,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
       io.err(`kconv serve: ${flags.weights} (${what}) on http://${host}:${address.port}/ (API: POST /api/predict, GET /api/model, GET /healthz); Ctrl-C stops\n`);
       await new Promise<void>((resolve) => {
         let stopping = false;
-        const onSignal = (signal: NodeJS.Signals) => {
+        const onSignal = (signal: string) => {
           if (stopping) {
             io.err(`kconv serve: ${signal} again: quitting now\n`);
             process.exit(130);
@@ -79,6 +80,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
           stopping = true;
           io.err(`kconv serve: ${signal}: no new connections; finishing the requests in flight…\n`);
           void app.close().then(() => {
+            stopWatching();
             process.off('SIGINT', onSignal);
             process.off('SIGTERM', onSignal);
             resolve();
@@ -86,6 +88,8 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        // Under npx, SIGTERM reaches npm, not kconv: stop when the process that started kconv is gone.
+        const stopWatching = watchParent(() => onSignal('the process that started it exited'));
       });
       io.err('kconv serve: stopped\n');
       setExit(0);
