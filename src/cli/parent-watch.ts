@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { invokedAs } from './invocation.js';
 
 /**
  * Calls `onGone` once when the process that started this one exits. `npx kconv serve`
@@ -7,8 +8,15 @@ import { readFileSync } from 'node:fs';
  * the process alive). Returns a function that stops watching.
  */
 export function watchParent(onGone: () => void, everyMs = 1000): () => void {
-  const parent = currentParent();
-  if (parent <= 1) return () => undefined; // started by init (or a container's first process): nothing to watch
+  const parent = STARTED_BY;
+  // Parented by init from the start: npx's npm died before kconv ran a line (it starts in seconds on a busy machine).
+  const orphaned = parent <= 1 && invokedAs() === 'npx kconv';
+  if (parent <= 1 && !orphaned) return () => undefined; // started by init (or a container's first process): nothing to watch
+  if (orphaned || parentGone(parent)) {
+    // It died while kconv was starting (loading the weights on a busy machine takes seconds).
+    setImmediate(onGone);
+    return () => undefined;
+  }
   const timer = setInterval(() => {
     if (!parentGone(parent)) return;
     clearInterval(timer);
@@ -28,6 +36,13 @@ function currentParent(): number {
     return process.ppid;
   }
 }
+
+/**
+ * The parent when this module was loaded, as early as kconv can tell: the parent may die
+ * before serve starts listening. (Node's process.ppid is read at its first use, so it is no
+ * help: by then it may already be 1.)
+ */
+const STARTED_BY = currentParent();
 
 function parentGone(parent: number): boolean {
   if (currentParent() !== parent) return true; // reparented: the parent exited
