@@ -149,8 +149,10 @@ describe('2: pictures are told by their first bytes, for files and standard inpu
     const fifo = p('pipe.png.fifo');
     spawnSync('mkfifo', [fifo]);
     const writer = spawn('sh', ['-c', `cat "${p('one.png')}" > "${fifo}"`]);
-    const r = await kconv(['predict', fifo, '--weights', p('m.json')]);
-    await once(writer, 'close');
+    const written = once(writer, 'close'); // listened to now: cat may be done before kconv is
+    // Spawned: a FIFO's open() waits on a thread of the pool, which other test files in this worker may have used up.
+    const r = await spawnKconv(['predict', fifo, '--weights', p('m.json')]);
+    expect((await written)[0]).toBe(0);
     expect(r.err).toBe('');
     expect(r.out).toBe(`file,label\n${fifo},${(await labelsOf([p('one.png')]))[0]}\n`);
   });

@@ -8,9 +8,9 @@ import { shellWord } from '../data/index.js';
  * `kconv` when its folder is on PATH, else the path as typed relative to here
  * (`node_modules/.bin/kconv`), or `node bin/kconv.js` for the script itself.
  */
-export function invokedAs(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = process.argv, cwd = process.cwd()): string {
+export function invokedAs(env: NodeJS.ProcessEnv = process.env, argv: readonly string[] = mainArgv, cwd = process.cwd()): string {
   const script = argv[1];
-  if (!script) return 'kconv';
+  if (!script || !script.includes('/')) return script || 'kconv'; // main() called with a bare name (in-process)
   const path = resolve(cwd, script);
   // npx runs the link in a node_modules/.bin (its cache's, or the project's); npm_command alone is inherited by whatever npx started.
   if (env.npm_command === 'exec' && basename(path) === 'kconv' && dirname(path).endsWith(`node_modules${sep}.bin`)) return 'npx kconv';
@@ -19,6 +19,13 @@ export function invokedAs(env: NodeJS.ProcessEnv = process.env, argv: readonly s
   const near = relative(cwd, path);
   const shown = near.startsWith('..') || isAbsolute(near) ? path : near.includes('/') ? near : `./${near}`;
   return basename(path) === 'kconv' ? shellWord(shown) : `node ${shellWord(shown)}`;
+}
+
+let mainArgv: readonly string[] = process.argv;
+
+/** The argv main() was given (process.argv for the command itself; tests run main() in-process with their own). */
+export function setMainArgv(argv: readonly string[]): void {
+  mainArgv = argv;
 }
 
 /** A kconv command line: how kconv was started, then the arguments, each quoted for a POSIX shell where needed. */
