@@ -119,7 +119,7 @@ describe('files that are no image', () => {
     expect(sniffImage(Buffer.from('label,pixel0'))).toBeNull();
     expect(() => decodeImage(Buffer.from('label,pixel0,pixel1\n1,2,3\n'), 'data.csv')).toThrow('data.csv: not a PNG or JPEG image (it starts with "label,pixel0,pixel1 1,2,…"): kconv reads images in PNG and JPEG');
     expect(() => decodeImage(new Uint8Array(0), 'empty.png')).toThrow(/empty\.png: not a PNG or JPEG image \(it is empty\)/);
-    expect(() => decodeImage(Uint8Array.from([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0, 0x80]), 'a.gif')).toThrow('a.gif: not a PNG or JPEG image (it is a GIF image: convert it to PNG first)');
+    expect(() => decodeImage(Uint8Array.from([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 0, 0x80]), 'a.gif')).toThrow('a.gif: a GIF image: kconv reads PNG and JPEG: convert it to PNG or JPEG (e.g. with ImageMagick: convert a.gif a.png)');
     expect(() => decodeImage(Uint8Array.from([0, 1, 2, 0xff, 0xfe]), 'x.bin')).toThrow(/neither PNG's nor JPEG's/);
   });
 });

@@ -113,7 +113,8 @@ describe('kconv train', () => {
     });
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     expect(code).toBe(130);
-    expect(stderr).toMatch(/Resume with: kconv train .*big\.csv --resume int\.json/);
+    // The command as it was started here (node and the script's path), pasteable.
+    expect(stderr).toContain(`Resume with: node ${KCONV} train ${big} --resume int.json\n`);
     const partial = parseModel(readFileSync(join(dir, 'int.json'), 'utf8'), 'int');
     // Stopped inside an epoch (the usual case) or, if the signal landed on the last batch, at its end.
     const history = partial.training!.history.length;

@@ -5,8 +5,10 @@ import {
   DEFAULT_TIMEOUT_MS,
   downloadKannada,
   type DownloadEvent,
+  type FileOutcome,
   type InternalDownloadOptions,
 } from '../download/index.js';
+import { newBar, type Bar } from './bar.js';
 import { number } from './options.js';
 import type { Io } from './output.js';
 
@@ -14,6 +16,7 @@ interface DownloadFlags {
   dir: string;
   mirror?: string;
   timeout: number;
+  verbose?: boolean;
 }
 
 function megabytes(bytes: number): string {
@@ -30,6 +33,7 @@ export function downloadCommand(io: Io, setExit: (code: number) => void, interna
     .description('fetch the official Kannada-MNIST files, verify them, and write train.csv, test.csv and Dig-MNIST.csv (Kaggle layout, with labels)')
     .option('--dir <folder>', 'where the CSV files go; the official files go to <folder>/raw', DEFAULT_DIR)
     .option('--mirror <url or folder>', 'fetch from this URL base, or copy from this folder, instead of the official GitHub repository (same file names)')
+    .option('--verbose', 'when every file fails for one reason (offline), still list each file and its URL')
     .option('--timeout <seconds>', 'give up on a file after this many seconds without data', number('--timeout', 0, Infinity, { minExclusive: true }), DEFAULT_TIMEOUT_MS / 1000)
     .addHelpText('after', [
       '',
@@ -59,6 +63,14 @@ export function downloadCommand(io: Io, setExit: (code: number) => void, interna
         for (const csv of report.csvs) {
           if (csv.status === 'written' || csv.status === 'present') io.out(`${csv.path}: ${csv.rows} images, labelled\n`);
         }
+        const unreachable = sameReason(report.files);
+        if (unreachable && !flags.verbose) {
+          // Offline, or the source is down: one line, not one per file with its URL.
+          const where = report.source.startsWith('http') ? new URL(report.source).host : report.source;
+          io.err(`kconv: none of the ${unreachable.count} files could be fetched from ${where}: ${unreachable.reason}; run kconv download again once it can be reached, or fetch from elsewhere with --mirror <URL or folder> (--verbose lists each file's URL)\n`);
+          setExit(1);
+          return;
+        }
         for (const line of report.failures) io.err(`kconv: ${line}\n`);
         if (report.failures.length > 0) {
           const failedFiles = report.files.filter((f) => f.status === 'failed').length;
@@ -79,9 +91,18 @@ export function downloadCommand(io: Io, setExit: (code: number) => void, interna
     });
 }
 
+/** When every file was tried and failed for the same reason (no file was fetched): that reason. */
+function sameReason(files: readonly FileOutcome[]): { reason: string; count: number } | null {
+  const failed = files.filter((f) => f.status === 'failed');
+  if (failed.length < 2 || failed.length !== files.length) return null;
+  const reasons = new Set(failed.map((f) => f.reason));
+  const [reason] = reasons;
+  return reasons.size === 1 && reason !== undefined && !/^blob id mismatch/.test(reason) ? { reason, count: failed.length } : null;
+}
+
 /** A bar per transfer on a terminal; plain lines otherwise. Finished steps are always one line each. */
 class ProgressView {
-  private bar: cliProgress.SingleBar | null = null;
+  private bar: Bar | null = null;
   constructor(private readonly io: Io) {}
 
   on(e: DownloadEvent): void {
@@ -95,12 +116,8 @@ class ProgressView {
       case 'progress':
         if (!this.io.errIsTTY) break;
         if (!this.bar) {
-          this.bar = new cliProgress.SingleBar({
-            format: `${e.file} |{bar}| {percentage}% · {done} of {size}`,
-            hideCursor: true,
-            clearOnComplete: true,
-            stream: process.stderr,
-          }, cliProgress.Presets.shades_classic);
+          this.bar = newBar(this.io, { format: `${e.file} |{bar}| {percentage}% · {done} of {size}` }, cliProgress.Presets.shades_classic);
+          if (!this.bar) break;
           this.bar.start(e.total ?? 1, 0, { done: megabytes(0), size: e.total === null ? '?' : megabytes(e.total) });
         }
         if (e.total === null) this.bar.setTotal(Math.max(e.received, 1));

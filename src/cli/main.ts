@@ -8,6 +8,7 @@ import { evaluateCommand, predictCommand } from './predict.js';
 import { serveCommand } from './serve.js';
 import { showCommand } from './show.js';
 import { trainCommand } from './train.js';
+import { setMainArgv } from './invocation.js';
 import { describeError, guardStandardStreams, processIo, type Io } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -47,6 +48,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 /** Runs the CLI and returns the exit code; never throws, never prints a stack trace. */
 export async function main(argv: string[], io: Io = processIo): Promise<number> {
   if (io === processIo) guardStandardStreams();
+  setMainArgv(argv);
   let exitCode = 0;
   const program = buildProgram(io, (code) => (exitCode = code));
   try {

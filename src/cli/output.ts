@@ -1,10 +1,11 @@
 import { KconvError } from '../errors.js';
+import { wantsProgress } from './bar.js';
 
 /** Where the CLI writes: results to stdout, progress and diagnostics to stderr. */
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Whether stderr is a terminal (progress bars) or a pipe/CI log (plain lines). */
+  /** Whether stderr is a terminal (progress bars) or a pipe/CI log (plain lines); KCONV_PROGRESS=1 or 0 says so instead (bar.ts). */
   errIsTTY: boolean;
   /** Whether stdout takes colours: a terminal, and NO_COLOR not set (FORCE_COLOR forces them). Default false. */
   outColor?: boolean;
@@ -15,7 +16,7 @@ export interface Io {
 export const processIo: Io = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
-  errIsTTY: Boolean(process.stderr.isTTY),
+  errIsTTY: wantsProgress(Boolean(process.stderr.isTTY), process.env),
   outColor: wantsColor(Boolean(process.stdout.isTTY), process.env),
   errColumns: () => process.stderr.columns || 80,
 };

@@ -8,6 +8,7 @@ import { FineTuneJob } from '../serve/finetune-job.js';
 import { DEFAULT_MAX_SAMPLES, SampleStore } from '../serve/samples.js';
 import { buildServer, DEFAULT_MAX_BODY } from '../serve/server.js';
 import type { Io } from './output.js';
+import { watchParent } from './parent-watch.js';
 import { threadsToUse } from './threads.js';
 import { WEIGHTS_HELP } from './weights.js';
 
@@ -106,7 +107,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
       }
       await new Promise<void>((resolve) => {
         let stopping = false;
-        const onSignal = (signal: NodeJS.Signals) => {
+        const onSignal = (signal: string) => {
           if (stopping) {
             io.err(`kconv serve: ${signal} again: quitting now\n`);
             process.exit(130);
@@ -114,6 +115,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
           stopping = true;
           io.err(`kconv serve: ${signal}: no new connections; finishing the requests in flight…\n`);
           void app.close().then(() => {
+            stopWatching();
             process.off('SIGINT', onSignal);
             process.off('SIGTERM', onSignal);
             resolve();
@@ -121,6 +123,8 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        // Under npx, SIGTERM reaches npm, not kconv: stop when the process that started kconv is gone.
+        const stopWatching = watchParent(() => onSignal('the process that started it exited'));
       });
       io.err('kconv serve: stopped\n');
       setExit(0);

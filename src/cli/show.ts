@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { PIXELS } from '../data/index.js';
 import { DataError, UsageError } from '../errors.js';
+import { BLANK_MESSAGE, type ImageFiles } from '../image/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkOutput } from '../io/output-check.js';
 import { loadWeights, type Ensemble } from '../model/ensemble.js';
@@ -17,6 +18,7 @@ import { encodePng } from '../show/png.js';
 import { terminalView } from '../show/terminal.js';
 import { argMax } from '../tensor/tensor.js';
 import { readInputs } from './inputs.js';
+import { classify } from './predict.js';
 import { nonNegativeInt, positiveInt } from './options.js';
 import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
@@ -97,11 +99,13 @@ function archLine(e: Ensemble): string {
 }
 
 async function showDigit(io: Io, paths: string[], ensemble: Ensemble, flags: ShowFlags): Promise<void> {
-  const { images: data, file: name, names } = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
+  const read = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
+  const { images: data, file: name, names } = read;
   const row = flags.row ?? 0;
   if (row >= data.n) {
     throw new UsageError(`--row ${row} is out of range: ${name} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
   }
+  if ((read as Partial<ImageFiles>).blank?.includes(row)) throw new DataError(`${names![row]}: ${BLANK_MESSAGE}`, names![row]);
   const model = ensemble.members[0];
   const pixels = data.pixels.subarray(row * PIXELS, (row + 1) * PIXELS);
   const label = data.labels ? data.labels[row] : null;
@@ -131,7 +135,7 @@ async function showMistakes(io: Io, paths: string[], ensemble: Ensemble, flags: 
   if (!data.labels) {
     throw new DataError(`${name}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, name);
   }
-  const p = await predict(ensemble.members, data, threadsToUse(undefined, io));
+  const p = await classify(ensemble, data, threadsToUse(undefined, io), 1, io);
   const limit = flags.limit ?? DEFAULT_MISTAKES_LIMIT;
   const arch = ensemble.members.length === 1 ? ensemble.members[0].arch : `mean of ${ensemble.members.length} models`;
   const { canvas, layout } = renderMistakes({

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import cliProgress from 'cli-progress';
 import { STDIN, type Images } from '../data/index.js';
 import { DataError, ModelFileError, UsageError } from '../errors.js';
 import { lockOutput } from '../io/lock.js';
@@ -20,6 +19,8 @@ import { checkArch, dataFingerprint, lastPath, train, type FileTrainOptions as T
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
+import { newBar } from './bar.js';
+import { commandLine } from './invocation.js';
 import { progressLine } from './progress.js';
 import { threadsToUse } from './threads.js';
 
@@ -566,10 +567,28 @@ function startedLike(model: ModelFile, flags: TrainFlags, out: string, seed: num
   };
 }
 
+/** The command that resumes this run, as the user started kconv (npx kconv, kconv, …), with the options needed to read the data again. */
+function resumeCommand(file: string, checkpoint: string, flags: TrainFlags): string {
+  const reading = [
+    ...(flags.labels !== undefined ? ['--labels', flags.labels] : []),
+    ...(flags.skipBadRows ? ['--skip-bad-rows'] : []),
+    ...(flags.cache === false ? ['--no-cache'] : []),
+  ];
+  return commandLine(['train', file, ...reading, '--resume', checkpoint]);
+}
+
+/** Where a resumed run picks up: the epoch and batch after the checkpoint's last. */
+function resumePoint(t: NonNullable<ModelFile['training']>, into: string | null): string {
+  const epoch = t.position ? t.position.epoch : t.history.length + 1;
+  const batch = t.position ? t.position.batch + 1 : 1;
+  return `resuming at epoch ${epoch}, batch ${batch} (${t.history.length} epoch${t.history.length === 1 ? '' : 's'} done${t.position ? ` and ${t.position.batch} batch${t.position.batch === 1 ? '' : 'es'} of epoch ${epoch}` : ''})${into ? `, saving to ${into}` : ''}`;
+}
+
 /** Ctrl-C / SIGTERM while training: the first finishes the batch and saves; a second quits now (every checkpoint on disk is whole). */
-function watchSignals(io: Io): { signal: () => NodeJS.Signals | null; dispose: () => void } {
+function watchSignals(io: Io, clearBars: () => void): { signal: () => NodeJS.Signals | null; dispose: () => void } {
   let stopSignal: NodeJS.Signals | null = null;
   const onSignal = (signal: NodeJS.Signals) => {
+    clearBars(); // before writing: a live bar would draw over the message (and stop() would move the cursor back above it)
     if (stopSignal) {
       io.err(`\nkconv: stopped at once on a second ${signal}; the last checkpoint is intact\n`);
       process.exit(130);
@@ -597,15 +616,7 @@ function progressEvents(
   label = '', extra: Record<string, unknown> = {},
 ): { events: TrainEvents; stopBar: () => void } {
   const columns = io.errColumns ?? (() => 80);
-  const bar = io.errIsTTY
-    ? new cliProgress.SingleBar({
-        format: (_options, _params, payload) => progressLine(payload, columns()),
-        hideCursor: true,
-        clearOnComplete: true,
-        linewrap: false,
-        stream: process.stderr,
-      })
-    : null;
+  const bar = newBar(io, { format: (_options, _params, payload) => progressLine(payload, columns()) });
   const images = opts.limit !== null && opts.limit < n ? `${opts.limit} of ${n}` : `${n}`;
   const banner = () => io.err(`${label}training ${opts.arch} on ${file === STDIN ? 'stdin' : file}: ${images} images, ${opts.epochs} epochs, batch ${opts.batchSize}, ${opts.threads} thread${opts.threads === 1 ? '' : 's'}, ${opts.optimizer} lr ${opts.lr}${opts.schedule !== 'constant' ? ` (${opts.schedule})` : ''}${isAugmenting(opts.augment) ? `, augmented (${describeAugmentation(opts.augment)})` : ''}${opts.labelSmoothing ? `, label smoothing ${opts.labelSmoothing}` : ''}${opts.ema ? `, EMA ${opts.ema}` : ''}\n`);
   const state = { epoch: 0, epochs: opts.epochs, batch: 0, batches: 0, loss: null as number | null, acc: null as number | null, imagesPerSecond: null as number | null, batchSize: opts.batchSize };
@@ -633,15 +644,18 @@ async function trainWithProgress(
   file: string, data: Images, valData: Images | null,
   opts: TrainOptions, resume: ModelFile | undefined, flags: TrainFlags, io: Io,
 ): Promise<number> {
-  const signals = watchSignals(io);
+  const bars: (() => void)[] = [];
+  const signals = watchSignals(io, () => bars.forEach((stop) => stop()));
   const { events, stopBar } = progressEvents(file, data.n, opts, flags, io, () => signals.signal() !== null);
+  bars.push(stopBar);
   const started = Date.now();
+  if (resume?.training) io.err(`kconv: ${resumePoint(resume.training, opts.out)}\n`);
   try {
     const result = await train(data, valData, opts, events, resume);
     stopBar();
-    const resumeWith = `kconv train ${file} --resume ${result.checkpoint}`;
-    if (result.stopped) {
-      io.err(`kconv: stopped; checkpoint saved to ${result.checkpoint}. Resume with: ${resumeWith}\n`);
+    // The CLI always trains into a file (--out), so a stopped run always has a checkpoint.
+    if (result.stopped && result.checkpoint !== null) {
+      io.err(`kconv: stopped; checkpoint saved to ${result.checkpoint}. Resume with: ${resumeCommand(file, result.checkpoint, flags)}\n`);
       return 130;
     }
     const last = result.history[result.history.length - 1];
@@ -664,9 +678,9 @@ async function trainWithProgress(
 async function trainEnsembleWithProgress(
   file: string, data: Images, valData: Images | null, manifest: string, plans: MemberPlan[], flags: TrainFlags, io: Io,
 ): Promise<number> {
-  const signals = watchSignals(io);
-  const k = plans.length;
   const bars: (() => void)[] = [];
+  const signals = watchSignals(io, () => bars.forEach((stop) => stop()));
+  const k = plans.length;
   const started = Date.now();
   const done = plans.filter((p) => p.done);
   if (done.length > 0) io.err(`kconv: ${done.map((p) => p.opts.out).join(', ')} ${done.length === 1 ? 'is' : 'are'} trained already; continuing the others\n`);
@@ -681,7 +695,7 @@ async function trainEnsembleWithProgress(
     if (result.stopped) {
       const at = result.stoppedAt!;
       const partial = result.results[at.index - 1]?.stopped;
-      io.err(`kconv: stopped at model ${at.index} of ${k}${partial ? ` (checkpoint saved to ${at.opts.out})` : ''}; ${manifest} names all ${k} models. Resume with: kconv train ${file} --resume ${manifest}\n`);
+      io.err(`kconv: stopped at model ${at.index} of ${k}${partial ? ` (checkpoint saved to ${at.opts.out})` : ''}; ${manifest} names all ${k} models. Resume with: ${resumeCommand(file, manifest, flags)}\n`);
       return 130;
     }
     if (!flags.json) {

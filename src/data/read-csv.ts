@@ -35,7 +35,7 @@ export async function readCsv(source: Source, opts: Options = {}): Promise<DataF
   if (opts.requireLabels && !layout.roles.includes(LABEL)) {
     throw dataError(
       file,
-      `has no label column (its header is ${describeHeader(layout.kind)}); training needs labelled images with a header such as label,pixel0,…,pixel783`,
+      `has no label column (its header is ${describeHeader(layout.kind)}); ${opts.labelsNeededBy ?? 'training'} needs labelled images with a header such as label,pixel0,…,pixel783${opts.labelsHint ? `; ${opts.labelsHint}` : ''}`,
       1,
     );
   }

@@ -9,7 +9,7 @@ import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { parse } from 'csv-parse/sync';
 import { dataError } from './data-error.js';
 import { EXPECTED_HEADER } from './header.js';
-import { isIdxMagic } from './magic.js';
+import { isIdxMagic, pictureFormat, unreadablePicture } from './magic.js';
 import { byteStream, type Source } from './source.js';
 
 /** Bytes read to check the text and find the header (which is ~6 KB). */
@@ -34,8 +34,12 @@ export function contentHead(source: Pick<Source, 'head' | 'gzip'>): Buffer {
   }
 }
 
-/** 'idx' when the input starts like an idx file (after gunzip when it is gzip'd), else 'csv'. */
-export function sniffFormat(source: Pick<Source, 'head' | 'gzip'>): 'idx' | 'csv' {
+/**
+ * 'idx' when the input starts like an idx file (after gunzip when it is gzip'd), 'picture'
+ * when it starts like a picture (PNG, JPEG, WebP, GIF, …: see magic.ts), else 'csv'.
+ */
+export function sniffFormat(source: Pick<Source, 'head' | 'gzip'>): 'idx' | 'csv' | 'picture' {
+  if (!source.gzip && pictureFormat(source.head) !== null) return 'picture';
   return isIdxMagic(contentHead(source)) ? 'idx' : 'csv';
 }
 
@@ -109,6 +113,8 @@ function checkText(head: Buffer, complete: boolean, file: string, gzip: boolean)
   if (head[0] === 0x50 && head[1] === 0x4b && head[2] === 0x03 && head[3] === 0x04) {
     throw dataError(file, `is a ZIP archive${gzip ? ' inside gzip' : ''}; unzip it and give kconv the CSV file inside`);
   }
+  const picture = pictureFormat(head);
+  if (picture !== null) throw dataError(file, unreadablePicture(file, picture));
   if ((head[0] === 0xff && head[1] === 0xfe) || (head[0] === 0xfe && head[1] === 0xff)) {
     throw dataError(file, 'is UTF-16 text; save it as UTF-8 CSV');
   }

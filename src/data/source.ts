@@ -11,11 +11,13 @@
  */
 import { read } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
+import { CSV_FILES, OFFICIAL_FILES } from '../download/official.js';
 import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
-import { isGzip, isIdxMagic } from './magic.js';
+import { isGzip, isIdxMagic, pictureFormat } from './magic.js';
 
 /** The file name that means standard input. */
 export const STDIN = '-';
@@ -154,7 +156,7 @@ async function collect(name: string, chunks: AsyncIterable<Buffer>): Promise<Buf
         checked = true;
         // Binary data that is neither gzip nor idx will be refused by the sniffer, with a line number, from the head alone.
         const head = Buffer.concat(parts).subarray(0, HEAD_BYTES);
-        if (!isGzip(head) && !isIdxMagic(head) && head.includes(0)) return head;
+        if (!isGzip(head) && !isIdxMagic(head) && pictureFormat(head) === null && head.includes(0)) return head;
       }
     }
   } catch (err) {
@@ -162,6 +164,26 @@ async function collect(name: string, chunks: AsyncIterable<Buffer>): Promise<Buf
     throw dataError(name, `cannot read: ${(err as Error).message}`);
   }
   return Buffer.concat(parts, length);
+}
+
+/**
+ * All the raw bytes of an opened input (a picture is decoded from them): a stream's are
+ * in memory already; a regular file's are read at positions from its descriptor.
+ * Refuses more than `max` bytes before reading them.
+ */
+export async function sourceBytes(src: Source, max: number, tooLarge: string): Promise<Uint8Array> {
+  if (src.size > max) throw dataError(src.name, tooLarge);
+  const from = src.bytes;
+  if ('bytes' in from) return from.bytes;
+  const out = Buffer.allocUnsafe(from.size);
+  let got = 0;
+  while (got < from.size) {
+    const n = await new Promise<number>((resolve, reject) => read(from.fd, out, got, from.size - got, got, (err, bytesRead) => (err ? reject(err) : resolve(bytesRead))));
+    if (n === 0) break;
+    got += n;
+  }
+  await src.checkUnchanged();
+  return out.subarray(0, got);
 }
 
 /** The bytes from `start` (inclusive) to `end` (exclusive), or all of them decompressed for gzip. */
@@ -216,10 +238,17 @@ function descriptorStream(fd: number, start: number, end: number): Readable {
   });
 }
 
+/** For a missing file that kconv download makes (train.csv, …, or an official idx file): where to get it. */
+export function downloadHint(file: string): string {
+  const name = basename(file);
+  const made = CSV_FILES.some((c) => c.name === name) || (OFFICIAL_FILES as readonly string[]).includes(name);
+  return made ? `; ${name} is one of the Kannada-MNIST files kconv download fetches (into data/kannada/; --mirror fetches from elsewhere)` : '';
+}
+
 function asOpenError(err: unknown, file: string, expected: string): Error {
   if (err instanceof DataError) return err;
   const code = (err as NodeJS.ErrnoException)?.code;
-  if (code === 'ENOENT' || code === 'ENOTDIR') return dataError(file, 'file not found (check the path)');
+  if (code === 'ENOENT' || code === 'ENOTDIR') return dataError(file, `file not found (check the path)${downloadHint(file)}`);
   if (code === 'EACCES' || code === 'EPERM') return dataError(file, 'cannot read the file (permission denied)');
   if (code === 'EISDIR') return dataError(file, `is a directory; expected ${expected}`);
   return dataError(file, `cannot open: ${(err as Error)?.message ?? String(err)}`);

@@ -50,6 +50,10 @@ export interface ReadOptions {
   threads?: number;
   /** Fail when the file has no label column (training needs labels). */
   requireLabels?: boolean;
+  /** With requireLabels: what needs them, for the message ('training' unless told, e.g. 'evaluation'). */
+  labelsNeededBy?: string;
+  /** With requireLabels: what to do instead, ending the message (e.g. "to classify them, use kconv predict test.csv"). */
+  labelsHint?: string;
   /** Fail when the file has no data rows. */
   requireRows?: boolean;
   /** For an idx images file: its labels file, where it is not found beside it by name. */

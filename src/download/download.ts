@@ -81,6 +81,8 @@ export interface FileOutcome {
   bytes?: number;
   /** One line: the file, the reason, where from. */
   error?: string;
+  /** The reason alone ("connection refused", "HTTP 404 Not Found"): the same for every file when the source cannot be reached. */
+  reason?: string;
 }
 
 export interface CsvOutcome {
@@ -224,7 +226,7 @@ async function obtain(run: Run, file: OfficialFileName): Promise<FileOutcome> {
     if (!(err instanceof FetchFailure)) throw err; // the local disk, not the download: stop
     const message = `${file}: ${err.message} (${source.kind === 'url' ? 'from ' : ''}${from})${hint(err.message, source, run.mirrored)}`;
     emit({ type: 'failed', file, message });
-    return { file, path: final, status: 'failed', error: message };
+    return { file, path: final, status: 'failed', error: message, reason: err.message };
   }
 }
 

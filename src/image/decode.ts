@@ -1,6 +1,7 @@
 import { inflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
+import { pictureFormat, unreadablePicture } from '../data/magic.js';
 import { DataError } from '../errors.js';
 import type { RasterImage } from './preprocess.js';
 
@@ -36,18 +37,10 @@ export function sniffImage(bytes: Uint8Array): ImageFormat | null {
 const u32 = (b: Uint8Array, i: number) => ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
 const u16 = (b: Uint8Array, i: number) => (b[i] << 8) | b[i + 1];
 
-/** Image formats kconv does not decode, known by their first bytes, for a helpful message. */
-const OTHER_FORMATS: [RegExp, string][] = [
-  [/^GIF8[79]a/, 'GIF'], [/^BM/, 'BMP'], [/^RIFF....WEBP/s, 'WebP'], [/^(II\*\0|MM\0\*)/, 'TIFF'],
-  [/^....ftyp(heic|heix|mif1|hevc)/s, 'HEIC'], [/^....ftypavif/s, 'AVIF'],
-];
-
 /** A describable start of a file that is no image, for the error message. */
 function describeStart(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'it is empty';
   const head = Buffer.from(bytes.subarray(0, 24)).toString('latin1');
-  const other = OTHER_FORMATS.find(([re]) => re.test(head));
-  if (other) return `it is a ${other[1]} image: convert it to PNG first`;
   return /^[\x20-\x7e\t\r\n]+$/.test(head) ? `it starts with "${head.replace(/\s+/g, ' ').trim()}…"` : 'its first bytes are neither PNG\'s nor JPEG\'s';
 }
 
@@ -113,6 +106,8 @@ function jpegHeader(bytes: Uint8Array, name: string): ImageHeader {
 /** Format and size from the header alone; refuses a file that is no PNG or JPEG. */
 export function readImageHeader(bytes: Uint8Array, name: string): ImageHeader {
   const format = sniffImage(bytes);
+  const other = format === null ? pictureFormat(bytes) : null;
+  if (other !== null) throw new DataError(`${name}: ${unreadablePicture(name, other)}`, name);
   if (format === null) throw new DataError(`${name}: not a PNG or JPEG image (${describeStart(bytes)}): kconv reads images in PNG and JPEG`, name);
   return format === 'png' ? pngHeader(bytes, name) : jpegHeader(bytes, name);
 }

@@ -271,6 +271,9 @@ export function preprocessImage(img: RasterImage): Preprocessed {
   };
 }
 
+/** What is said of a picture with no ink (Preprocessed.ink false: its pixels are all 0), after its name; a label would be the net's answer to nothing. */
+export const BLANK_MESSAGE = 'no ink found (an empty or uniform picture): nothing to classify';
+
 /** The 784 pixels (0 background … 255 ink) of a picture, laid out as Kannada-MNIST's. */
 export function preprocess(img: RasterImage): Uint8Array {
   return preprocessImage(img).pixels;

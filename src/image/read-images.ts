@@ -1,10 +1,10 @@
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { MAX_IMAGES, PIXELS, type DataFile } from '../data/index.js';
+import { MAX_IMAGES, PIXELS, sourceBytes, type DataFile, type Source } from '../data/index.js';
 import { DataError } from '../errors.js';
-import { decodeImage, sniffImage } from './decode.js';
-import { preprocess } from './preprocess.js';
+import { decodeImage } from './decode.js';
+import { preprocessImage } from './preprocess.js';
 
 /**
  * Image files as a dataset: the paths given, in order, each folder's images in natural
@@ -26,6 +26,11 @@ export interface ImageFiles extends DataFile {
   badFiles: { file: string; reason: string }[];
   /** Files in the folders that are not .png/.jpg/.jpeg (hidden files are not counted). */
   ignored: string[];
+  /**
+   * The images (indices into `names`) in which preprocessing found no ink: an empty or
+   * uniform picture, whose pixels are all 0 and which there is nothing to classify in.
+   */
+  blank: number[];
 }
 
 export interface ImageReadOptions {
@@ -35,6 +40,8 @@ export interface ImageReadOptions {
   requireLabels?: boolean;
   /** Fail when no image is left. */
   requireRows?: boolean;
+  /** Called after each file is decoded: files done, files in all. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 const SKIP_HINT = '(use --skip-bad-rows to skip files that are no image)';
@@ -74,24 +81,15 @@ function openError(error: unknown, path: string): DataError {
 
 /**
  * True when the inputs name images rather than one CSV or idx file: several paths, a
- * folder, a .png/.jpg/.jpeg name, or a file that starts like a PNG or JPEG.
+ * folder, or a .png/.jpg/.jpeg name. One other file (or `-`) is told by its first bytes
+ * when it is opened (readImageSource reads a PNG or JPEG among them).
  */
 export async function isImageInput(paths: readonly string[]): Promise<boolean> {
   if (paths.length !== 1) return paths.length > 1;
   const path = paths[0];
   if (hasImageExtension(path)) return true;
   try {
-    const st = await stat(path);
-    if (st.isDirectory()) return true;
-    if (!st.isFile()) return false;
-    const fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-    try {
-      const head = Buffer.alloc(8);
-      const { bytesRead } = await fh.read(head, 0, 8, 0);
-      return sniffImage(head.subarray(0, bytesRead)) !== null;
-    } finally {
-      await fh.close();
-    }
+    return (await stat(path)).isDirectory();
   } catch {
     return false; // the CSV reader reports a missing or unreadable file in its own words
   }
@@ -209,21 +207,44 @@ export async function readImageFiles(paths: readonly string[], opts: ImageReadOp
   if (entries.length > MAX_IMAGES) {
     throw new DataError(`${paths[0]}: ${entries.length.toLocaleString('en-US')} images are more than kconv reads at once (${MAX_IMAGES.toLocaleString('en-US')}): give fewer`, paths[0]);
   }
+  return decodeAll(entries, (file) => readImageFile(file), labelled, opts, paths, ignored);
+}
+
+/**
+ * One PNG or JPEG opened as an input (src/data/source.ts): a file named otherwise, or
+ * standard input (named `stdin`). Its bytes are read from what was opened, once.
+ */
+export async function readImageSource(source: Source, opts: ImageReadOptions = {}): Promise<ImageFiles> {
+  const name = source.name;
+  if (opts.requireLabels) throw new DataError(`${name}: a picture alone has no label: for labels, give a folder whose subfolders 0/ … 9/ hold each digit's images`, name);
+  const tooLarge = `is ${Math.round(source.size / 1048576)} MB, more than kconv reads as an image (${MAX_IMAGE_FILE_BYTES / 1048576} MB): scale it down`;
+  const bytes = await sourceBytes(source, MAX_IMAGE_FILE_BYTES, tooLarge);
+  return decodeAll([{ file: name, label: null }], async () => bytes, false, opts, [name], []);
+}
+
+/** Decodes and preprocesses each entry into one dataset (see readImageFiles). */
+async function decodeAll(
+  entries: Entry[], bytesOf: (file: string) => Promise<Uint8Array>, labelled: boolean,
+  opts: ImageReadOptions, paths: readonly string[], ignored: string[],
+): Promise<ImageFiles> {
   const pixels = new Uint8Array(entries.length * PIXELS);
   const labels = labelled ? new Uint8Array(entries.length) : null;
   const files: string[] = [];
   const badFiles: ImageFiles['badFiles'] = [];
+  const blank: number[] = [];
   for (const entry of entries) {
-    let image: Uint8Array;
+    let image: ReturnType<typeof preprocessImage>;
     try {
-      image = preprocess(decodeImage(await readImageFile(entry.file), entry.file));
+      image = preprocessImage(decodeImage(await bytesOf(entry.file), entry.file));
     } catch (error) {
       if (!(error instanceof DataError)) throw error;
       if (!opts.skipBad) throw new DataError(`${error.message} ${SKIP_HINT}`, entry.file);
       badFiles.push({ file: entry.file, reason: error.message });
       continue;
     }
-    pixels.set(image, files.length * PIXELS);
+    opts.onProgress?.(files.length + badFiles.length + 1, entries.length);
+    if (!image.ink) blank.push(files.length);
+    pixels.set(image.pixels, files.length * PIXELS);
     if (labels) labels[files.length] = entry.label!;
     files.push(entry.file);
   }
@@ -240,5 +261,6 @@ export async function readImageFiles(paths: readonly string[], opts: ImageReadOp
     names: files,
     badFiles,
     ignored,
+    blank,
   };
 }

@@ -26,17 +26,24 @@ export interface Predictions {
  * classifies the images with its own preprocessing (and its own test-time views), and
  * the probabilities are the mean of theirs; one model gives exactly what it gives alone.
  */
-export async function predict(models: ModelFile | readonly ModelFile[], data: Dataset, threads = 1, tta = 1): Promise<Predictions> {
+export async function predict(
+  models: ModelFile | readonly ModelFile[], data: Dataset, threads = 1, tta = 1, onProgress?: (done: number, total: number) => void,
+): Promise<Predictions> {
   const members = Array.isArray(models) ? (models as readonly ModelFile[]) : [models as ModelFile];
   if (members.length === 0) throw new RangeError('predict needs at least one model');
+  // Progress counts image views: each member classifies every image in each of its views.
+  const total = data.n * ttaTransforms(tta).length * members.length;
+  let before = 0;
+  const progress = (done: number) => onProgress?.(before + done, total);
   let probs: Float32Array;
   if (members.length === 1) {
-    probs = await memberProbs(members[0], data, threads, tta);
+    probs = await memberProbs(members[0], data, threads, tta, progress);
   } else {
     // Summed in double precision and rounded once, so the mean does not depend on the members' order more than it must.
     const sum = new Float64Array(data.n * CLASSES);
     for (const model of members) {
-      const p = await memberProbs(model, data, threads, tta);
+      const p = await memberProbs(model, data, threads, tta, progress);
+      before += data.n * ttaTransforms(tta).length;
       for (let i = 0; i < p.length; i++) sum[i] += p[i];
     }
     probs = new Float32Array(sum.length);
@@ -48,7 +55,7 @@ export async function predict(models: ModelFile | readonly ModelFile[], data: Da
 }
 
 /** One model's n×10 probabilities, averaged over the test-time views. */
-async function memberProbs(model: ModelFile, data: Dataset, threads: number, tta: number): Promise<Float32Array> {
+async function memberProbs(model: ModelFile, data: Dataset, threads: number, tta: number, progress: (done: number) => void): Promise<Float32Array> {
   const views = ttaTransforms(tta);
   const probs = new Float32Array(data.n * CLASSES);
   const add = (p: Float32Array, at: number) => {
@@ -60,14 +67,20 @@ async function memberProbs(model: ModelFile, data: Dataset, threads: number, tta
     const pool = await DataParallel.create(useThreads, net, net.specs(), model.input, 1, data, EVAL_BATCH, data.n);
     try {
       for (let i = 0; i < data.n; i++) pool.order[i] = i;
-      views.forEach((view, k) => add(pool.predict(net, model.input, data, data.n, k === 0 ? null : view), 0));
+      views.forEach((view, k) => {
+        add(pool.predict(net, model.input, data, data.n, k === 0 ? null : view), 0);
+        progress((k + 1) * data.n);
+      });
     } finally {
       await pool.close();
     }
   } else {
     views.forEach((view, k) => {
       const transform = k === 0 ? null : new FixedView(view);
-      forEachPrediction(net, model.input, data, null, (start, count, p) => add(p.subarray(0, count * CLASSES), start * CLASSES), EVAL_BATCH, transform);
+      forEachPrediction(net, model.input, data, null, (start, count, p) => {
+        add(p.subarray(0, count * CLASSES), start * CLASSES);
+        progress(k * data.n + start + count);
+      }, EVAL_BATCH, transform);
     });
   }
   if (views.length > 1) for (let i = 0; i < probs.length; i++) probs[i] /= views.length;
