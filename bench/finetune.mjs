@@ -23,7 +23,7 @@ import { readDataset } from '../dist/data/index.js';
 import { preprocess } from '../dist/image/preprocess.js';
 import { loadModel } from '../dist/model/weights-file.js';
 import { evaluate } from '../dist/train/evaluate.js';
-import { FINETUNE_DEFAULTS, fineTune, subsetImages } from '../dist/train/finetune.js';
+import { defaultFreeze, FINETUNE_DEFAULTS, fineTune, subsetImages } from '../dist/train/finetune.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const DATA = process.env.KCONV_DATA ?? here('../../shared/data/kannada');
@@ -111,7 +111,7 @@ async function main() {
   const s = { ...FINETUNE_DEFAULTS, ...settings };
   const r = await benchFineTune({ model, user, train, val, threads, settings });
   console.log(`model ${modelPath} (${model.arch})`);
-  console.log(`fine-tune: 200 Dig-MNIST digits (20 per digit, page preprocessing) + replay of train.csv ×${s.replayRatio}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr} (${s.schedule}), batch ${s.batchSize}, freeze ${s.freeze}, ${threads} threads`);
+  console.log(`fine-tune: 200 Dig-MNIST digits (20 per digit, page preprocessing) + replay of train.csv ×${s.replayRatio}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr} (${s.schedule}), batch ${s.batchSize}, freeze ${settings.freeze ?? defaultFreeze(model.net)}, ${threads} threads`);
   console.log(`the user's other 100 digits: ${pct(r.user.before)} → ${pct(r.user.after)} (${points(r.user.before, r.user.after)} points; target +5)`);
   console.log(`val.csv:                     ${pct(r.val.before)} → ${pct(r.val.after)} (${points(r.val.before, r.val.after)} points; target ≥ −0.3)`);
   console.log(`time: ${r.seconds.toFixed(1)} s wall (target < 30 s), ${r.cpuSeconds.toFixed(1)} s CPU over ${threads} threads, load average ${load()}`);
