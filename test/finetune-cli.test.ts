@@ -56,8 +56,8 @@ describe('kconv train --init', () => {
   it('--freeze 1 leaves the first conv bit-identical and trains the rest', async () => {
     const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--freeze', '1', '--out', 'frozen.json', '--replay', 'train.csv']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/the first 1 layer with parameters frozen, replaying 2 images of train\.csv per image/);
-    expect(read('frozen.json').training!.replay!.ratio).toBe(2);
+    expect(r.stderr).toMatch(/the first 1 layer with parameters frozen, replaying 4 images of train\.csv per image/);
+    expect(read('frozen.json').training!.replay!.ratio).toBe(4);
     const base = read('base.json');
     const m = read('frozen.json');
     expect(m.training!.freeze).toBe(1);

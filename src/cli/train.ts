@@ -99,7 +99,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--init <file>', 'fine-tune: start from this weights file\'s net and weights (a new run, not --resume); default --out <file>.finetuned.json')
     .option('--freeze <n>', 'with --init: keep the first n layers that have parameters fixed (default: those before the first dense layer; 0 trains all)', nonNegativeInt('--freeze'))
     .option('--replay <file.csv>', 'with --init: mix these labelled images (the original training data) into every epoch')
-    .option('--replay-ratio <r>', 'replay images per training image in each epoch (default 2)', number('--replay-ratio', 0, 1000, { minExclusive: true }))
+    .option('--replay-ratio <r>', 'replay images per training image in each epoch (default 4)', number('--replay-ratio', 0, 1000, { minExclusive: true }))
     .option('--limit <n>', 'use only the first n rows of the training file', positiveInt('--limit'))
     .option('--save-best', 'keep the epoch with the best validation accuracy in --out (the latest goes to <out>.last.json)')
     .option('--no-optimizer-state', 'leave optimizer state out of the file (smaller; --resume then restarts momentum)')

@@ -33,7 +33,7 @@ export const FINETUNE_DEFAULTS = {
   schedule: 'cosine' as ScheduleName,
   /** Layers with parameters kept fixed: 'features', every one before the first dense layer (see defaultFreeze). */
   freeze: 'features',
-  replayRatio: 2,
+  replayRatio: 4,
   /** Of the replay file, held out to measure forgetting when no validation images are given. */
   replayValFraction: 0.1,
 } as const;
