@@ -277,7 +277,6 @@ function allRows(n: number): Int32Array {
  * from digit to digit, so the folds differ in size by at most one).
  */
 function foldsOf(samples: Images, heldOut: HeldOut, seed: number): { train: Int32Array; heldOut: Int32Array }[] {
-  const name = 'the samples';
   if (heldOut.kind === 'none') return [{ train: allRows(samples.n), heldOut: new Int32Array(0) }];
   if (heldOut.kind === 'split') {
     const split = stratifiedSplit(samples.labels!, samples.n, heldOut.fraction, seed);
@@ -301,7 +300,7 @@ function foldsOf(samples: Images, heldOut: HeldOut, seed: number): { train: Int3
     const train: number[] = [];
     const held: number[] = [];
     for (let i = 0; i < samples.n; i++) (foldOf[i] === f ? held : train).push(i);
-    if (train.length === 0) throw new UsageError(`${k}-fold of the ${samples.n} samples of ${name}: a fold leaves none to learn from`);
+    if (train.length === 0) throw new UsageError(`${k}-fold of the ${samples.n} samples: a fold leaves none to learn from`);
     return { train: Int32Array.from(train), heldOut: Int32Array.from(held) };
   });
 }
@@ -345,7 +344,7 @@ async function trainOnce(
   const trainSet = subsetImages(samples, fold.train);
   const heldOut = fold.heldOut.length > 0 ? subsetImages(samples, fold.heldOut) : null;
   const samplesFile = opts.samplesFile ?? 'samples';
-  const train_: TrainOptions = {
+  const runOptions: TrainOptions = {
     arch: init.arch,
     epochs: s.epochs,
     batchSize: s.batchSize,
@@ -368,7 +367,7 @@ async function trainOnce(
     freeze: s.freeze,
     ...(replay ? { replay: { images: replay, ratio: s.replayRatio, file: opts.replayFile ?? 'replay' } } : {}),
   };
-  const result = await train(trainSet, heldOut, train_, {
+  const result = await train(trainSet, heldOut, runOptions, {
     onBatch: events.onBatch && ((p) => events.onBatch!({ ...p, ...where })),
     onEpochEnd: (r) => events.onEpoch?.({ ...where, epoch: r.epoch, epochs: s.epochs, loss: r.loss, acc: r.acc, heldOutAcc: r.valAcc, seconds: r.seconds }),
     shouldStop: stop,
