@@ -10,6 +10,7 @@
  *
  *   node bench/finetune.mjs [--model best.json] [--threads 2] [--epochs N --lr X --freeze N --ratio R]
  *   node bench/finetune.mjs --tune   # the settings grid, measured on a held-out quarter of the 200 only
+ *   node bench/finetune.mjs --ratio 0   # no replay
  *
  * Without --model it trains the best recipe's model first (kconv train train.csv --recipe
  * best --no-val --seed 1 --out /tmp/kconv-best.json), unless that file exists.
@@ -23,7 +24,7 @@ import { readDataset } from '../dist/data/index.js';
 import { preprocess } from '../dist/image/preprocess.js';
 import { loadModel } from '../dist/model/weights-file.js';
 import { evaluate } from '../dist/train/evaluate.js';
-import { FINETUNE_DEFAULTS, fineTune, subsetImages } from '../dist/train/finetune.js';
+import { defaultFreeze, FINETUNE_DEFAULTS, fineTune, subsetImages } from '../dist/train/finetune.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));
 const DATA = process.env.KCONV_DATA ?? here('../../shared/data/kannada');
@@ -54,7 +55,10 @@ export async function benchFineTune({ model, user, train, val, threads = 2, sett
   const heldOut = tune ? { kind: 'split', fraction: 0.25 } : { kind: 'none' };
   const t0 = performance.now();
   const c0 = process.cpuUsage();
-  const r = await fineTune(model, teach, { replay: train, replayVal: tune ? null : val, threads, heldOut, seed: 1, ...settings });
+  // --ratio 0: no replay at all (to see what it is worth).
+  const replay = settings.replayRatio === 0 ? null : train;
+  const { replayRatio, ...rest } = settings;
+  const r = await fineTune(model, teach, { replay, replayVal: tune ? null : val, threads, heldOut, seed: 1, ...rest, ...(replay ? { replayRatio } : {}) });
   const seconds = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(c0);
   const on = (m, set) => evaluate(m.net, m.input, set, null).acc;
@@ -111,7 +115,7 @@ async function main() {
   const s = { ...FINETUNE_DEFAULTS, ...settings };
   const r = await benchFineTune({ model, user, train, val, threads, settings });
   console.log(`model ${modelPath} (${model.arch})`);
-  console.log(`fine-tune: 200 Dig-MNIST digits (20 per digit, page preprocessing) + replay of train.csv ×${s.replayRatio}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr} (${s.schedule}), batch ${s.batchSize}, freeze ${s.freeze}, ${threads} threads`);
+  console.log(`fine-tune: 200 Dig-MNIST digits (20 per digit, page preprocessing) + ${s.replayRatio === 0 ? 'no replay' : `replay of train.csv ×${s.replayRatio}`}, ${s.epochs} epochs, ${s.optimizer} lr ${s.lr} (${s.schedule}), batch ${s.batchSize}, freeze ${settings.freeze ?? defaultFreeze(model.net)}, ${threads} threads`);
   console.log(`the user's other 100 digits: ${pct(r.user.before)} → ${pct(r.user.after)} (${points(r.user.before, r.user.after)} points; target +5)`);
   console.log(`val.csv:                     ${pct(r.val.before)} → ${pct(r.val.after)} (${points(r.val.before, r.val.after)} points; target ≥ −0.3)`);
   console.log(`time: ${r.seconds.toFixed(1)} s wall (target < 30 s), ${r.cpuSeconds.toFixed(1)} s CPU over ${threads} threads, load average ${load()}`);

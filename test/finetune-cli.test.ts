@@ -32,18 +32,19 @@ beforeAll(async () => {
 });
 
 describe('kconv train --init', () => {
-  it('fine-tunes into <init>.finetuned.json by default, says where it starts, and records where it came from', async () => {
-    const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--replay', 'train.csv', '--replay-ratio', '2']);
+  it('fine-tunes into <init>.finetuned.json by default (the convolutions frozen), says where it starts, and records where it came from', async () => {
+    const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--replay', 'train.csv', '--replay-ratio', '3']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/^kconv: fine-tuning base\.json \(conv4k5,relu,pool2,conv8k3,relu,dense10\), replaying 2 images of train\.csv per image, val acc \d+\.\d+% before fine-tuning\n/);
+    expect(r.stderr).toMatch(/^kconv: fine-tuning base\.json \(conv4k5,relu,pool2,conv8k3,relu,dense10\), the first 2 layers with parameters frozen, replaying 3 images of train\.csv per image, val acc \d+\.\d+% before fine-tuning\n/);
     expect(r.stdout).toMatch(/^saved base\.finetuned\.json: 2 epochs/);
     const m = read('base.finetuned.json');
     const t = m.training!;
     expect(t.init).toEqual({ file: 'base.json' });
-    expect(t.replay).toMatchObject({ file: 'train.csv', images: 300, ratio: 2 });
-    expect(t.freeze).toBeUndefined();
+    expect(t.replay).toMatchObject({ file: 'train.csv', images: 300, ratio: 3 });
+    expect(t.freeze).toBe(2);
     expect(t.data).toMatchObject({ file: 'mine.csv', images: 100 });
-    expect(t.optimizer).toMatchObject({ name: 'adam', lr: 0.0005 });
+    expect(t.optimizer).toMatchObject({ name: 'adam', lr: 0.001 });
+    expect(t.epochs).toBe(2);
     expect(m.arch).toBe(ARCH);
     // The init file is as it was.
     expect(readFileSync(join(dir, 'base.json'), 'utf8')).toBe(baseText);
@@ -53,9 +54,10 @@ describe('kconv train --init', () => {
   });
 
   it('--freeze 1 leaves the first conv bit-identical and trains the rest', async () => {
-    const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--freeze', '1', '--out', 'frozen.json']);
+    const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--freeze', '1', '--out', 'frozen.json', '--replay', 'train.csv']);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/the first 1 layer with parameters frozen/);
+    expect(r.stderr).toMatch(/the first 1 layer with parameters frozen, replaying 4 images of train\.csv per image/);
+    expect(read('frozen.json').training!.replay!.ratio).toBe(4);
     const base = read('base.json');
     const m = read('frozen.json');
     expect(m.training!.freeze).toBe(1);
@@ -96,9 +98,13 @@ describe('kconv train --init', () => {
     expect(r.stderr).toBe("kconv: --arch builds a net reading pixels / 255, then (x − 0) / 1, but --init other-input.json reads pixels / 255, then (x − 0.1307) / 0.3081: the net comes from the --init file; leave --arch out\n");
   });
 
-  it('an --arch the same as the file\'s is fine', async () => {
-    const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--epochs', '1', '--arch', ARCH, '--out', 'same.json']);
+  it('an --arch the same as the file\'s is fine; --freeze 0 trains every layer', async () => {
+    const r = await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--epochs', '1', '--arch', ARCH, '--out', 'same.json', '--freeze', '0']);
     expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/frozen/);
+    const base = read('base.json');
+    expect(read('same.json').training!.freeze).toBeUndefined();
+    expect(bits(read('same.json').net.params()[0].value).join()).not.toBe(bits(base.net.params()[0].value).join());
   });
 
   it.each([
@@ -119,7 +125,7 @@ describe('kconv train --init', () => {
     expect([r.code, r.stderr]).toEqual([2, 'kconv: --init ens.json is an ensemble manifest: fine-tune one of its models, e.g. --init ens.1.json\n']);
     await run(['train', 'mine.csv', '--init', 'base.json', ...QUICK, '--epochs', '1', '--out', 'short.json', '--replay', 'train.csv']);
     r = await run(['train', 'mine.csv', '--resume', 'short.json', '--epochs', '2', '--freeze', '1']);
-    expect([r.code, r.stderr]).toEqual([2, 'kconv: --freeze cannot change when resuming: short.json was trained with no layers frozen, and the batches after it depend on it; leave --freeze out, or start a new run without --resume\n']);
+    expect([r.code, r.stderr]).toEqual([2, 'kconv: --freeze cannot change when resuming: short.json was trained with --freeze 2, and the batches after it depend on it; leave --freeze out, or start a new run without --resume\n']);
     r = await run(['train', 'mine.csv', '--resume', 'short.json', '--epochs', '2', '--replay', 'mine.csv']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^kconv: --replay mine\.csv: not the images short\.json was fine-tuned with \(train\.csv, 300 images; now 100 with other content\), .*; give --replay the same file\n$/);

@@ -15,7 +15,7 @@ import { Sequential } from '../src/net/sequential.js';
 import { NO_AUGMENTATION } from '../src/train/augment.js';
 import { stratifiedSplit } from '../src/train/batches.js';
 import { evaluate } from '../src/train/evaluate.js';
-import { fineTune, FineTuneStopped, subsetImages, type FineTuneOptions } from '../src/train/finetune.js';
+import { defaultFreeze, fineTune, FineTuneStopped, subsetImages, type FineTuneOptions } from '../src/train/finetune.js';
 import { GradientStep } from '../src/train/step.js';
 import { arenaStats } from '../src/kernels/memory.js';
 import { copyNetwork } from '../src/train/trainer.js';
@@ -250,6 +250,18 @@ describe('stopping', () => {
     const abort = new AbortController();
     abort.abort();
     await expect(fineTune(init, samples, { ...QUICK, threads, signal: abort.signal })).rejects.toThrow(FineTuneStopped);
+  });
+});
+
+describe('defaults', () => {
+  it('freeze every layer with parameters before the first dense layer (the features), none when a dense layer comes first', async () => {
+    expect(defaultFreeze(modelOf(ARCH, 1).net)).toBe(3);
+    expect(defaultFreeze(modelOf('wide', 1).net)).toBe(4);
+    expect(defaultFreeze(modelOf('bn', 1).net)).toBe(8);
+    expect(defaultFreeze(modelOf('dense16,relu,dense10', 1).net)).toBe(0);
+    const r = await fineTune(modelOf(ARCH, 1), samples, { ...QUICK, epochs: 1 });
+    expect(r.model.training!.freeze).toBe(3);
+    expect(r.model.training!.optimizer).toMatchObject({ name: 'adam', lr: 0.01 });
   });
 });
 

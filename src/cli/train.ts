@@ -11,7 +11,7 @@ import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../train/augment.js';
 import { RECIPES, type Recipe } from '../train/recipes.js';
-import { fineTuneRecipe } from '../train/finetune.js';
+import { defaultFreeze, FINETUNE_DEFAULTS, fineTuneRecipe } from '../train/finetune.js';
 import { trainEnsemble, type MemberPlan } from '../train/ensemble.js';
 import { stratifiedSplit } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
@@ -98,9 +98,9 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--out <file>', 'where to write the weights (after every epoch)', 'model.json')
     .option('--resume <file>', 'continue training from a weights file written by kconv train (--epochs, --lr, --lr-schedule, --optimizer may change)')
     .option('--init <file>', 'fine-tune: start from this weights file\'s net and weights (a new run, not --resume); default --out <file>.finetuned.json')
-    .option('--freeze <n>', 'with --init: keep the first n layers that have parameters fixed', nonNegativeInt('--freeze'))
+    .option('--freeze <n>', 'with --init: keep the first n layers that have parameters fixed (default: those before the first dense layer; 0 trains all)', nonNegativeInt('--freeze'))
     .option('--replay <file.csv>', 'with --init: mix these labelled images (the original training data) into every epoch')
-    .option('--replay-ratio <r>', 'replay images per training image in each epoch (default 1)', number('--replay-ratio', 0, 1000, { minExclusive: true }))
+    .option('--replay-ratio <r>', 'replay images per training image in each epoch (default 4)', number('--replay-ratio', 0, 1000, { minExclusive: true }))
     .option('--limit <n>', 'use only the first n rows of the training file', positiveInt('--limit'))
     .option('--save-best', 'keep the epoch with the best validation accuracy in --out (the latest goes to <out>.last.json)')
     .option('--no-optimizer-state', 'leave optimizer state out of the file (smaller; --resume then restarts momentum)')
@@ -261,7 +261,7 @@ function initOptions(flags: TrainFlags, typed: Typed, from: string, init: ModelF
   // By default beside the weights it came from, never over them.
   if (!typed('out')) opts.out = from.replace(/(\.json)?$/, '.finetuned.json');
   opts.init = { model: init, file: from };
-  opts.freeze = flags.freeze ?? 0;
+  opts.freeze = flags.freeze ?? defaultFreeze(init.net);
   return opts;
 }
 
@@ -376,7 +376,7 @@ async function runFile(file: string, flags: TrainFlags, typed: Typed, io: Io, op
     opts.data = dataFingerprint(data.file, data.images);
     if (replayFile !== undefined) {
       const replay = await readReplay(replayFile, flags, io, recordedReplay, flags.resume);
-      opts.replay = { images: replay.images, ratio: flags.replayRatio ?? recordedReplay?.ratio ?? 1, file: replay.file };
+      opts.replay = { images: replay.images, ratio: flags.replayRatio ?? recordedReplay?.ratio ?? FINETUNE_DEFAULTS.replayRatio, file: replay.file };
     }
     if (opts.init) await reportStart(opts, data.images, valData?.images ?? null, io);
     const recorded = resume?.training?.data;

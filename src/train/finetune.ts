@@ -13,6 +13,7 @@ import { KconvError, UsageError } from '../errors.js';
 import type { Images } from '../data/index.js';
 import type { EpochRecord, ModelFile } from '../model/weights-file.js';
 import { CLASSES } from '../net/input.js';
+import type { Sequential } from '../net/sequential.js';
 import type { OptimizerName } from '../optim/optimizer.js';
 import type { ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
@@ -25,16 +26,30 @@ import { dataFingerprint, train, type BatchProgress, type TrainOptions } from '.
 
 /** The defaults, chosen on the 200 Dig-MNIST digits of bench/finetune.mjs (see the README). */
 export const FINETUNE_DEFAULTS = {
-  epochs: 8,
-  lr: 0.0005,
+  epochs: 12,
+  lr: 0.001,
   batchSize: 32,
   optimizer: 'adam' as OptimizerName,
   schedule: 'cosine' as ScheduleName,
-  freeze: 0,
-  replayRatio: 1,
+  /** Layers with parameters kept fixed: 'features', every one before the first dense layer (see defaultFreeze). */
+  freeze: 'features',
+  replayRatio: 4,
   /** Of the replay file, held out to measure forgetting when no validation images are given. */
   replayValFraction: 0.1,
 } as const;
+
+/**
+ * How many layers with parameters a fine-tune keeps fixed by default: those before the
+ * first dense layer (the convolutions and their batch normalization: the features), so
+ * that only the classifier learns. On the wide net (bench/finetune.mjs) freezing the four
+ * convolutions gained as much on the user's digits as training everything and lost
+ * nothing of the original ones, where training everything forgot some.
+ */
+export function defaultFreeze(net: Sequential): number {
+  const withParams = net.layers.filter((l) => l.params().length > 0);
+  const firstDense = withParams.findIndex((l) => l.type === 'dense');
+  return Math.max(0, Math.min(firstDense < 0 ? 0 : firstDense, withParams.length - 1));
+}
 
 /** The augmentation a fine-tune of `init` uses by default: the one it was trained with, else the affine warp. */
 export function defaultAugmentation(init: ModelFile): AugmentSettings {
@@ -69,7 +84,7 @@ export interface FineTuneOptions {
   replayRatio?: number;
   /** Labelled images that measure forgetting; absent: held-out replay images (see fineTune). */
   replayVal?: Images | null;
-  /** Layers with parameters kept fixed, counted from the input. */
+  /** Layers with parameters kept fixed, counted from the input; default defaultFreeze (the features). */
   freeze?: number;
   epochs?: number;
   lr?: number;
@@ -230,7 +245,7 @@ function settingsOf(init: ModelFile, samples: Images, opts: FineTuneOptions): Se
     batchSize: opts.batchSize ?? d.batchSize,
     optimizer: opts.optimizer ?? d.optimizer,
     schedule: opts.schedule ?? d.schedule,
-    freeze: opts.freeze ?? d.freeze,
+    freeze: opts.freeze ?? defaultFreeze(init.net),
     replayRatio: opts.replayRatio ?? d.replayRatio,
     augment: opts.augment ?? defaultAugmentation(init),
     seed: opts.seed ?? 1,
@@ -262,7 +277,6 @@ function allRows(n: number): Int32Array {
  * from digit to digit, so the folds differ in size by at most one).
  */
 function foldsOf(samples: Images, heldOut: HeldOut, seed: number): { train: Int32Array; heldOut: Int32Array }[] {
-  const name = 'the samples';
   if (heldOut.kind === 'none') return [{ train: allRows(samples.n), heldOut: new Int32Array(0) }];
   if (heldOut.kind === 'split') {
     const split = stratifiedSplit(samples.labels!, samples.n, heldOut.fraction, seed);
@@ -286,7 +300,7 @@ function foldsOf(samples: Images, heldOut: HeldOut, seed: number): { train: Int3
     const train: number[] = [];
     const held: number[] = [];
     for (let i = 0; i < samples.n; i++) (foldOf[i] === f ? held : train).push(i);
-    if (train.length === 0) throw new UsageError(`${k}-fold of the ${samples.n} samples of ${name}: a fold leaves none to learn from`);
+    if (train.length === 0) throw new UsageError(`${k}-fold of the ${samples.n} samples: a fold leaves none to learn from`);
     return { train: Int32Array.from(train), heldOut: Int32Array.from(held) };
   });
 }
@@ -330,7 +344,7 @@ async function trainOnce(
   const trainSet = subsetImages(samples, fold.train);
   const heldOut = fold.heldOut.length > 0 ? subsetImages(samples, fold.heldOut) : null;
   const samplesFile = opts.samplesFile ?? 'samples';
-  const train_: TrainOptions = {
+  const runOptions: TrainOptions = {
     arch: init.arch,
     epochs: s.epochs,
     batchSize: s.batchSize,
@@ -353,7 +367,7 @@ async function trainOnce(
     freeze: s.freeze,
     ...(replay ? { replay: { images: replay, ratio: s.replayRatio, file: opts.replayFile ?? 'replay' } } : {}),
   };
-  const result = await train(trainSet, heldOut, train_, {
+  const result = await train(trainSet, heldOut, runOptions, {
     onBatch: events.onBatch && ((p) => events.onBatch!({ ...p, ...where })),
     onEpochEnd: (r) => events.onEpoch?.({ ...where, epoch: r.epoch, epochs: s.epochs, loss: r.loss, acc: r.acc, heldOutAcc: r.valAcc, seconds: r.seconds }),
     shouldStop: stop,
