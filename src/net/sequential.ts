@@ -3,6 +3,7 @@ import type { BatchReduce, Layer, LayerBuffer, Param } from '../layers/layer.js'
 import { kindOf } from '../layers/registry.js';
 import { Random } from '../random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { fuseForTraining } from './fuse.js';
 import { INPUT_SHAPE } from './input.js';
 import { planNetwork, PlanError, type LayerPlan } from './plan.js';
 import { formatLayer, type LayerSpec } from './spec.js';
@@ -52,6 +53,7 @@ export class Sequential {
       layer.needsInputGrad = !firstWithParams;
       if (layer.params().length > 0) firstWithParams = false;
     }
+    fuseForTraining(layers);
     this.layers = layers;
     this.inputShape = inputShape;
     this.outputShape = shape;
