@@ -14,6 +14,7 @@ import { Relu } from '../src/layers/relu.js';
 import { fuseForTraining } from '../src/net/fuse.js';
 import { createNetwork, initHe, parseArch, Sequential } from '../src/net/index.js';
 import { Random } from '../src/random.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 
 const startBackend = kernelInfo().backend;
 afterAll(() => {
@@ -84,7 +85,7 @@ describe('ReLU fusion for training', () => {
   it('predicting still computes every map: the conv output before its ReLU, then the ReLU', () => {
     const [fused] = pair(FUSION_NETS[1][0], FUSION_NETS[1][1]);
     const random = new Random(4);
-    const x = { data: Float32Array.from({ length: 2 * 144 }, () => random.normal()), shape: [2, 1, 12, 12] };
+    const x: Tensor = { data: Float32Array.from({ length: 2 * 144 }, () => random.normal()), shape: [2, 1, 12, 12] };
     fused.forward(x, true); // a training step first: the flags must not leak into predicting
     let t = x;
     const outs = fused.layers.map((l) => (t = l.forward(t, false)));
