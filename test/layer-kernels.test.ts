@@ -83,6 +83,9 @@ for (const [k, stride] of [[2, 2], [1, 1], [2, 1], [3, 1], [3, 2], [3, 3], [2, 3
 // the training shapes
 poolGrid.push({ planes: 64 * 8, H: 24, W: 24, k: 2, stride: 2, OH: 12, OW: 12 });
 poolGrid.push({ planes: 64 * 16, H: 8, W: 8, k: 2, stride: 2, OH: 4, OW: 4 });
+// the wide net's: rows of 14 and 7 windows end in 2 and 3 that the 2×2 kernel redoes with an overlapping vector
+poolGrid.push({ planes: 3 * 32, H: 28, W: 28, k: 2, stride: 2, OH: 14, OW: 14 });
+poolGrid.push({ planes: 3 * 64, H: 14, W: 15, k: 2, stride: 2, OH: 7, OW: 7 });
 
 for (const { backend, available } of backends) {
   describe.skipIf(!available)(`layer kernels: ${backend}`, () => {

@@ -8,6 +8,7 @@ import { GlobalAvgPool } from '../layers/globalavgpool.js';
 import { MaxPool2d } from '../layers/maxpool2d.js';
 import { Relu } from '../layers/relu.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
+import { fuseForTraining } from '../net/fuse.js';
 import { CLASSES, createNetwork, initHe, parseArch, Sequential } from '../net/index.js';
 import { foldBatchNorm } from '../predict/fold-batchnorm.js';
 import { Random } from '../random.js';
@@ -277,11 +278,49 @@ export function presetChecks(): CheckRow[] {
   });
 }
 
+/**
+ * The fused ReLU (src/net/fuse.ts: in a Winograd conv's output transform, or clamping a
+ * max-pool's output) against the same net with every ReLU a layer of its own: one
+ * training step's outputs and parameter gradients. Fusing moves no arithmetic, only where
+ * the max(0, ·) happens, so they agree exactly.
+ */
+export const FUSION_NETS: ReadonlyArray<readonly [string, readonly number[]]> = [
+  ['conv8k5,relu,pool2,conv16k5,relu,pool2,dense10', [1, 28, 28]],
+  ['conv4k3p1,relu,conv8k3p1,relu,pool2,conv8k3p1,bn,relu,pool2,dense10', [1, 12, 12]],
+];
+
+export function fusionCheck(fused: Sequential, separate: Sequential, batch = 4, seed = 23): number {
+  const random = new Random(seed);
+  const x: Tensor = { data: randomArray(batch * sizeOf(fused.inputShape), random), shape: [batch, ...fused.inputShape] };
+  const dy: Tensor = { data: randomArray(batch * sizeOf(fused.outputShape), random), shape: [batch, ...fused.outputShape] };
+  let worst = 0;
+  const compare = (a: Float32Array, b: Float32Array) => {
+    worst = Math.max(worst, relativeError(b, a));
+  };
+  compare(fused.forward(x, true).data, separate.forward(x, true).data);
+  fused.backward(dy);
+  separate.backward(dy);
+  fused.params().forEach((p, i) => compare(p.grad, separate.params()[i].grad));
+  return worst;
+}
+
+export function fusionChecks(): CheckRow[] {
+  return FUSION_NETS.map(([arch, shape]) => {
+    const fused = new Sequential(parseArch(arch), shape);
+    const separate = new Sequential(parseArch(arch), shape);
+    initHe(fused, 1);
+    initHe(separate, 1);
+    fuseForTraining(separate.layers, false);
+    const where = fused.layers.flatMap((l, i) => (l instanceof Relu && l.fusedInTraining ? [`${i}: into ${fused.layers[i - 1] instanceof Conv2d ? 'conv' : 'pool'}`] : []));
+    return row('fusion', `${arch}: fused ReLU = separate ReLU (training step)`, fusionCheck(fused, separate), 1e-6, `ReLUs fused at ${where.join(', ')}`);
+  });
+}
+
 export function runChecks(): CheckReport {
   const example = articleExample();
   const rows = [
     ...example.rows, naiveVsIm2col(), ...winogradChecks(), ...gradientChecks(), ...batchNormChecks(),
-    ...presetChecks(), ...foldChecks(),
+    ...presetChecks(), ...foldChecks(), ...fusionChecks(),
   ];
   return { rows, pass: rows.every((r) => r.pass), example: example.output };
 }

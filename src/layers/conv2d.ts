@@ -41,6 +41,9 @@ export interface Conv2dSpec {
  */
 const GROUP_BYTES = 256 * 1024;
 
+/** The epilogue a training forward applies when a ReLU is fused (reluInTraining). */
+const RELU_ONLY: ConvEpilogue = Object.freeze({ relu: true });
+
 /** The article's output size: floor((H + 2p − k) / s) + 1. */
 export function convOutputSize(size: number, kernel: number, stride: number, padding: number): number {
   return windowOutput(size, kernel, stride, padding);
@@ -103,6 +106,15 @@ export class Conv2d implements Layer {
   private maskedGrad: BatchBuffer | null = null;
   private winograd: WinogradConv | null = null;
   private epilogue: ConvEpilogue | null = null;
+  /**
+   * Set by fuseForTraining (src/net/fuse.ts) when a ReLU follows: training forwards then
+   * apply it here (free in Winograd's output transform) and the ReLU layer passes both
+   * directions through. Predicting (training = false) still gives the map before the
+   * ReLU, which `kconv show` and serve draw.
+   */
+  reluInTraining = false;
+  /** The epilogue of the last forward, which its backward must undo. */
+  private active: ConvEpilogue | null = null;
   /** Per filter, what the fused epilogue applies: act(scale·y + shift) (see setEpilogue). */
   private epiScale: Float32Array = allocF32(0);
   private epiShift: Float32Array = allocF32(0);
@@ -188,7 +200,7 @@ export class Conv2d implements Layer {
 
   /** Fills epiScale/epiShift for this forward; `withBias` folds the bias into the shift. */
   private epilogueArrays(withBias: boolean): void {
-    const F = this.outChannels, e = this.epilogue;
+    const F = this.outChannels, e = this.active;
     if (this.epiScale.length !== F) {
       this.epiScale = allocF32(F);
       this.epiShift = allocF32(F);
@@ -229,13 +241,14 @@ export class Conv2d implements Layer {
     };
   }
 
-  forward(x: Tensor, _training: boolean): Tensor {
+  forward(x: Tensor, training: boolean): Tensor {
     const n = x.shape[0];
     const y = this.out.get(n);
+    this.active = this.epilogue ?? (training && this.reluInTraining ? RELU_ONLY : null);
     if (this.algorithm !== 'im2col') {
       this.winograd ??= new WinogradConv(this.inChannels, this.inShape[1], this.inShape[2], this.outChannels, this.padding, winogradAlgorithm(this.algorithm === 'winograd2' ? 2 : 4));
       this.epilogueArrays(true);
-      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.epilogue?.relu ?? false }, y.data);
+      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.active?.relu ?? false }, y.data);
       return y;
     }
     this.ensureCapacity(n);
@@ -249,7 +262,7 @@ export class Conv2d implements Layer {
       this.wb.set(this.weight.subarray(f * K, (f + 1) * K), f * (K + 1));
       this.wb[f * (K + 1) + K] = this.bias[f];
     }
-    if (this.epilogue) this.epilogueArrays(false);
+    if (this.active) this.epilogueArrays(false);
     // Y_n[F, P] = [W | b]·cols_n for every image: the NCHW output, bias included. A group
     // of images at a time, so its patch matrices are still in cache for the GEMM.
     ops.y.data = y.data;
@@ -262,18 +275,18 @@ export class Conv2d implements Layer {
       ops.cols.offset = i0 * (K + 1) * P;
       ops.y.offset = i0 * F * P;
       gemmBatched(F, P, K + 1, ops.wb, ops.cols, ops.y, false, cnt);
-      if (this.epilogue) channelAffine(y.data, i0 * F * P, cnt * F, F, P, this.epiScale, this.epiShift, this.epilogue.relu ?? false);
+      if (this.active) channelAffine(y.data, i0 * F * P, cnt * F, F, P, this.epiScale, this.epiShift, this.active.relu ?? false);
     }
     return y;
   }
 
   backward(dy: Tensor): Tensor | null {
-    if (this.epilogue?.scale) throw new Error('conv2d: backward through a fused scale (a folded batchnorm) is not supported: fold only for prediction');
+    if (this.active?.scale) throw new Error('conv2d: backward through a fused scale (a folded batchnorm) is not supported: fold only for prediction');
     const n = dy.shape[0];
     const [C, H, W] = this.inShape;
     const dx = this.needsInputGrad ? this.inGrad.get(n) : null;
     // With a fused ReLU, the gradient counts only where the output is positive.
-    const reluOutput = this.epilogue?.relu ? this.out.get(n).data : null;
+    const reluOutput = this.active?.relu ? this.out.get(n).data : null;
     if (this.algorithm !== 'im2col') {
       this.winograd!.backward(dy.data, n, this.weightGrad, this.biasGrad, dx?.data ?? null, reluOutput);
       return dx;

@@ -1,3 +1,4 @@
+import { reluBackward, reluForward } from '../kernels/elementwise.js';
 import { allocI32 } from '../kernels/memory.js';
 import { maxPoolBackward, maxPoolForward, type PoolShape } from '../kernels/pooling.js';
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
@@ -26,6 +27,15 @@ export class MaxPool2d implements Layer {
   private readonly inGrad: BatchBuffer;
   /** For every output value, the flat index of its input within the batch. */
   private argmax: Int32Array = new Int32Array(0);
+  /**
+   * Set by fuseForTraining (src/net/fuse.ts) when a ReLU comes just before: training
+   * forwards pool the raw maps and clamp the (4× smaller) output at 0, since
+   * max(0, max(window)) = max(window of max(0, x)); backward drops the gradient where the
+   * output is 0, which is where the ReLU would have. Predicting pools what it is given.
+   */
+  reluInTraining = false;
+  private clamped = false;
+  private masked: BatchBuffer | null = null;
 
   constructor(inShape: readonly number[], readonly size: number, readonly stride: number = size) {
     const [c, h, w] = inShape;
@@ -40,12 +50,14 @@ export class MaxPool2d implements Layer {
     return [];
   }
 
-  forward(x: Tensor, _training: boolean): Tensor {
+  forward(x: Tensor, training: boolean): Tensor {
     const n = x.shape[0];
     const y = this.out.get(n);
     // In the kernel arena, so the wasm kernel can write it in place.
     if (this.argmax.length < y.data.length) this.argmax = allocI32(y.data.length);
     maxPoolForward(this.shape(n), x.data, y.data, this.argmax);
+    this.clamped = training && this.reluInTraining;
+    if (this.clamped) reluForward(y.data, y.data, y.data.length);
     return y;
   }
 
@@ -53,9 +65,15 @@ export class MaxPool2d implements Layer {
     if (!this.needsInputGrad) return null;
     const n = dy.shape[0];
     const dx = this.inGrad.get(n);
+    let g = dy.data;
+    if (this.clamped) {
+      this.masked ??= new BatchBuffer(this.outShape);
+      g = this.masked.get(n).data;
+      reluBackward(this.out.get(n).data, dy.data, g, g.length);
+    }
     // dx = 0, then each gradient added at its argmax (+= : overlapping windows, stride <
     // size, can pick the same input twice).
-    maxPoolBackward(this.shape(n), dy.data, this.argmax, dx.data);
+    maxPoolBackward(this.shape(n), g, this.argmax, dx.data);
     return dx;
   }
 

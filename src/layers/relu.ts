@@ -17,6 +17,13 @@ export class Relu implements Layer {
   private readonly out: BatchBuffer;
   private readonly inGrad: BatchBuffer;
   private output: Tensor | null = null;
+  /**
+   * Set by fuseForTraining (src/net/fuse.ts) when the layer before or after applies this
+   * ReLU itself while training: training forwards and their backward then pass through.
+   * Predicting still applies it here.
+   */
+  fusedInTraining = false;
+  private passed = false;
 
   constructor(readonly inShape: readonly number[]) {
     this.outShape = inShape;
@@ -28,7 +35,9 @@ export class Relu implements Layer {
     return [];
   }
 
-  forward(x: Tensor, _training: boolean): Tensor {
+  forward(x: Tensor, training: boolean): Tensor {
+    this.passed = training && this.fusedInTraining;
+    if (this.passed) return x;
     const y = this.out.get(x.shape[0]);
     reluForward(x.data, y.data, x.data.length); // y = x > 0 ? x : 0
     this.output = y;
@@ -37,6 +46,7 @@ export class Relu implements Layer {
 
   backward(dy: Tensor): Tensor | null {
     if (!this.needsInputGrad) return null;
+    if (this.passed) return dy;
     const dx = this.inGrad.get(dy.shape[0]);
     reluBackward(this.output!.data, dy.data, dx.data, dy.data.length); // dx = y > 0 ? dy : 0
     return dx;

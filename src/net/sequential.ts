@@ -3,6 +3,7 @@ import type { BatchReduce, Layer, LayerBuffer, Param } from '../layers/layer.js'
 import { kindOf } from '../layers/registry.js';
 import { BatchContext } from '../layers/batch-context.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { fuseForTraining } from './fuse.js';
 import { INPUT_SHAPE } from './input.js';
 import { planNetwork, PlanError, type LayerPlan } from './plan.js';
 import { formatLayer, type LayerSpec } from './spec.js';
@@ -53,6 +54,7 @@ export class Sequential {
       layer.needsInputGrad = !firstWithParams;
       if (layer.params().length > 0) firstWithParams = false;
     }
+    fuseForTraining(layers);
     this.layers = layers;
     this.inputShape = inputShape;
     this.outputShape = shape;
@@ -76,6 +78,7 @@ export class Sequential {
       layer.needsInputGrad = i >= this.frozenLayers && !firstWithParams;
       if (i >= this.frozenLayers && layer.params().length > 0) firstWithParams = false;
     });
+    fuseForTraining(this.layers, true, this.frozenLayers);
     return withParams.slice(0, count).reduce((n, l) => n + l.params().length, 0);
   }
 

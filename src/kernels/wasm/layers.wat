@@ -91,7 +91,7 @@
     (param $y i32) (param $am i32)
     (local $plane i32) (local $oy i32) (local $ox i32) (local $idx i32) (local $p i32) (local $Wb i32) (local $vecOW i32)
     (local $r0a v128) (local $r0b v128) (local $r1a v128) (local $r1b v128)
-    (local $best v128) (local $bi v128) (local $m v128) (local $i0 v128) (local $W4 v128)
+    (local $best v128) (local $bi v128) (local $m v128) (local $i0 v128) (local $W4 v128) (local $back i32)
     (local.set $Wb (i32.shl (local.get $W) (i32.const 2)))
     (local.set $W4 (i32x4.splat (local.get $W)))
     (local.set $vecOW (i32.and (local.get $OW) (i32.const -4)))
@@ -105,7 +105,17 @@
         (local.set $p (i32.add (local.get $x) (i32.shl (local.get $idx) (i32.const 2))))
         (local.set $ox (i32.const 0))
         (block $vdone (loop $vl
-          (br_if $vdone (i32.ge_s (local.get $ox) (local.get $vecOW)))
+          (if (i32.ge_s (local.get $ox) (local.get $vecOW)) (then
+            (br_if $vdone (i32.ge_s (local.get $ox) (local.get $OW)))
+            (br_if $vdone (i32.lt_s (local.get $OW) (i32.const 4)))
+            ;; the last OW % 4 windows: step back to the row's last four and redo those
+            ;; (the overlap is written twice with the same values), one more vector
+            (local.set $back (i32.sub (local.get $ox) (i32.sub (local.get $OW) (i32.const 4))))
+            (local.set $p (i32.sub (local.get $p) (i32.shl (local.get $back) (i32.const 3))))
+            (local.set $idx (i32.sub (local.get $idx) (i32.shl (local.get $back) (i32.const 1))))
+            (local.set $y (i32.sub (local.get $y) (i32.shl (local.get $back) (i32.const 2))))
+            (local.set $am (i32.sub (local.get $am) (i32.shl (local.get $back) (i32.const 2))))
+            (local.set $ox (i32.sub (local.get $OW) (i32.const 4)))))
           (local.set $r0a (v128.load (local.get $p)))
           (local.set $r0b (v128.load offset=16 (local.get $p)))
           (local.set $r1a (v128.load (i32.add (local.get $p) (local.get $Wb))))
@@ -134,7 +144,7 @@
           (local.set $idx (i32.add (local.get $idx) (i32.const 8)))
           (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
           (br $vl)))
-        ;; the last OW % 4 windows of the row: the general loop on a 1×(OW % 4) output
+        ;; rows narrower than four windows: the general loop on a 1×OW output
         (if (i32.lt_s (local.get $ox) (local.get $OW)) (then
           (call $maxPoolGeneral (local.get $p) (i32.const 1) (local.get $H) (local.get $W) (i32.const 2) (i32.const 2)
             (i32.const 1) (i32.sub (local.get $OW) (local.get $ox)) (local.get $y) (local.get $am))
@@ -176,7 +186,7 @@
   (func $maxPool2x2Backward (param $g i32) (param $am i32) (param $planes i32) (param $H i32) (param $W i32)
     (param $OH i32) (param $OW i32) (param $dx i32)
     (local $plane i32) (local $oy i32) (local $ox i32) (local $idx i32) (local $p i32) (local $Wb i32) (local $vecOW i32)
-    (local $g4 v128) (local $a4 v128) (local $i0 v128) (local $i1 v128) (local $e v128) (local $o v128) (local $W4 v128)
+    (local $g4 v128) (local $a4 v128) (local $i0 v128) (local $i1 v128) (local $e v128) (local $o v128) (local $W4 v128) (local $back i32)
     (local.set $Wb (i32.shl (local.get $W) (i32.const 2)))
     (local.set $W4 (i32x4.splat (local.get $W)))
     (local.set $vecOW (i32.and (local.get $OW) (i32.const -4)))
@@ -189,7 +199,17 @@
         (local.set $p (i32.add (local.get $dx) (i32.shl (local.get $idx) (i32.const 2))))
         (local.set $ox (i32.const 0))
         (block $vdone (loop $vl
-          (br_if $vdone (i32.ge_s (local.get $ox) (local.get $vecOW)))
+          (if (i32.ge_s (local.get $ox) (local.get $vecOW)) (then
+            (br_if $vdone (i32.ge_s (local.get $ox) (local.get $OW)))
+            (br_if $vdone (i32.lt_s (local.get $OW) (i32.const 4)))
+            ;; the last OW % 4 windows: step back to the row's last four and write those
+            ;; again (stores, not sums: the overlap gets the same values twice)
+            (local.set $back (i32.sub (local.get $ox) (i32.sub (local.get $OW) (i32.const 4))))
+            (local.set $g (i32.sub (local.get $g) (i32.shl (local.get $back) (i32.const 2))))
+            (local.set $am (i32.sub (local.get $am) (i32.shl (local.get $back) (i32.const 2))))
+            (local.set $p (i32.sub (local.get $p) (i32.shl (local.get $back) (i32.const 3))))
+            (local.set $idx (i32.sub (local.get $idx) (i32.shl (local.get $back) (i32.const 1))))
+            (local.set $ox (i32.sub (local.get $OW) (i32.const 4)))))
           (local.set $g4 (v128.load (local.get $g)))
           (local.set $a4 (v128.load (local.get $am)))
           (local.set $i0 (i32x4.add (i32x4.splat (local.get $idx)) (v128.const i32x4 0 2 4 6)))
@@ -210,7 +230,7 @@
           (local.set $idx (i32.add (local.get $idx) (i32.const 8)))
           (local.set $ox (i32.add (local.get $ox) (i32.const 4)))
           (br $vl)))
-        ;; the last OW % 4 windows: clear them, then scatter
+        ;; rows narrower than four windows: clear them, then scatter
         (if (i32.lt_s (local.get $ox) (local.get $OW)) (then
           (memory.fill (local.get $p) (i32.const 0) (i32.shl (i32.sub (local.get $OW) (local.get $ox)) (i32.const 3)))
           (memory.fill (i32.add (local.get $p) (local.get $Wb)) (i32.const 0) (i32.shl (i32.sub (local.get $OW) (local.get $ox)) (i32.const 3)))
