@@ -319,7 +319,7 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
     ['text/plain that is neither JSON nor CSV', () => post('hello', 'text/plain'), 400, /^the CSV body:1: /],
     ['a form of fields', () => post('a=1', 'application/x-www-form-urlencoded'), 400, /^the CSV body:1: /],
     ['octet-stream of no known format', () => post(Buffer.from([1, 2, 3]), 'application/octet-stream'), 400, /^the body: not a PNG or JPEG image \(its first bytes are neither PNG's nor JPEG's\)/],
-    ['a GIF as octet-stream', () => post(Buffer.from('GIF89a\x01\0\x01\0\0\0\0', 'latin1'), 'application/octet-stream'), 400, /it is a GIF image: convert it to PNG/],
+    ['a GIF as octet-stream', () => post(Buffer.from('GIF89a\x01\0\x01\0\0\0\0', 'latin1'), 'application/octet-stream'), 400, /a GIF image: kconv reads PNG and JPEG: convert it to PNG or JPEG/],
     ['GIF', () => post(Buffer.from('GIF89a'), 'image/gif'), 415, /^unsupported picture type "image\/gif": kconv reads PNG and JPEG; convert it to PNG or JPEG/],
     ['a blank PNG', () => post(pngBytes({ width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255) }), 'image/png'), 400, /^the image: the picture is blank \(no ink: one flat colour\): send a picture of one digit/],
     ['a blank PNG with no type', () => post(pngBytes({ width: 40, height: 30, data: new Uint8Array(40 * 30 * 4).fill(255) }), ''), 400, /^the body: the picture is blank/],
