@@ -131,7 +131,7 @@ def trial(arch, task, X, y):
                 torch.backends.mkldnn.enabled = v['mkldnn']
                 rates[name] = max(rates[name], k / epoch(runners[name], Xs, ys))
     else:
-        k = 1024 if arch in ('wide', 'bn') else 5120
+        k = 512 if arch in ('wide', 'bn') else 5120
         Xs = X[:k]
         runners = {name: predictor(arch, v) for name, v in vs}
         for name, v in vs:
