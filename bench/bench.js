@@ -10,16 +10,19 @@
  *   npm run bench -- --threads 1       kconv and PyTorch on one thread (default: all cores)
  *   npm run bench -- --quick           only training, prediction and start-up, on less data
  *   npm run bench -- --markdown        the table as markdown, ready to paste into README.md
+ *   npm run bench -- --limit-3x3 N     the wide and bn nets train on the first N images (default 4,000; 2,000 with --quick)
  *
  * How it measures, so that no side is flattered by when it ran on a shared, noisy machine:
  * each round takes the nets in turn (seed, default, wide, bn), and for each net kconv then
- * PyTorch (PyTorch then kconv in every other round) train it (batch 64, SGD momentum 0.9,
+ * PyTorch (PyTorch then kconv in every other round; kconv in a fresh process each time,
+ * bench/kconv-measure.mjs, PyTorch in one long-lived bench/torch_best.py) train it (batch 64, SGD momentum 0.9,
  * lr 0.05; the rate is the fastest epoch after the first) and predict with it (batch 256; the
  * fastest of 2 passes after a warm-up one). Each figure is the median over the rounds with its
  * min–max, each ratio the median of the rounds' own ratios; the 1-minute load average is logged
  * before and after every measurement and kept in the JSON. The 3×3 nets (wide, bn) train on the
  * first LIMIT_3X3 images of train.csv and predict the first PREDICT_3X3 of Dig-MNIST.csv.
- * Start-up: `node bin/kconv.js predict one.png --weights model.json` (the default net), process
+ * Start-up: `node bin/kconv.js predict one.png --weights model.json` (the default net; one.png is
+ * val.csv's first image), process
  * start to exit, 10 times alternating with `node -e 0`, the floor; medians and min–max.
  *
  * Data: $KCONV_DATA, else ../shared/data/kannada. Needs `npm run build` (npm install does it).
@@ -32,11 +35,8 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { readDataset } from '../dist/data/index.js';
 import { kernelInfo } from '../dist/kernels/gemm.js';
-import { loadModel } from '../dist/model/weights-file.js';
 import { PRESETS } from '../dist/net/spec.js';
-import { predict } from '../dist/predict/predict.js';
 import { encodePng } from '../dist/show/png.js';
-import { train } from '../dist/train/trainer.js';
 import { alternation, formatNumber, formatRange, formatRatio, markdownTable, roundRatios, summarize, textTable } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -62,7 +62,7 @@ const log = (s) => process.stderr.write(s + '\n');
 /** Epochs a training measurement runs: the first is warm-up, the fastest of the others is the rate. */
 const EPOCHS = quick ? 3 : 4;
 /** The 3×3 nets train on the first images of train.csv only: an epoch of all 8,000 takes ~8 s a side. */
-const LIMIT_3X3 = quick ? 2000 : 4000;
+const LIMIT_3X3 = positive('--limit-3x3', quick ? 2000 : 4000);
 /** …and predict the first 2,560 images of Dig-MNIST.csv (10 batches of 256). */
 const PREDICT_3X3 = 2560;
 const STARTUP_RUNS = 10;
@@ -119,10 +119,10 @@ const tmp = mkdtempSync(join(tmpdir(), 'kconv-bench-'));
 const results = { threads, kernels: kernelInfo().backend, rounds, quick, epochs: EPOCHS, limit_3x3: LIMIT_3X3, predict_3x3: PREDICT_3X3 };
 let torch = null;
 try {
-  const { images: trainSet } = await readDataset(join(dataDir, 'train.csv'), { requireLabels: true });
-  const dig = (await readDataset(join(dataDir, 'Dig-MNIST.csv'))).images;
-  const first = (d, n) => ({ n: Math.min(n, d.n), pixels: d.pixels.subarray(0, Math.min(n, d.n) * 784), labels: d.labels?.subarray(0, n) ?? null, ids: null });
-  const predictSet = (net) => (is3x3(net) ? first(dig, PREDICT_3X3) : dig);
+  const digCount = (await readDataset(join(dataDir, 'Dig-MNIST.csv'))).images.n;
+  const val = (await readDataset(join(dataDir, 'val.csv'))).images;
+  /** How many of Dig-MNIST.csv's images each net predicts. */
+  const predictCount = (net) => (is3x3(net) ? Math.min(PREDICT_3X3, digCount) : digCount);
 
   const sides = ['kconv'];
   if (flag('--vs-torch')) {
@@ -137,29 +137,12 @@ try {
     }
   }
 
-  /** kconv: EPOCHS epochs, no validation; the fastest epoch after the first, as PyTorch's. */
-  async function kconvTrain(net, round) {
-    const limit = is3x3(net) ? LIMIT_3X3 : null;
-    const out = join(tmp, `${net}-${round}.json`);
-    const r = await train(trainSet, null, {
-      arch: net, epochs: EPOCHS, batchSize: 64, optimizer: 'momentum', lr: 0.05, schedule: 'constant', weightDecay: 0, seed: 1,
-      validation: { kind: 'none' }, limit, out, saveBest: false, optimizerState: false, threads, augment: false,
-    });
-    const n = Math.min(limit ?? trainSet.n, trainSet.n);
-    return { rate: n / Math.min(...r.history.slice(1).map((h) => h.seconds)), out };
-  }
-  /** kconv: predict() (worker start-up included), the fastest of 2 passes after a warm-up one. */
-  async function kconvPredict(out, net) {
-    const model = await loadModel(out);
-    const data = predictSet(net);
-    await predict(model, data, threads);
-    let best = Infinity;
-    for (let r = 0; r < 2; r++) {
-      const t = performance.now();
-      await predict(model, data, threads);
-      best = Math.min(best, performance.now() - t);
-    }
-    return { rate: data.n / (best / 1000) };
+  /** kconv's train-then-predict in a process of its own (bench/kconv-measure.mjs says why). */
+  function kconvMeasure(net, round) {
+    const job = { dataDir, net, epochs: EPOCHS, limit: is3x3(net) ? LIMIT_3X3 : null, threads, predictImages: predictCount(net), out: join(tmp, `${net}-${round}.json`) };
+    const p = spawnSync(process.execPath, [join(here, 'kconv-measure.mjs'), JSON.stringify(job)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (p.status !== 0) throw new Error(`kconv-measure.mjs ${net} failed: ${p.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    return { ...JSON.parse(p.stdout.trim().split('\n').pop()), out: job.out };
   }
 
   const measurements = [];
@@ -167,7 +150,10 @@ try {
   async function measure(step, task, run) {
     const load_before = loadavg()[0];
     const r = await run();
-    const load_after = loadavg()[0];
+    return record(step, task, { ...r, load_before, load_after: loadavg()[0] });
+  }
+  function record(step, task, r) {
+    const { load_before, load_after } = r;
     measurements.push({ round: step.round + 1, net: step.net, side: step.side, task, images_per_s: r.rate, load_before, load_after, ...(r.variant ? { variant: r.variant } : {}), ...(r.trial ? { trial: r.trial } : {}) });
     log(`  round ${step.round + 1}/${rounds}  ${step.side.padEnd(5)} ${step.net.padEnd(7)} ${task.padEnd(7)} ${formatNumber(r.rate).padStart(8)} images/s  load ${load_before.toFixed(2)} → ${load_after.toFixed(2)}${r.variant ? `  (${r.variant})` : ''}`);
     return r;
@@ -176,9 +162,10 @@ try {
   for (const step of alternation(NETS, sides, rounds)) {
     const { net, round } = step;
     if (step.side === 'kconv') {
-      const t = await measure(step, 'train', () => kconvTrain(net, round));
-      models.set(net, t.out);
-      await measure(step, 'predict', () => kconvPredict(t.out, net));
+      const r = kconvMeasure(net, round);
+      models.set(net, r.out);
+      record(step, 'train', r.train);
+      record(step, 'predict', r.predict);
     } else {
       const limit = is3x3(net) ? LIMIT_3X3 : 0;
       await measure(step, 'train', async () => {
@@ -186,7 +173,7 @@ try {
         return { rate: j.images_per_s, variant: j.variant, trial: j.trial };
       });
       await measure(step, 'predict', async () => {
-        const j = await torch.request({ cmd: 'predict', arch: net, images: predictSet(net).n });
+        const j = await torch.request({ cmd: 'predict', arch: net, images: predictCount(net) });
         return { rate: j.images_per_s, variant: j.variant };
       });
     }
@@ -219,7 +206,7 @@ try {
   }
 
   log(`start-up: kconv predict one.png, ${STARTUP_RUNS} runs alternating with node -e 0…`);
-  results.startup = startup(dig, models.get('default'));
+  results.startup = startup(val, models.get('default'));
   results.startup_ms = results.startup.kconv.median;
   results.startup_floor_ms = results.startup.node.median;
 
@@ -291,6 +278,8 @@ if (results.ingest_mb_per_s_cold !== undefined) {
   rows.push(['ingest warm, cache (MB/s)', formatNumber(results.ingest_mb_per_s_warm), '', '']);
 }
 rows.push(['peak RSS (MB)', formatNumber(results.peak_rss_mb), '', '']);
+// Without PyTorch the table has no PyTorch columns.
+const columns = results.torch_env ? 4 : 2;
 const header = [`${threads} thread(s), median (min–max) of ${rounds} round(s)`, 'kconv', results.torch_env ? `PyTorch ${results.torch_env.torch}, best variant` : 'PyTorch', 'kconv / PyTorch'];
 const load = results.load_average;
 const notes = [
@@ -299,6 +288,8 @@ const notes = [
 if (results.torch_env) {
   notes.push(`PyTorch's fastest variants (${threads} thread(s) each): ${NETS.map((net) => `${net}: train ${s[`train_${net}`].torch_variant}, predict ${s[`predict_${net}`].torch_variant}`).join('; ')}. ${results.torch_env.compile}.`);
 }
+header.length = columns;
+for (const r of rows) r.length = columns;
 if (flag('--markdown')) {
   console.log(markdownTable(header, rows));
   console.log('');
@@ -319,7 +310,7 @@ console.log(JSON.stringify(results));
 // The server's load, hostile requests and the page's latency (bench/serve.mjs), with the same
 // options; npm passes `npm run bench -- …` options to this script alone.
 if (!quick) {
-  const serveArgs = args.filter((a, i) => !['--vs-torch', '--markdown', '--rounds'].includes(a) && args[i - 1] !== '--rounds');
+  const serveArgs = args.filter((a, i) => !['--vs-torch', '--markdown', '--rounds', '--limit-3x3'].includes(a) && !['--rounds', '--limit-3x3'].includes(args[i - 1]));
   const serve = spawnSync(process.execPath, [join(here, 'serve.mjs'), ...serveArgs], { stdio: 'inherit' });
   if (serve.status !== 0) process.exitCode = serve.status ?? 1;
 }
