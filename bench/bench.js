@@ -174,7 +174,7 @@ try {
       });
       await measure(step, 'predict', async () => {
         const j = await torch.request({ cmd: 'predict', arch: net, images: predictCount(net) });
-        return { rate: j.images_per_s, variant: j.variant };
+        return { rate: j.images_per_s, variant: j.variant, trial: j.trial };
       });
     }
   }
