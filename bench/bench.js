@@ -1,27 +1,43 @@
 /**
- * kconv's benchmark: training and prediction throughput (default, seed, wide and, once the
- * preset exists, bn nets), data ingest, checkpoint writing, per-layer convolution times,
- * peak memory, optionally PyTorch measured in the same run.
+ * kconv's benchmark: training and prediction throughput of the seed, default, wide and bn nets,
+ * optionally against PyTorch at its best in the same run; `kconv predict one.png` start-up; and
+ * (without --quick) data ingest, checkpoint writing, per-layer convolution times, peak memory and
+ * the server (bench/serve.mjs).
  *
  *   npm run bench                      table, then one JSON object as the last line
- *   npm run bench -- --vs-torch        also run ../shared/anchors/torch_ref.py and print ratios
- *   npm run bench -- --threads 1       kconv on one thread
- *   npm run bench -- --quick           only the training and prediction rates
+ *   npm run bench -- --vs-torch        PyTorch too (bench/torch_best.py: its fastest variant), and ratios
+ *   npm run bench -- --rounds 5        rounds of measurements (default 3): medians and min–max over them
+ *   npm run bench -- --threads 1       kconv and PyTorch on one thread (default: all cores)
+ *   npm run bench -- --quick           only training, prediction and start-up, on less data
+ *   npm run bench -- --markdown        the table as markdown, ready to paste into README.md
+ *   npm run bench -- --limit-3x3 N     the wide and bn nets train on the first N images (default 4,000; 2,000 with --quick)
+ *
+ * How it measures, so that no side is flattered by when it ran on a shared, noisy machine:
+ * each round takes the nets in turn (seed, default, wide, bn), and for each net kconv then
+ * PyTorch (PyTorch then kconv in every other round; kconv in a fresh process each time,
+ * bench/kconv-measure.mjs, PyTorch in one long-lived bench/torch_best.py) train it (batch 64, SGD momentum 0.9,
+ * lr 0.05; the rate is the fastest epoch after the first) and predict with it (batch 256; the
+ * fastest of 2 passes after a warm-up one). Each figure is the median over the rounds with its
+ * min–max, each ratio the median of the rounds' own ratios; the 1-minute load average is logged
+ * before and after every measurement and kept in the JSON. The 3×3 nets (wide, bn) train on the
+ * first LIMIT_3X3 images of train.csv and predict the first PREDICT_3X3 of Dig-MNIST.csv.
+ * Start-up: `node bin/kconv.js predict one.png --weights model.json` (the default net; one.png is
+ * val.csv's first image), process
+ * start to exit, 10 times alternating with `node -e 0`, the floor; medians and min–max.
  *
  * Data: $KCONV_DATA, else ../shared/data/kannada. Needs `npm run build` (npm install does it).
- * Machines here are shared and noisy: compare ratios from one run, not numbers across runs.
  */
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { readDataset } from '../dist/data/index.js';
 import { kernelInfo } from '../dist/kernels/gemm.js';
-import { loadModel } from '../dist/model/weights-file.js';
 import { PRESETS } from '../dist/net/spec.js';
-import { predict } from '../dist/predict/predict.js';
-import { train } from '../dist/train/trainer.js';
+import { encodePng } from '../dist/show/png.js';
+import { alternation, formatNumber, formatRange, formatRatio, markdownTable, roundRatios, summarize, textTable } from './stats.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
@@ -30,74 +46,169 @@ const value = (name, fallback) => {
   const i = args.indexOf(name);
   return i >= 0 ? args[i + 1] : fallback;
 };
+const positive = (name, fallback) => {
+  const n = Number(value(name, fallback));
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`bench: ${name} needs a whole number ≥ 1, not ${value(name)}`);
+    process.exit(2);
+  }
+  return n;
+};
 const dataDir = resolve(process.env.KCONV_DATA ?? join(here, '../../shared/data/kannada'));
-const threads = Number(value('--threads', availableParallelism()));
-const anchors = resolve(dataDir, '../../anchors');
-const log = (s) => process.stderr.write(s + '\n');
-const EPOCHS = 4;
-/** The 3×3 nets train on the first 4,000 images (as the issue measured them): 4 epochs of all 8,000 take minutes. */
-const LIMIT_3X3 = 4000;
+const threads = positive('--threads', availableParallelism());
+const rounds = positive('--rounds', 3);
 const quick = flag('--quick');
+const log = (s) => process.stderr.write(s + '\n');
+/** Epochs a training measurement runs: the first is warm-up, the fastest of the others is the rate. */
+const EPOCHS = quick ? 3 : 4;
+/** The 3×3 nets train on the first images of train.csv only: an epoch of all 8,000 takes ~8 s a side. */
+const LIMIT_3X3 = positive('--limit-3x3', quick ? 2000 : 4000);
+/** …and predict the first images of Dig-MNIST.csv: 2,560 (10 batches of 256), 1,024 with --quick. */
+const PREDICT_3X3 = quick ? 1024 : 2560;
+const STARTUP_RUNS = 10;
+const NETS = ['seed', 'default', 'wide', 'bn'].filter((net) => PRESETS[net]);
+const is3x3 = (net) => net === 'wide' || net === 'bn';
+/** Today's JSON keys: train_images_per_s for the default net, train_images_per_s_<net> for the others. */
+const key = (prefix, net) => (net === 'default' ? prefix : `${prefix}_${net}`);
 
 if (!existsSync(join(dataDir, 'train.csv'))) {
   console.error(`bench: no train.csv in ${dataDir}: set KCONV_DATA to the Kannada-MNIST folder`);
   process.exit(1);
 }
 
-const tmp = mkdtempSync(join(tmpdir(), 'kconv-bench-'));
-const results = { threads, kernels: kernelInfo().backend };
-try {
-  const { images: trainSet } = await readDataset(join(dataDir, 'train.csv'), { requireLabels: true });
-
-  /**
-   * EPOCHS epochs of train.csv, batch 64, no validation; the first is warm-up and the
-   * fastest of the others is the figure (PyTorch is measured the same way below), so a
-   * burst of load from another process on this shared machine does not decide it.
-   */
-  async function trainRate(arch, limit = null) {
-    const out = join(tmp, `${arch}.json`);
-    const r = await train(trainSet, null, {
-      arch, epochs: EPOCHS, batchSize: 64, optimizer: 'momentum', lr: 0.05, schedule: 'constant', weightDecay: 0, seed: 1,
-      validation: { kind: 'none' }, limit, out, saveBest: false, optimizerState: false, threads, augment: false,
+/**
+ * bench/torch_best.py, started once: it answers one JSON line per request, so python's and
+ * torch's start-up never land in a rate.
+ */
+class TorchProcess {
+  static async start() {
+    const child = spawn('/usr/bin/python3', [join(here, 'torch_best.py'), '--data', dataDir, '--threads', String(threads)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const t = new TorchProcess(child);
+    t.env = await t.next();
+    return t;
+  }
+  constructor(child) {
+    this.child = child;
+    this.waiting = [];
+    this.stderr = '';
+    child.stderr.on('data', (d) => (this.stderr = (this.stderr + d).slice(-4000)));
+    createInterface({ input: child.stdout }).on('line', (line) => this.waiting.shift()?.resolve(line));
+    child.on('exit', (code) => {
+      for (const w of this.waiting.splice(0)) w.reject(new Error(`torch_best.py exited (${code}): ${this.stderr.trim().split('\n').pop() ?? ''}`));
     });
-    const n = Math.min(limit ?? trainSet.n, trainSet.n);
-    return { rate: n / Math.min(...r.history.slice(1).map((h) => h.seconds)), out, epochSeconds: r.history.map((h) => h.seconds) };
+    child.on('error', (e) => this.waiting.splice(0).forEach((w) => w.reject(e)));
   }
-
-  log(`training the default net (${EPOCHS} epochs of ${trainSet.n}, ${threads} thread(s), ${results.kernels} kernels)…`);
-  const def = await trainRate('default');
-  results.train_images_per_s = def.rate;
-  log('training the seed net…');
-  results.train_images_per_s_seed = (await trainRate('seed')).rate;
-  log(`training the wide net (${EPOCHS} epochs of the first ${LIMIT_3X3})…`);
-  const wide = await trainRate('wide', LIMIT_3X3);
-  results.train_images_per_s_wide = wide.rate;
-  results.wide_epoch_seconds = wide.epochSeconds;
-  if (PRESETS.bn) {
-    log(`training the bn net (${EPOCHS} epochs of the first ${LIMIT_3X3})…`);
-    results.train_images_per_s_bn = (await trainRate('bn', LIMIT_3X3)).rate;
-  } else {
-    results.train_images_per_s_bn = 'n/a (no bn layer)';
+  async next() {
+    const line = await new Promise((res, rej) => this.waiting.push({ resolve: res, reject: rej }));
+    const j = JSON.parse(line);
+    if (j.error) throw new Error(`torch_best.py: ${j.error}`);
+    return j;
   }
+  request(req) {
+    const answer = this.next();
+    this.child.stdin.write(JSON.stringify(req) + '\n');
+    return answer;
+  }
+  close() {
+    this.child.stdin.end();
+    this.child.kill();
+  }
+}
 
-  log('predicting Dig-MNIST.csv with the default net…');
-  const model = await loadModel(def.out);
-  /** Images/s of predict() (worker start-up included), the fastest of 3 after a warm-up. */
-  async function predictRate(m, data) {
-    await predict(m, data, threads);
-    let best = Infinity;
-    for (let r = 0; r < 3; r++) {
-      const t = performance.now();
-      await predict(m, data, threads);
-      best = Math.min(best, performance.now() - t);
+const tmp = mkdtempSync(join(tmpdir(), 'kconv-bench-'));
+const results = { threads, kernels: kernelInfo().backend, rounds, quick, epochs: EPOCHS, limit_3x3: LIMIT_3X3, predict_3x3: PREDICT_3X3 };
+let torch = null;
+try {
+  const digCount = (await readDataset(join(dataDir, 'Dig-MNIST.csv'))).images.n;
+  const val = (await readDataset(join(dataDir, 'val.csv'))).images;
+  /** How many of Dig-MNIST.csv's images each net predicts. */
+  const predictCount = (net) => (is3x3(net) ? Math.min(PREDICT_3X3, digCount) : digCount);
+
+  const sides = ['kconv'];
+  if (flag('--vs-torch')) {
+    if (spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0) {
+      log(`starting PyTorch (bench/torch_best.py, ${threads} thread(s))…`);
+      torch = await TorchProcess.start();
+      results.torch_env = torch.env;
+      log(`PyTorch ${torch.env.torch}; ${torch.env.compile}`);
+      sides.push('torch');
+    } else {
+      log('--vs-torch: /usr/bin/python3 has no torch (apt-get install python3-torch); skipped');
     }
-    return data.n / (best / 1000);
   }
-  const dig = (await readDataset(join(dataDir, 'Dig-MNIST.csv'))).images;
-  results.predict_images_per_s = await predictRate(model, dig);
-  results.predict_images_per_s_val = await predictRate(model, (await readDataset(join(dataDir, 'val.csv'))).images);
-  log('predicting Dig-MNIST.csv with the wide net…');
-  results.predict_images_per_s_wide = await predictRate(await loadModel(wide.out), dig);
+
+  /** kconv's train-then-predict in a process of its own (bench/kconv-measure.mjs says why). */
+  function kconvMeasure(net, round) {
+    const job = { dataDir, net, epochs: EPOCHS, limit: is3x3(net) ? LIMIT_3X3 : null, threads, predictImages: predictCount(net), out: join(tmp, `${net}-${round}.json`) };
+    const p = spawnSync(process.execPath, [join(here, 'kconv-measure.mjs'), JSON.stringify(job)], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    if (p.status !== 0) throw new Error(`kconv-measure.mjs ${net} failed: ${p.stderr.trim().split('\n').slice(-3).join(' ')}`);
+    return { ...JSON.parse(p.stdout.trim().split('\n').pop()), out: job.out };
+  }
+
+  const measurements = [];
+  const models = new Map();
+  async function measure(step, task, run) {
+    const load_before = loadavg()[0];
+    const r = await run();
+    return record(step, task, { ...r, load_before, load_after: loadavg()[0] });
+  }
+  function record(step, task, r) {
+    const { load_before, load_after } = r;
+    measurements.push({ round: step.round + 1, net: step.net, side: step.side, task, images_per_s: r.rate, load_before, load_after, ...(r.variant ? { variant: r.variant } : {}), ...(r.trial ? { trial: r.trial } : {}) });
+    log(`  round ${step.round + 1}/${rounds}  ${step.side.padEnd(5)} ${step.net.padEnd(7)} ${task.padEnd(7)} ${formatNumber(r.rate).padStart(8)} images/s  load ${load_before.toFixed(2)} → ${load_after.toFixed(2)}${r.variant ? `  (${r.variant})` : ''}`);
+    return r;
+  }
+  log(`${rounds} round(s) of ${NETS.join(', ')}: ${sides.join(' and ')}, ${threads} thread(s), ${results.kernels} kernels; training ${EPOCHS} epochs (3×3 nets: the first ${LIMIT_3X3} images)…`);
+  for (const step of alternation(NETS, sides, rounds)) {
+    const { net, round } = step;
+    if (step.side === 'kconv') {
+      const r = kconvMeasure(net, round);
+      models.set(net, r.out);
+      record(step, 'train', r.train);
+      record(step, 'predict', r.predict);
+    } else {
+      const limit = is3x3(net) ? LIMIT_3X3 : 0;
+      await measure(step, 'train', async () => {
+        const j = await torch.request({ cmd: 'train', arch: net, epochs: EPOCHS, limit });
+        return { rate: j.images_per_s, variant: j.variant, trial: j.trial };
+      });
+      await measure(step, 'predict', async () => {
+        const j = await torch.request({ cmd: 'predict', arch: net, images: predictCount(net) });
+        return { rate: j.images_per_s, variant: j.variant, trial: j.trial };
+      });
+    }
+  }
+  results.measurements = measurements;
+  const loads = measurements.flatMap((m) => [m.load_before, m.load_after]);
+  results.load_average = summarize(loads);
+
+  // Medians over rounds, and the ratio of each round's two figures.
+  const byRound = (side, task, net) => new Map(measurements.filter((m) => m.side === side && m.task === task && m.net === net).map((m) => [m.round, m.images_per_s]));
+  results.summary = {};
+  for (const task of ['train', 'predict']) {
+    for (const net of NETS) {
+      const k = byRound('kconv', task, net);
+      const s = { kconv: summarize([...k.values()]) };
+      results[key(`${task}_images_per_s`, net)] = s.kconv.median;
+      if (torch) {
+        const t = byRound('torch', task, net);
+        s.torch = summarize([...t.values()]);
+        s.torch_variant = [...new Set(measurements.filter((m) => m.side === 'torch' && m.task === task && m.net === net).map((m) => m.variant))].join('; ');
+        s.ratio = summarize(roundRatios(k, t));
+        const prefix = task === 'train' ? `ratio_${net}` : `ratio_predict_${net}`;
+        results[`${prefix}_median`] = s.ratio.median;
+        results[`${prefix}_min`] = s.ratio.min;
+        results[`${prefix}_max`] = s.ratio.max;
+        results[`torch_${task}_images_per_s_${net}`] = s.torch.median;
+      }
+      results.summary[`${task}_${net}`] = s;
+    }
+  }
+
+  log(`start-up: kconv predict one.png, ${STARTUP_RUNS} runs alternating with node -e 0…`);
+  results.startup = startup(val, models.get('default'));
+  results.startup_ms = results.startup.kconv.median;
+  results.startup_floor_ms = results.startup.node.median;
 
   if (!quick) {
     log('checkpoint text of the wide net with Adam state…');
@@ -108,82 +219,86 @@ try {
     log('conv layers of the wide net, one thread, im2col and Winograd…');
     const { benchConvLayers } = await import(join(here, 'conv-layers.mjs'));
     results.conv_layers_wide = benchConvLayers({ batches: [Math.ceil(64 / threads), 64], algorithms: ['im2col', 'winograd4'], minMs: 60, repeats: 4 });
-  }
-
-  const ingestModule = join(here, 'ingest.mjs');
-  if (existsSync(ingestModule) && !quick) {
     log('data ingest (a 60,000-row file)…');
-    const { benchIngest } = await import(ingestModule);
+    const { benchIngest } = await import(join(here, 'ingest.mjs'));
     const ingest = await benchIngest(dataDir, { log });
     results.ingest_mb_per_s_cold = ingest.ingest_mb_per_s_cold;
     results.ingest_mb_per_s_warm = ingest.ingest_mb_per_s_warm;
     results.ingest = ingest;
   }
   results.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
-
-  if (flag('--vs-torch')) {
-    const script = join(anchors, 'torch_ref.py');
-    const torchRun = (arch, limit = 0) => {
-      log(`PyTorch (${arch} net, ${EPOCHS} epochs${limit ? ` of the first ${limit}` : ''}, ${threads} threads)…`);
-      const p = spawnSync('/usr/bin/python3', [script, '--arch', arch, '--epochs', String(EPOCHS), '--threads', String(threads), '--limit', String(limit)], {
-        encoding: 'utf8', env: { ...process.env, KCONV_DATA: dataDir },
-      });
-      if (p.status !== 0) throw new Error(`torch_ref.py failed: ${p.stderr.trim().split('\n').pop()}`);
-      const j = JSON.parse(p.stdout.trim().split('\n').pop());
-      // Epoch 1 includes PyTorch's own warm-up; the fastest later epoch, as for kconv.
-      return { train: Math.max(...j.epochs.slice(1).map((e) => e.images_per_s)), infer: j.infer_images_per_s, version: j.anchor };
-    };
-    if (existsSync(script) && spawnSync('/usr/bin/python3', ['-c', 'import torch']).status === 0) {
-      const d = torchRun('default');
-      const s = torchRun('seed');
-      const w = torchRun('wide', LIMIT_3X3);
-      const b = PRESETS.bn ? torchRun('bn', LIMIT_3X3) : null;
-      const torchInfer = (arch) => {
-        log(`PyTorch inference on Dig-MNIST.csv, ${arch} net…`);
-        const inf = spawnSync('/usr/bin/python3', [join(here, 'torch_infer.py'), join(dataDir, 'Dig-MNIST.csv'), '--threads', String(threads), '--arch', arch], { encoding: 'utf8' });
-        if (inf.status !== 0) throw new Error(`torch_infer.py failed: ${inf.stderr.trim().split('\n').pop()}`);
-        return JSON.parse(inf.stdout.trim().split('\n').pop()).infer_images_per_s;
-      };
-      const digRate = torchInfer('default');
-      const digRateWide = torchInfer('wide');
-      results.torch = {
-        version: d.version, train_images_per_s: d.train, train_images_per_s_seed: s.train, train_images_per_s_wide: w.train,
-        train_images_per_s_bn: b ? b.train : 'n/a (kconv has no bn preset yet)',
-        infer_images_per_s_val: d.infer, infer_images_per_s: digRate, infer_images_per_s_wide: digRateWide,
-      };
-      results.ratio_predict_dig = results.predict_images_per_s / digRate;
-      results.ratio_train_default = results.train_images_per_s / d.train;
-      results.ratio_train_seed = results.train_images_per_s_seed / s.train;
-      results.ratio_train_wide = results.train_images_per_s_wide / w.train;
-      if (b) results.ratio_train_bn = results.train_images_per_s_bn / b.train;
-      results.ratio_predict_wide = results.predict_images_per_s_wide / digRateWide;
-      results.ratio_predict = results.predict_images_per_s_val / d.infer;
-    } else {
-      log('--vs-torch: /usr/bin/python3 has no torch (apt-get install python3-torch); skipped');
-    }
-  }
 } finally {
+  torch?.close();
   rmSync(tmp, { recursive: true, force: true });
 }
 
-const fmt = (x) => (typeof x === 'number' ? (x >= 100 ? Math.round(x).toLocaleString('en') : x.toFixed(2)) : String(x));
-const rows = [
-  ['train, default net (images/s)', results.train_images_per_s, results.torch?.train_images_per_s, results.ratio_train_default],
-  ['train, seed net (images/s)', results.train_images_per_s_seed, results.torch?.train_images_per_s_seed, results.ratio_train_seed],
-  [`train, wide net, first ${LIMIT_3X3} (images/s)`, results.train_images_per_s_wide, results.torch?.train_images_per_s_wide, results.ratio_train_wide],
-  [`train, bn net, first ${LIMIT_3X3} (images/s)`, results.train_images_per_s_bn, results.torch?.train_images_per_s_bn, results.ratio_train_bn],
-  ['predict, default net, Dig-MNIST (images/s)', results.predict_images_per_s, results.torch?.infer_images_per_s, results.ratio_predict_dig],
-  ['predict, default net, val.csv (images/s)', results.predict_images_per_s_val, results.torch?.infer_images_per_s_val, results.ratio_predict],
-  ['predict, wide net, Dig-MNIST (images/s)', results.predict_images_per_s_wide, results.torch?.infer_images_per_s_wide, results.ratio_predict_wide],
-  ['checkpoint text, wide net + Adam (ms)', results.checkpoint_ms_wide],
-  ['ingest cold, 60k rows (MB/s)', results.ingest_mb_per_s_cold],
-  ['ingest warm, cache (MB/s)', results.ingest_mb_per_s_warm],
-  ['peak RSS (MB)', results.peak_rss_mb],
+/**
+ * `node bin/kconv.js predict one.png --weights model.json` and `node -e 0`, alternating,
+ * each timed from spawn to exit; one warm-up of each first (the file cache).
+ */
+function startup(images, modelPath) {
+  const png = join(tmp, 'one.png');
+  const data = new Uint8ClampedArray(28 * 28 * 4);
+  for (let i = 0; i < 784; i++) data.set([images.pixels[i], images.pixels[i], images.pixels[i], 255], i * 4);
+  writeFileSync(png, encodePng({ width: 28, height: 28, data }));
+  const commands = {
+    kconv: [join(here, '../bin/kconv.js'), 'predict', png, '--weights', modelPath],
+    node: ['-e', '0'],
+  };
+  const times = { kconv: [], node: [] };
+  for (let run = -1; run < STARTUP_RUNS; run++) {
+    for (const [name, argv] of Object.entries(commands)) {
+      const t = performance.now();
+      const p = spawnSync(process.execPath, argv, { encoding: 'utf8' });
+      const ms = performance.now() - t;
+      if (p.status !== 0) throw new Error(`start-up run failed: node ${argv.join(' ')}: ${p.stderr.trim().split('\n').pop()}`);
+      if (run >= 0) times[name].push(ms);
+    }
+  }
+  return { kconv: summarize(times.kconv), node: summarize(times.node), runs: STARTUP_RUNS };
+}
+
+const s = results.summary;
+const ms = (x) => `${Math.round(x)}`;
+const rows = [];
+for (const task of ['train', 'predict']) {
+  for (const net of NETS) {
+    const what = task === 'train'
+      ? `train, ${net} net${is3x3(net) ? `, first ${LIMIT_3X3}` : ''} (images/s)`
+      : `predict, ${net} net, Dig-MNIST${is3x3(net) ? ` first ${PREDICT_3X3}` : ''} (images/s)`;
+    const x = s[`${task}_${net}`];
+    rows.push([what, formatRange(x.kconv), formatRange(x.torch), formatRatio(x.ratio)]);
+  }
+}
+rows.push(['start-up, `kconv predict one.png`, default net (ms)', formatRange(results.startup.kconv, ms), '', '']);
+rows.push(['start-up floor, `node -e 0` (ms)', formatRange(results.startup.node, ms), '', '']);
+if (results.checkpoint_ms_wide !== undefined) rows.push(['checkpoint text, wide net + Adam (ms)', formatNumber(results.checkpoint_ms_wide), '', '']);
+if (results.ingest_mb_per_s_cold !== undefined) {
+  rows.push(['ingest cold, 60k rows (MB/s)', formatNumber(results.ingest_mb_per_s_cold), '', '']);
+  rows.push(['ingest warm, cache (MB/s)', formatNumber(results.ingest_mb_per_s_warm), '', '']);
+}
+rows.push(['peak RSS (MB)', formatNumber(results.peak_rss_mb), '', '']);
+// Without PyTorch the table has no PyTorch columns.
+const columns = results.torch_env ? 4 : 2;
+const header = [`${threads} thread(s), median (min–max) of ${rounds} round(s)`, 'kconv', results.torch_env ? `PyTorch ${results.torch_env.torch}, best variant` : 'PyTorch', 'kconv / PyTorch'];
+const load = results.load_average;
+const notes = [
+  `kconv ${results.kernels} kernels, Node ${process.versions.node}; ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC; 1-minute load average ${load.min.toFixed(2)}–${load.max.toFixed(2)} (median ${load.median.toFixed(2)}) over the measurements`,
 ];
-const table = [['measure', 'kconv', 'PyTorch', 'ratio'], ...rows.map((r) => [0, 1, 2, 3].map((i) => r[i]).map((c, i) => (i === 0 ? c : c === undefined ? '' : i === 3 ? `${c.toFixed(2)}×` : fmt(c))))];
-const widths = table[0].map((_, i) => Math.max(...table.map((r) => r[i].length)));
-console.log(`kconv benchmark: ${threads} thread(s), ${results.kernels} kernels, Node ${process.versions.node}`);
-for (const r of table) console.log(r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  '));
+if (results.torch_env) {
+  notes.push(`PyTorch's fastest variants (${threads} thread(s) each): ${NETS.map((net) => `${net}: train ${s[`train_${net}`].torch_variant}, predict ${s[`predict_${net}`].torch_variant}`).join('; ')}. ${results.torch_env.compile}.`);
+}
+header.length = columns;
+for (const r of rows) r.length = columns;
+if (flag('--markdown')) {
+  console.log(markdownTable(header, rows));
+  console.log('');
+  for (const n of notes) console.log(n);
+} else {
+  console.log(`kconv benchmark: ${threads} thread(s), ${results.kernels} kernels, Node ${process.versions.node}`);
+  console.log(textTable(header, rows));
+  for (const n of notes) console.log(n);
+}
 if (results.conv_layers_wide) {
   console.log('\nwide net conv layers, one thread: forward / backward ms (direct-convolution GFLOP/s)');
   for (const r of results.conv_layers_wide) {
@@ -195,6 +310,7 @@ console.log(JSON.stringify(results));
 // The server's load, hostile requests and the page's latency (bench/serve.mjs), with the same
 // options; npm passes `npm run bench -- …` options to this script alone.
 if (!quick) {
-  const serve = spawnSync(process.execPath, [join(here, 'serve.mjs'), ...args.filter((a) => a !== '--vs-torch')], { stdio: 'inherit' });
+  const serveArgs = args.filter((a, i) => !['--vs-torch', '--markdown', '--rounds', '--limit-3x3'].includes(a) && !['--rounds', '--limit-3x3'].includes(args[i - 1]));
+  const serve = spawnSync(process.execPath, [join(here, 'serve.mjs'), ...serveArgs], { stdio: 'inherit' });
   if (serve.status !== 0) process.exitCode = serve.status ?? 1;
 }

@@ -1,20 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { checkCommand } from './check.js';
-import { downloadCommand } from './download.js';
-import { exportCommand } from './export.js';
-import { infoCommand } from './info.js';
-import { evaluateCommand, predictCommand } from './predict.js';
-import { serveCommand } from './serve.js';
-import { showCommand } from './show.js';
-import { trainCommand } from './train.js';
 import { setMainArgv } from './invocation.js';
 import { describeError, guardStandardStreams, processIo, type Io } from './output.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
-/** Builds the commander program; each command lives in its own file beside this one. */
-export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+type CommandFactory = (io: Io, setExit: (code: number) => void) => Command;
+
+/**
+ * Each command's module, imported only when it runs: `kconv predict one.png` then never loads
+ * fastify, the ONNX schema or the training code, which took most of its start-up (see README,
+ * Performance). In the order `kconv --help` lists them.
+ */
+const COMMANDS: Record<string, () => Promise<CommandFactory>> = {
+  check: async () => (await import('./check.js')).checkCommand,
+  train: async () => (await import('./train.js')).trainCommand,
+  predict: async () => (await import('./predict.js')).predictCommand,
+  evaluate: async () => (await import('./predict.js')).evaluateCommand,
+  export: async () => (await import('./export.js')).exportCommand,
+  show: async () => (await import('./show.js')).showCommand,
+  serve: async () => (await import('./serve.js')).serveCommand,
+  info: async () => (await import('./info.js')).infoCommand,
+  download: async () => (await import('./download.js')).downloadCommand,
+};
+
+/**
+ * The commands `argv` needs: only the one it names when it starts with a command's name;
+ * all of them otherwise (`kconv --help`, `kconv help x`, a mistyped name that wants suggestions).
+ */
+export function commandsFor(argv: string[]): string[] {
+  const first = argv[2];
+  return first !== undefined && Object.hasOwn(COMMANDS, first) ? [first] : Object.keys(COMMANDS);
+}
+
+/** Builds the commander program with the commands `argv` needs; each lives in its own file beside this one. */
+export async function buildProgram(io: Io, setExit: (code: number) => void, argv: string[] = []): Promise<Command> {
+  const factories = await Promise.all(commandsFor(argv).map((name) => COMMANDS[name]()));
   const program = new Command('kconv')
     .description('Train and use small convolutional neural networks on handwritten Kannada digits (Kannada-MNIST).')
     .version(pkg.version, '-V, --version', 'print the kconv version')
@@ -38,7 +59,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     })
     .showSuggestionAfterError(true)
     .exitOverride();
-  for (const command of [checkCommand(io, setExit), trainCommand(io, setExit), predictCommand(io, setExit), evaluateCommand(io, setExit), exportCommand(io, setExit), showCommand(io, setExit), serveCommand(io, setExit), infoCommand(io, setExit), downloadCommand(io, setExit)]) {
+  for (const command of factories.map((make) => make(io, setExit))) {
     command.exitOverride().configureOutput(program.configureOutput());
     program.addCommand(command);
   }
@@ -50,8 +71,8 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
   if (io === processIo) guardStandardStreams();
   setMainArgv(argv);
   let exitCode = 0;
-  const program = buildProgram(io, (code) => (exitCode = code));
   try {
+    const program = await buildProgram(io, (code) => (exitCode = code), argv);
     await program.parseAsync(argv);
     return exitCode;
   } catch (error) {
