@@ -111,8 +111,10 @@ export class FineTuneJob {
         replayFile: this.opts.replay?.file,
         shouldStop: () => this.stopping,
         onProgress: (p: Progress) => {
+          // A new run or epoch is always pushed (a small fine-tune ends within the throttle's 200 ms).
+          const turn = p.run !== this.current.run || p.epoch !== this.current.epoch;
           Object.assign(this.current, p, { seconds: (Date.now() - started) / 1000 });
-          this.push(false);
+          this.push(turn);
         },
       });
       if (this.stopping || !out) {
@@ -154,7 +156,7 @@ export class FineTuneJob {
     res.write(`event: status\ndata: ${JSON.stringify(this.current)}\n\n`);
   }
 
-  /** To every stream: at most 5 a second while training, always at the start and end. */
+  /** To every stream: at most 5 a second while training, always at the start, each epoch and the end. */
   private push(force: boolean): void {
     const now = Date.now();
     if (!force && now - this.lastPush < 200) return;
