@@ -1,4 +1,5 @@
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import { clock } from './progress.js';
 import type { Io } from './output.js';
 
@@ -42,7 +43,9 @@ export type Bar = cliProgress.SingleBar;
 /** A cli-progress bar on the Io's stderr (see the file's comment), or null when stderr is no terminal. */
 export function newBar(io: Io, options: cliProgress.Options, preset?: cliProgress.Preset): Bar | null {
   if (!io.errIsTTY) return null;
-  return new cliProgress.SingleBar({ hideCursor: true, clearOnComplete: true, linewrap: false, ...options, stream: barStream(io) }, preset);
+  // Loaded on the first bar, not at start-up: a command whose stderr is no terminal never needs it.
+  const { SingleBar } = createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+  return new SingleBar({ hideCursor: true, clearOnComplete: true, linewrap: false, ...options, stream: barStream(io) }, preset);
 }
 
 /**
