@@ -232,7 +232,7 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
 
   route('/healthz', ['GET'], async () => {
     const m = process.memoryUsage();
-    return { status: 'ok', model: current.modelName, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
+    return { status: 'ok', model: current.modelName, collect: opts.teach != null, uptimeSeconds: Math.round(process.uptime()), requests: served, memory: { rss: m.rss, heapUsed: m.heapUsed } };
   });
 
   route('/api/model', ['GET'], async (_request, reply) => reply.type('application/json; charset=utf-8').send(current.modelJson));

@@ -168,8 +168,12 @@ describe('kconv serve --collect in a real browser', () => {
     expect(await page.textContent('#label')).toBe(String(labels[fixed]));
     expect(before[fixed]).not.toBe(labels[fixed]);
 
-    // The page's left column: the drawing, its prediction by the fine-tuned model, the teach panel.
-    await page.locator('.left').screenshot({ path: SHOT.pathname });
+    // The drawing, its prediction by the fine-tuned model and the teach panel (the page lays its
+    // panels out on a grid, so the picture is the box around the three).
+    const boxes = await Promise.all(['.panel.draw', '.panel.predict', '#teach'].map(async (sel) => (await page.locator(sel).boundingBox())!));
+    const x = Math.min(...boxes.map((b) => b.x)), y = Math.min(...boxes.map((b) => b.y));
+    const clip = { x, y, width: Math.max(...boxes.map((b) => b.x + b.width)) - x, height: Math.max(...boxes.map((b) => b.y + b.height)) - y };
+    await page.screenshot({ path: SHOT.pathname, clip, fullPage: true });
     expect(statSync(SHOT).size).toBeLessThan(200 * 1024);
     expect((page as unknown as { failures: string[] }).failures).toEqual([]);
     expect(readdirSync(join(dir, 'mine')).sort()).toEqual(['model.finetuned.json', 'samples.csv', 'samples.csv.lock']);

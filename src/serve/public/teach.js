@@ -2,7 +2,7 @@
 // (buttons 0–9 or the keys 0–9), which posts its 784 prepared pixels and the label to
 // POST /api/samples (DIR/samples.csv); counts per digit, undo, download; fine-tune on the
 // samples (progress by Server-Sent Events), before/after accuracy side by side, and
-// accepting the fine-tuned model. Without --collect, GET /api/samples answers 404 and the
+// accepting the fine-tuned model. Without --collect (GET /healthz says collect: false) the
 // panel stays hidden. app.js calls initTeach once with what the panel needs from the page.
 
 const KANNADA = '೦೧೨೩೪೫೬೭೮೯';
@@ -20,11 +20,13 @@ const state = { samples: null, job: null, serving: 'original', busy: false };
 export async function initTeach(page) {
   let response;
   try {
+    // Without --collect, no panel (and no request to a teach endpoint, which would be a 404).
+    if (!(await (await fetch('/healthz')).json()).collect) return;
     response = await fetch('/api/samples');
   } catch {
     return;
   }
-  if (response.status === 404) return; // no --collect: no panel
+  if (!response.ok) return;
   const panel = $('teach');
   panel.hidden = false;
   window.kconv.teach = state;
