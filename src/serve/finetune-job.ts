@@ -25,19 +25,12 @@ export const MIN_SAMPLES = 10;
 
 export type JobState = 'idle' | 'running' | 'done' | 'failed' | 'stopped';
 
-export interface JobStatus {
+/** Where the run is (Progress: run r of runs, epoch, running loss and accuracy), and the rest. */
+export interface JobStatus extends Progress {
   state: JobState;
   /** Samples and replay images the run trains on. */
   samples: number;
   replay: { file: string; images: number } | null;
-  /** Run r of runs: with k-fold, the k folds' models (to measure), then the final one. */
-  run: number;
-  runs: number;
-  epoch: number;
-  epochs: number;
-  /** Running mean loss and accuracy of the epoch so far. */
-  loss: number | null;
-  acc: number | null;
   seconds: number;
   /** Accuracy on the held-out samples and on the replay's validation split, before and after. */
   before: Accuracies | null;
