@@ -13,6 +13,7 @@ import { tempDir } from '../helpers/digits.js';
 import { pngBytes } from '../helpers/images.js';
 import { dataFile } from '../helpers/real-data.js';
 import { renderDigit } from '../helpers/render-digit.js';
+import { strokes } from '../helpers/strokes.js';
 
 // kconv serve used as a person would: a real headless Chromium draws a val.csv digit on the
 // page's canvas with mouse strokes, and uploads a PNG; the page must show the labels
@@ -33,21 +34,6 @@ let csvLabels: number[];
 let csvProbs: number[][];
 let drawn: number;
 const run = (args: string[]) => runKconv(args, { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache') } });
-
-/** The strokes that draw a digit: one per run of ink (≥ 128) along each pixel row. */
-function strokes(pixels: ArrayLike<number>): { y: number; x0: number; x1: number }[] {
-  const out = [];
-  for (let y = 0; y < 28; y++) {
-    for (let x = 0; x < 28; x++) {
-      if (pixels[y * 28 + x] < 128) continue;
-      let e = x;
-      while (e + 1 < 28 && pixels[y * 28 + e + 1] >= 128) e++;
-      out.push({ y, x0: x, x1: e });
-      x = e;
-    }
-  }
-  return out;
-}
 
 /** Roughly what those strokes leave on the pad (round pen, no antialiasing): for choosing a row. */
 function simulatePad(pixels: ArrayLike<number>): Uint8Array {

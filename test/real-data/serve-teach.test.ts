@@ -9,6 +9,7 @@ import { loadModel } from '../../src/model/weights-file.js';
 import { KCONV, runKconv } from '../helpers/cli.js';
 import { tempDir } from '../helpers/digits.js';
 import { dataFile } from '../helpers/real-data.js';
+import { strokes } from '../helpers/strokes.js';
 
 // The teach panel used as a person would, in headless Chromium: draw 20 Dig-MNIST digits
 // (two of each, a new hand for a model trained on train.csv) with the mouse, confirm each
@@ -26,21 +27,6 @@ let err = '';
 let browser: Browser;
 let page: Page;
 let dig: Dataset;
-
-/** The strokes that draw a digit: one per run of ink (≥ 128) along each pixel row. */
-function strokes(pixels: ArrayLike<number>): { y: number; x0: number; x1: number }[] {
-  const out = [];
-  for (let y = 0; y < 28; y++) {
-    for (let x = 0; x < 28; x++) {
-      if (pixels[y * 28 + x] < 128) continue;
-      let e = x;
-      while (e + 1 < 28 && pixels[y * 28 + e + 1] >= 128) e++;
-      out.push({ y, x0: x, x1: e });
-      x = e;
-    }
-  }
-  return out;
-}
 
 type Kconv = { kconv: { idle: () => boolean; input: number[] | null; label: number | null; teach: { job: { state: string } | null; samples: { total: number } } } };
 
