@@ -23,7 +23,7 @@ import { parseArgs } from 'node:util';
 import { readDataset } from '../dist/data/index.js';
 import { preprocess } from '../dist/image/preprocess.js';
 import { loadModel } from '../dist/model/weights-file.js';
-import { evaluate } from '../dist/train/evaluate.js';
+import { evaluate } from '../dist/batch/evaluate.js';
 import { defaultFreeze, FINETUNE_DEFAULTS, fineTune, subsetImages } from '../dist/train/finetune.js';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));

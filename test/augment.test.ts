@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { AUGMENT_LIMITS, randomAffine, warpImage, type Affine } from '../src/train/augment.js';
-import { fillBatch } from '../src/train/batches.js';
-import { Augmenter, NO_AUGMENTATION } from '../src/train/augment.js';
+import { AUGMENT_LIMITS, randomAffine, warpImage, type Affine } from '../src/augment/augment.js';
+import { fillBatch } from '../src/batch/fill.js';
+import { Augmenter, NO_AUGMENTATION } from '../src/augment/augment.js';
 import { DEFAULT_INPUT } from '../src/model/weights-file.js';
 import { Random } from '../src/random.js';
 import { digitPixels } from './helpers/digits.js';

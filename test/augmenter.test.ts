@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Augmenter, NO_AUGMENTATION, randomAffine, warpImage, type Affine, type AugmentSettings } from '../src/train/augment.js';
+import { Augmenter, NO_AUGMENTATION, randomAffine, warpImage, type Affine, type AugmentSettings } from '../src/augment/augment.js';
 import { Random } from '../src/random.js';
 import { digitPixels } from './helpers/digits.js';
 

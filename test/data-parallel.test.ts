@@ -1,16 +1,16 @@
 /**
- * Training's data-parallel engine (src/train/data-parallel.ts), in-process: one step's
+ * Training's data-parallel engine (src/parallel/data-parallel.ts), in-process: one step's
  * gradients on 2 threads equal one thread's to float rounding, with every augmentation,
  * label smoothing and dropout on, so a run does not depend on the thread count. The worker threads run
- * dist/train/worker.js (`npm test` builds first).
+ * dist/parallel/worker.js (`npm test` builds first).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNetwork } from '../src/net/index.js';
 import { DEFAULT_INPUT } from '../src/net/input.js';
 import type { Sequential } from '../src/net/sequential.js';
-import { Augmenter, NO_AUGMENTATION, type AugmentSettings } from '../src/train/augment.js';
-import { DataParallel } from '../src/train/data-parallel.js';
-import { GradientStep } from '../src/train/step.js';
+import { Augmenter, NO_AUGMENTATION, type AugmentSettings } from '../src/augment/augment.js';
+import { DataParallel } from '../src/parallel/data-parallel.js';
+import { GradientStep } from '../src/batch/step.js';
 import { digitsDataset } from './helpers/digits.js';
 
 /** A 5×5 conv on im2col and a 3×3 one on Winograd F(4×4); dropout, whose masks are keyed by the image's row. */

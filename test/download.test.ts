@@ -426,7 +426,7 @@ describe('the kconv download command', () => {
   });
 
   it('the default source is the official repository', async () => {
-    const { OFFICIAL_BASE_URL } = await import('../src/download/official.js');
+    const { OFFICIAL_BASE_URL } = await import('../src/data/official.js');
     expect(OFFICIAL_BASE_URL).toBe('https://raw.githubusercontent.com/vinayprabhu/Kannada_MNIST/master/data/output_tensors/MNIST_format/');
     const help = downloadCommand({ out: () => undefined, err: () => undefined, errIsTTY: false }, () => undefined).helpInformation();
     expect(help).toContain('--mirror <url or folder>');

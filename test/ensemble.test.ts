@@ -21,7 +21,7 @@ import { predict } from '../src/predict/predict.js';
 import { buildServer } from '../src/serve/server.js';
 import { activations } from '../src/show/activations.js';
 import { mapRows } from '../src/show/digit-view.js';
-import { forEachPrediction } from '../src/train/evaluate.js';
+import { forEachPrediction } from '../src/batch/evaluate.js';
 import { KCONV } from './helpers/cli.js';
 import { inProcessIn, kconv } from './helpers/in-process.js';
 import { tempDir, writeDigits } from './helpers/digits.js';

@@ -15,7 +15,7 @@ import type { Sequential } from '../src/net/sequential.js';
 import { copyFolded, foldBatchNorm } from '../src/predict/fold-batchnorm.js';
 import { predict, predictionNet } from '../src/predict/predict.js';
 import { Random } from '../src/random.js';
-import { forEachPrediction } from '../src/train/evaluate.js';
+import { forEachPrediction } from '../src/batch/evaluate.js';
 import { digitsDataset } from './helpers/digits.js';
 
 /** Bit-identical float arrays (toEqual on 400k floats takes seconds). */

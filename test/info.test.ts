@@ -10,7 +10,7 @@ import { main } from '../src/cli/main.js';
 import type { Io } from '../src/cli/output.js';
 import { DEFAULT_INPUT, stringifyModel } from '../src/model/weights-file.js';
 import { createNetwork } from '../src/net/index.js';
-import { summarizeArch } from '../src/net/summary.js';
+import { summarizeArch } from '../src/model/summary.js';
 import { tempDir } from './helpers/digits.js';
 
 const dir = tempDir('kconv-info-');

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createNetwork } from '../src/net/index.js';
-import { summarizeArch } from '../src/net/summary.js';
+import { summarizeArch } from '../src/model/summary.js';
 import { foldBatchNorm } from '../src/predict/fold-batchnorm.js';
 import { MACS_PER_WORKER_START, macsPerImage, predictThreads } from '../src/predict/threads.js';
 

@@ -10,8 +10,8 @@ import { readDataset } from '../src/data/index.js';
 import { parseModel } from '../src/model/weights-file.js';
 import { CLASSES } from '../src/net/input.js';
 import { predict } from '../src/predict/predict.js';
-import { FixedView, ttaTransforms } from '../src/predict/tta.js';
-import { forEachPrediction } from '../src/train/evaluate.js';
+import { FixedView, ttaTransforms } from '../src/augment/tta.js';
+import { forEachPrediction } from '../src/batch/evaluate.js';
 import { inProcessIn } from './helpers/in-process.js';
 import { tempDir, writeDigits } from './helpers/digits.js';
 

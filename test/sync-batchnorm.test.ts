@@ -2,7 +2,7 @@
  * Batch normalization with data-parallel training: each thread computes a slice of the
  * batch, but normalizes by the whole batch's statistics (summed across threads), so 2 or
  * 3 threads give the weights and running statistics one thread gives, to float rounding.
- * In-process: the worker threads run dist/train/worker.js (`npm test` builds first).
+ * In-process: the worker threads run dist/parallel/worker.js (`npm test` builds first).
  */
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/data/index.js';
@@ -11,9 +11,9 @@ import { DEFAULT_INPUT } from '../src/net/input.js';
 import type { Sequential } from '../src/net/sequential.js';
 import { Optimizer, optimizerConfig } from '../src/optim/optimizer.js';
 import { Random } from '../src/random.js';
-import { DataParallel } from '../src/train/data-parallel.js';
-import { forEachPrediction } from '../src/train/evaluate.js';
-import { GradientStep } from '../src/train/step.js';
+import { DataParallel } from '../src/parallel/data-parallel.js';
+import { forEachPrediction } from '../src/batch/evaluate.js';
+import { GradientStep } from '../src/batch/step.js';
 import { digitsDataset } from './helpers/digits.js';
 
 const ARCH = 'conv4k3p1,bn,relu,pool2,conv6k3,bn,relu,gap,dense16,bn,relu,dense10';

@@ -3,13 +3,13 @@
  * (seed, step, row, layer), and batch normalization, whose statistics are summed across
  * threads) trained one epoch on 1, 2 and 3 threads ends with the same parameters to float
  * rounding, and the same running statistics to their own scale. The worker threads run
- * dist/train/worker.js (`npm test` builds first).
+ * dist/parallel/worker.js (`npm test` builds first).
  */
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/data/index.js';
 import { loadModel } from '../src/model/weights-file.js';
-import { NO_AUGMENTATION } from '../src/train/augment.js';
+import { NO_AUGMENTATION } from '../src/augment/augment.js';
 import { train, type TrainOptions } from '../src/train/trainer.js';
 import { digitsDataset, tempDir } from './helpers/digits.js';
 

@@ -1,9 +1,9 @@
-import { describeAugmentation, isAugmenting } from '../train/augment.js';
+import { describeAugmentation, isAugmenting } from '../augment/augment.js';
 import { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { loadWeights, type Ensemble } from '../model/ensemble.js';
 import { PRESETS } from '../net/spec.js';
-import { summarizeArch, summarizeModel, type NetSummary } from '../net/summary.js';
+import { summarizeArch, summarizeModel, type NetSummary } from '../model/summary.js';
 import type { Io } from './output.js';
 
 interface InfoFlags {

@@ -7,7 +7,7 @@ import { loadWeights, type Ensemble } from '../model/ensemble.js';
 import { computeMetrics, formatMetrics } from '../predict/metrics.js';
 import { CLASSES } from '../net/input.js';
 import { predict, type Predictions } from '../predict/predict.js';
-import { MAX_TTA } from '../predict/tta.js';
+import { MAX_TTA } from '../augment/tta.js';
 import { startTask } from './bar.js';
 import { readInputs, refuseStdinTwice, withoutBlankPictures } from './inputs.js';
 import { positiveInt, withReadOptions } from './options.js';

@@ -9,12 +9,12 @@ import { DEFAULT_INPUT, parseModel, readWeightsText, type InputSpec, type ModelF
 import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
 import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
-import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../train/augment.js';
+import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../augment/augment.js';
 import { RECIPES, type Recipe } from '../train/recipes.js';
 import { defaultFreeze, FINETUNE_DEFAULTS, fineTuneRecipe } from '../train/finetune.js';
 import { trainEnsemble, type MemberPlan } from '../train/ensemble.js';
-import { stratifiedSplit } from '../train/batches.js';
-import { evaluate } from '../train/evaluate.js';
+import { stratifiedSplit } from '../batch/fill.js';
+import { evaluate } from '../batch/evaluate.js';
 import { checkArch, dataFingerprint, lastPath, train, type FileTrainOptions as TrainOptions, type TrainEvents } from '../train/trainer.js';
 import { readData, refuseStdinTwice } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';

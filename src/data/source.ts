@@ -14,7 +14,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { CSV_FILES, OFFICIAL_FILES } from '../download/official.js';
+import { CSV_FILES, OFFICIAL_FILES } from './official.js';
 import { DataError } from '../errors.js';
 import { dataError } from './data-error.js';
 import { isGzip, isIdxMagic, pictureFormat } from './magic.js';

@@ -26,7 +26,7 @@ import { isAlive } from '../io/lock.js';
 import { gitBlobIdOfFile } from './blob-id.js';
 import { writeKaggleCsv } from './csv.js';
 import { copyInto, FetchAborted, FetchFailure, fetchInto } from './fetch-file.js';
-import { CSV_FILES, OFFICIAL_BASE_URL, OFFICIAL_BLOB_IDS, OFFICIAL_FILES, type CsvName, type OfficialFileName } from './official.js';
+import { CSV_FILES, OFFICIAL_BASE_URL, OFFICIAL_BLOB_IDS, OFFICIAL_FILES, type CsvName, type OfficialFileName } from '../data/official.js';
 
 export const DEFAULT_DIR = 'data/kannada';
 /** Seconds without data before a transfer is given up. */

@@ -14,4 +14,4 @@ export {
 } from './download.js';
 export { gitBlobId, gitBlobIdOfFile } from './blob-id.js';
 export { csvHeader, writeKaggleCsv } from './csv.js';
-export { CSV_FILES, OFFICIAL_BASE_URL, OFFICIAL_BLOB_IDS, OFFICIAL_FILES, type CsvName, type OfficialFileName } from './official.js';
+export { CSV_FILES, OFFICIAL_BASE_URL, OFFICIAL_BLOB_IDS, OFFICIAL_FILES, type CsvName, type OfficialFileName } from '../data/official.js';

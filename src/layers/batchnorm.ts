@@ -34,7 +34,7 @@ export const BN_MOMENTUM = 0.1;
  * dx = p·dy + q·x + r. Planes merge into a channel's mean and squared deviations in
  * float64 (Chan et al.), and so do threads: forward and backward sums go through
  * `BatchReduce` when threads share a batch, so every thread normalizes by the whole
- * batch's statistics (see train/thread-sync.ts).
+ * batch's statistics (see parallel/thread-sync.ts).
  */
 export class BatchNorm implements Layer {
   readonly type = 'batchnorm';

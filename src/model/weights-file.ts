@@ -9,7 +9,7 @@ import { layerOutShape, planNetwork, PlanError } from '../net/plan.js';
 import { Sequential } from '../net/sequential.js';
 import { formatArch, formatLayer, parseArch } from '../net/spec.js';
 import type { OptimizerState } from '../optim/optimizer.js';
-import { MAX_ELASTIC, type AugmentSettings } from '../train/augment.js';
+import { MAX_ELASTIC, type AugmentSettings } from '../augment/augment.js';
 import { SCHEDULES } from '../optim/schedule.js';
 import { float32ArrayToJsonBytes } from './float-json.js';
 
@@ -66,7 +66,7 @@ export interface TrainingRecord {
   /** The step at which the current learning-rate schedule began, when a resume changed the rate, schedule or optimizer. */
   scheduleFrom?: number;
   validation: { kind: 'split'; fraction: number } | { kind: 'file'; file: string } | { kind: 'none' };
-  /** true/false: the affine augmentation or none; an object when more parts are on (train/augment.ts). */
+  /** true/false: the affine augmentation or none; an object when more parts are on (augment/augment.ts). */
   augment: boolean | AugmentSettings;
   /** The loss's label smoothing ε, when not 0. */
   labelSmoothing?: number;

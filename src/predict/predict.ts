@@ -3,11 +3,11 @@ import type { ModelFile } from '../model/weights-file.js';
 import { CLASSES } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
 import { argMax } from '../tensor/tensor.js';
-import { DataParallel } from '../train/data-parallel.js';
-import { EVAL_BATCH, forEachPrediction } from '../train/evaluate.js';
+import { DataParallel } from '../parallel/data-parallel.js';
+import { EVAL_BATCH, forEachPrediction } from '../batch/evaluate.js';
 import { copyFolded, foldBatchNorm } from './fold-batchnorm.js';
 import { macsPerImage, predictThreads } from './threads.js';
-import { FixedView, ttaTransforms } from './tta.js';
+import { FixedView, ttaTransforms } from '../augment/tta.js';
 
 export interface Predictions {
   /** Arg-max class of each image. */

@@ -6,7 +6,7 @@ import { mapRows, type MapRow } from '../show/digit-view.js';
 import { absMax, short } from '../show/layout.js';
 import { argMax } from '../tensor/tensor.js';
 import { predictionNet } from '../predict/predict.js';
-import { forEachPrediction } from '../train/evaluate.js';
+import { forEachPrediction } from '../batch/evaluate.js';
 
 /** Images per forward pass: the layers size their buffers for this once, and keep them. */
 export const CHUNK = 64;

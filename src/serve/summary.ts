@@ -14,7 +14,7 @@ import type { MapRow } from '../show/digit-view.js';
  * `members`.
  *
  * Built here from what a loaded model has (each layer's shapes and parameters); when a
- * shared summary function exists (src/net/summary.ts), `layers` and `params` should come
+ * shared summary function exists (src/model/summary.ts), `layers` and `params` should come
  * from it, and this interface is where to adapt.
  */
 /** One model of what is served: its file's name, network, size and training. */

@@ -17,10 +17,10 @@ import type { Sequential } from '../net/sequential.js';
 import type { OptimizerName } from '../optim/optimizer.js';
 import type { ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
-import { augmentSettings, NO_AUGMENTATION, type AugmentSettings } from './augment.js';
-import { stratifiedSplit } from './batches.js';
+import { augmentSettings, NO_AUGMENTATION, type AugmentSettings } from '../augment/augment.js';
+import { stratifiedSplit } from '../batch/fill.js';
 import type { Recipe } from './recipes.js';
-import { evaluate } from './evaluate.js';
+import { evaluate } from '../batch/evaluate.js';
 import { withCopy } from './work-network.js';
 import { dataFingerprint, train, type BatchProgress, type TrainOptions } from './trainer.js';
 

@@ -1,6 +1,6 @@
 import type { OptimizerName } from '../optim/optimizer.js';
 import type { ScheduleName } from '../optim/schedule.js';
-import { NO_AUGMENTATION, type AugmentSettings } from './augment.js';
+import { NO_AUGMENTATION, type AugmentSettings } from '../augment/augment.js';
 
 /** A named bundle of training choices; explicit command-line options override any of them. */
 export interface Recipe {

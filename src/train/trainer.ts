@@ -10,12 +10,12 @@ import type { LayerSpec } from '../net/spec.js';
 import { Optimizer, optimizerConfig, type OptimizerName } from '../optim/optimizer.js';
 import { learningRate, type ScheduleName } from '../optim/schedule.js';
 import { mixSeed, Random } from '../random.js';
-import { Augmenter, isAugmenting, type AugmentSettings } from './augment.js';
-import { range, stratifiedSplit } from './batches.js';
+import { Augmenter, isAugmenting, type AugmentSettings } from '../augment/augment.js';
+import { range, stratifiedSplit } from '../batch/fill.js';
 import { WeightAverage } from '../optim/ema.js';
-import { DataParallel } from './data-parallel.js';
-import { evaluate } from './evaluate.js';
-import { GradientStep } from './step.js';
+import { DataParallel } from '../parallel/data-parallel.js';
+import { evaluate } from '../batch/evaluate.js';
+import { GradientStep } from '../batch/step.js';
 import { borrowNetwork, giveBack } from './work-network.js';
 
 export interface TrainOptions {

@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { readDataset, type Images } from '../../src/data/index.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { loadModel, type ModelFile } from '../../src/model/weights-file.js';
-import { evaluate } from '../../src/train/evaluate.js';
+import { evaluate } from '../../src/batch/evaluate.js';
 import { fineTune, subsetImages } from '../../src/train/finetune.js';
 import { kconv } from '../helpers/in-process.js';
 import { tempDir } from '../helpers/digits.js';

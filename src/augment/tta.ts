@@ -1,5 +1,5 @@
 import { mixSeed } from '../random.js';
-import { warpImage, type Affine } from '../train/augment.js';
+import { warpImage, type Affine } from './augment.js';
 
 /** How far test-time transforms go: milder than training's augmentation (rotation ±11°, scale ±10%, shift ±2 px). */
 export const TTA_LIMITS = { degrees: 8, scale: 0.08, shift: 1 } as const;

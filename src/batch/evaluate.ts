@@ -5,8 +5,8 @@ import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
 import type { Tensor } from '../tensor/tensor.js';
-import type { ImageTransform } from './augment.js';
-import { fillBatch, range } from './batches.js';
+import type { ImageTransform } from '../augment/augment.js';
+import { fillBatch, range } from './fill.js';
 
 export const EVAL_BATCH = 256;
 

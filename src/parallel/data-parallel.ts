@@ -5,10 +5,10 @@ import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
 import type { LayerSpec } from '../net/spec.js';
 import { findWorkerScript } from '../io/worker-url.js';
-import { forEachPrediction } from './evaluate.js';
-import type { Affine, Augmenter, AugmentSettings } from './augment.js';
-import { FixedView } from '../predict/tta.js';
-import type { GradientStep } from './step.js';
+import { forEachPrediction } from '../batch/evaluate.js';
+import type { Affine, Augmenter, AugmentSettings } from '../augment/augment.js';
+import { FixedView } from '../augment/tta.js';
+import type { GradientStep } from '../batch/step.js';
 import { Command, CONTROL_WORDS, FAILURE_BYTES, shareDataset, Slot, type WorkerInit } from './thread-protocol.js';
 import { ThreadSync } from './thread-sync.js';
 
@@ -74,7 +74,7 @@ export class DataParallel {
     const stats: Float64Array[] = [];
     const workers: Worker[] = [];
     const url = findWorkerScript('./worker.js', import.meta.url);
-    if (!url) throw new Error('the training worker script (train/worker.js) is missing: run npm run build');
+    if (!url) throw new Error('the training worker script (parallel/worker.js) is missing: run npm run build');
     for (let index = 1; index < threads; index++) {
       grads.push(f32(gradSize));
       stats.push(new Float64Array(new SharedArrayBuffer(16)));

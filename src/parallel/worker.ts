@@ -5,11 +5,11 @@
  */
 import { workerData } from 'node:worker_threads';
 import { Sequential } from '../net/sequential.js';
-import { Augmenter } from './augment.js';
-import { FixedView } from '../predict/tta.js';
-import { forEachPrediction } from './evaluate.js';
+import { Augmenter } from '../augment/augment.js';
+import { FixedView } from '../augment/tta.js';
+import { forEachPrediction } from '../batch/evaluate.js';
 import { CLASSES } from '../net/input.js';
-import { GradientStep } from './step.js';
+import { GradientStep } from '../batch/step.js';
 import { asDataset, Command, FAILURE_BYTES, Slot, type WorkerInit } from './thread-protocol.js';
 import { ThreadSync } from './thread-sync.js';
 

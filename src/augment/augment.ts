@@ -20,7 +20,7 @@ export interface Affine {
 
 /**
  * Something that writes image `image` (its index in the dataset) of a batch, changed in
- * some way, as v·a + b: training's Augmenter, or one fixed test-time view (predict/tta.ts).
+ * some way, as v·a + b: training's Augmenter, or one fixed test-time view (augment/tta.ts).
  */
 export interface ImageTransform {
   apply(src: Uint8Array, srcOff: number, image: number, dst: Float32Array, dstOff: number, a: number, b: number): void;

@@ -4,8 +4,8 @@ import { allocF32 } from '../kernels/memory.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import { CLASSES, type InputSpec } from '../net/input.js';
 import type { Sequential } from '../net/sequential.js';
-import type { Augmenter } from './augment.js';
-import { fillBatch } from './batches.js';
+import type { Augmenter } from '../augment/augment.js';
+import { fillBatch } from './fill.js';
 
 /**
  * One gradient computation on a slice of a batch: fill the images, forward, loss,

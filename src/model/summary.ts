@@ -5,13 +5,13 @@
  * Computed from the registry's shape and cost rules: nothing is allocated, so any
  * architecture kconv accepts can be summarized at once.
  */
-import { augmentSettings, type AugmentSettings } from '../train/augment.js';
+import { augmentSettings, type AugmentSettings } from '../augment/augment.js';
 import type { LayerType } from '../layers/registry.js';
-import type { ModelFile, TrainingRecord } from '../model/weights-file.js';
-import { CLASSES, DEFAULT_INPUT, INPUT_SHAPE, type InputSpec } from './input.js';
-import { planNetwork, type LayerPlan } from './plan.js';
-import { planSpecs } from './sequential.js';
-import { formatArch, formatLayer, parseArch } from './spec.js';
+import type { ModelFile, TrainingRecord } from './weights-file.js';
+import { CLASSES, DEFAULT_INPUT, INPUT_SHAPE, type InputSpec } from '../net/input.js';
+import { planNetwork, type LayerPlan } from '../net/plan.js';
+import { planSpecs } from '../net/sequential.js';
+import { formatArch, formatLayer, parseArch } from '../net/spec.js';
 
 export interface LayerSummary {
   /** 1-based position in the network (an implied flatten counts). */

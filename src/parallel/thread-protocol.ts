@@ -1,7 +1,7 @@
 import type { Dataset } from '../data/index.js';
 import type { InputSpec } from '../net/input.js';
 import type { LayerSpec } from '../net/spec.js';
-import type { AugmentSettings } from './augment.js';
+import type { AugmentSettings } from '../augment/augment.js';
 
 /** What every worker is given once, at start-up. All arrays are views of SharedArrayBuffers. */
 export interface WorkerInit {

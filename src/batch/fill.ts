@@ -2,7 +2,7 @@ import type { Dataset } from '../data/index.js';
 import { PIXELS } from '../data/index.js';
 import { CLASSES, inputAffine, type InputSpec } from '../net/input.js';
 import { mixSeed, Random } from '../random.js';
-import type { ImageTransform } from './augment.js';
+import type { ImageTransform } from '../augment/augment.js';
 
 /**
  * Copies the images `order[start .. start+count)` of a dataset into a float32 batch
