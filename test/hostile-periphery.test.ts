@@ -16,9 +16,9 @@ import { kconv } from './helpers/in-process.js';
 const ROOT = new URL('../', import.meta.url);
 const read = (name: string) => readFileSync(new URL(name, ROOT), 'utf8');
 
-describe('26: the README warns where evaluating the official test set would be misleading', () => {
-  it('next to the idx evaluate example', () => {
-    const readme = read('README.md');
+describe('26: the docs warn where evaluating the official test set would be misleading', () => {
+  it('next to the idx evaluate example (docs/formats.md)', () => {
+    const readme = read('docs/formats.md');
     const example = readme.indexOf('npx kconv evaluate ../shared/data/kannada/raw/X_kannada_MNIST_test-idx3-ubyte.gz');
     expect(example).toBeGreaterThan(0);
     const around = readme.slice(example - 1500, example + 1500);
@@ -91,6 +91,6 @@ describe('28: the npm package and the examples', () => {
     const page = read('examples/browser.html');
     expect(page).toContain("'../model.onnx'");
     expect(page).toMatch(/onnxruntime-web could not be loaded/);
-    expect(read('README.md')).toMatch(/examples\/browser\.html/);
+    expect(read('docs/formats.md')).toMatch(/examples\/browser\.html/);
   });
 });
