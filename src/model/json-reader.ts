@@ -23,7 +23,7 @@ export interface Reader<T> {
   readonly optional?: true;
 }
 
-/** The most levels of arrays and objects a kconv JSON file may nest. */
+/** The most levels of arrays and objects a kconv JSON file may nest: a weights file nests 5 (document, training, history, record; optimizerState, m, array). */
 export const MAX_JSON_DEPTH = 32;
 
 export const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -87,13 +87,11 @@ export function readDocument(text: string, fail: Fail, what: string, format: str
 }
 
 /** A reader of values that `ok` accepts: "<path> must be <what>, got <value>" otherwise. */
-export function must<T>(ok: (v: unknown) => v is T, what: string): Reader<T>;
-export function must(ok: (v: unknown) => boolean, what: string): Reader<unknown>;
-export function must(ok: (v: unknown) => boolean, what: string): Reader<unknown> {
+export function must<T>(ok: (v: unknown) => v is T, what: string): Reader<T> {
   return Object.assign((v: unknown, path: string, fail: Fail) => (ok(v) ? v : fail(`${path} must be ${what}, got ${describe(v)}`)), { what });
 }
 
-/** An integer from `min` to `max`. */
+/** An integer from `min` to `max` (the message names the lower bound only, as kconv's always have). */
 export const int = (min: number, max = Number.MAX_SAFE_INTEGER): Reader<number> =>
   must((v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max, `an integer ≥ ${min}`);
 
