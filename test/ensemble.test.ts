@@ -57,6 +57,8 @@ describe('the ensemble manifest', () => {
   it.each([
     ['not an object', [], /ens\.json: not a kconv ensemble manifest \(expected a JSON object\)/],
     ['not JSON', '{"format": "kconv-ensemble", ', /ens\.json: not valid JSON .*complete and not truncated\?/],
+    ['another format', { format: 'kconv-model', version: 1, members: ['a.json'] }, /^ens\.json: not a kconv ensemble manifest \("format" is "kconv-model", expected "kconv-ensemble"\)$/],
+    ['no format', { version: 1, members: ['a.json'] }, /^ens\.json: not a kconv ensemble manifest \("format" is missing, expected "kconv-ensemble"\)$/],
     ['a newer version', { ...ok, version: 2, members: ['a.json'] }, /ens\.json: ensemble manifest version 2 was made by a newer kconv .*upgrade kconv/],
     ['version 0', { ...ok, version: 0, members: ['a.json'] }, /ens\.json: unknown ensemble manifest version 0/],
     ['no version', { format: 'kconv-ensemble', members: ['a.json'] }, /ens\.json: "version" is missing or not an integer/],

@@ -163,11 +163,67 @@ describe('13.15: a damaged training record', () => {
     ['a history record with a string loss', (t: any) => (t.history[0].loss = 'a'), 'training.history[0].loss must be a finite number, got "a"'],
     ['validation of an unknown kind', (t: any) => (t.validation = { kind: 'magic' }), 'training.validation must be {"kind": "split", "fraction": F}, {"kind": "file", "file": "…"} or {"kind": "none"}'],
     ['a position past the end', (t: any) => (t.position = { epoch: 9, batch: 3, lossSum: 1, correct: 1, seen: 3 }), 'training.position.epoch must be 2 (the epoch after the history), got 9'],
+    // Each reader of the schema (model/training-record.ts) names its field and says what it must be.
+    ['no limit', (t: any) => delete t.limit, 'training.limit must be null or an integer ≥ 1, got nothing'],
+    ['a string valLoss', (t: any) => (t.history[0].valLoss = 'x'), 'training.history[0].valLoss must be null or a finite number, got "x"'],
+    ['a history out of order', (t: any) => (t.history[0].epoch = 3), 'training.history[0].epoch must be an integer ≥ 1, got 3'],
+    ['a history record that is a number', (t: any) => (t.history[0] = 7), 'training.history[0] must be an epoch record (an object), got 7'],
+    ['more history than epochs', (t: any) => ((t.epochs = 1), t.history.push({ ...t.history[0], epoch: 2 })), 'training.history has 2 epochs, more than training.epochs (1)'],
+    ['augment "yes"', (t: any) => (t.augment = 'yes'), 'training.augment must be true, false or the augmentation\'s settings, got "yes"'],
+    ['elastic 500', (t: any) => (t.augment = { affine: true, elastic: 500, stroke: 0, contrast: 0, erase: 0 }), 'training.augment.elastic must be a number from 0 to 100, got 500'],
+    ['affine "on"', (t: any) => (t.augment = { affine: 'on', elastic: 0, stroke: 0, contrast: 0, erase: 0 }), 'training.augment.affine must be true or false, got "on"'],
+    ['data that is a number', (t: any) => (t.data = 5), 'training.data must be an object'],
+    ['a short sha256', (t: any) => (t.data = { file: 'a.csv', images: 3, sha256: 'abc' }), 'training.data.sha256 must be 64 hex digits, got "abc"'],
+    ['an empty init file', (t: any) => (t.init = { file: '' }), 'training.init.file must be a file name, got ""'],
+    ['a replay ratio 0', (t: any) => (t.replay = { file: 'a.csv', images: 3, sha256: 'a'.repeat(64), ratio: 0 }), 'training.replay.ratio must be a number above 0, at most 1000, got 0'],
+    ['threads 5000', (t: any) => (t.threads = 5000), 'training.threads must be an integer ≥ 1, got 5000'],
+    ['bestEpoch past the history', (t: any) => (t.bestEpoch = 2), 'training.bestEpoch must be an integer ≥ 1, got 2'],
+    ['more correct than seen', (t: any) => (t.position = { epoch: 2, batch: 3, lossSum: 1, correct: 5, seen: 3 }), 'training.position.correct must be an integer ≥ 0, got 5'],
+    ['a position when every epoch is done', (t: any) => ((t.epochs = 1), (t.position = { epoch: 2, batch: 3, lossSum: 1, correct: 1, seen: 3 })), 'training.position is set but every epoch is done'],
+    ['epochs only on the prototype', (t: any) => (delete t.epochs, Object.defineProperty(t, '__proto__', { value: { epochs: 2 }, enumerable: true })), 'training.epochs must be an integer ≥ 1, got nothing'],
   ])('%s is refused at load', (_name, change, expected) => {
     expect(message(mutated((d) => change(d.training)))).toBe(`model.json: ${expected}`);
   });
 
   it('an intact record loads unchanged, field for field', () => {
     expect(parseModel(JSON.stringify(modelDoc()), 'm.json').training).toEqual(TRAINING);
+  });
+
+  it('a record with every field reads back in the order kconv writes it (a file read and saved again is unchanged)', () => {
+    const full = {
+      epochs: 2, seed: 1, batchSize: 64, optimizer: TRAINING.optimizer, schedule: 'cosine', scheduleFrom: 4,
+      validation: { kind: 'file', file: 'val.csv' }, augment: { affine: true, elastic: 8, stroke: 0.5, contrast: 0.25, erase: 0 },
+      labelSmoothing: 0.1, ema: 0.99, limit: 500, threads: 2,
+      data: { file: 'train.csv', images: 500, sha256: 'a'.repeat(64) }, init: { file: 'base.json' }, freeze: 2,
+      replay: { file: 'train.csv', images: 500, sha256: 'b'.repeat(64), ratio: 0.5 },
+      history: TRAINING.history, bestEpoch: 1,
+      position: { epoch: 2, batch: 3, lossSum: 1.5, correct: 2, seen: 3, dropoutState: 12345 },
+    };
+    const shuffled = Object.fromEntries(Object.entries(full).reverse());
+    const doc = mutated((d) => (d.training = shuffled));
+    expect(JSON.stringify(parseModel(JSON.stringify(doc), 'm.json').training)).toBe(JSON.stringify(full));
+  });
+});
+
+describe('the optimizer state and layer numbers', () => {
+  const withState = (change: (s: any) => void) => mutated((d) => {
+    d.optimizerState = { step: 3, m: d.layers.flatMap((l: any) => ['weight', 'bias'].filter((k) => l[k]).map((k) => l[k].map(() => 0))), v: [] };
+    change(d.optimizerState);
+  });
+
+  it.each([
+    ['a negative step', (s: any) => (s.step = -1), 'optimizerState.step must be a non-negative integer'],
+    ['one moment array missing', (s: any) => s.m.pop(), 'optimizerState.m must hold one array per parameter (4)'],
+    ['a short moment array', (s: any) => s.m[1].pop(), 'optimizerState.m[1] must have 2 numbers'],
+    ['a NaN in a moment', (s: any) => (s.m[0][0] = 'NaN'), 'optimizerState.m[0][0] is not a finite number'],
+    ['live weights without their update count', (s: any) => (s.live = s.m), 'optimizerState.emaUpdates must be a non-negative integer'],
+  ])('%s is refused', (_name, change, expected) => {
+    expect(parseModel(JSON.stringify(withState(() => {})), 'm.json').optimizerState!.step).toBe(3);
+    expect(message(withState(change))).toBe(`model.json: ${expected}`);
+  });
+
+  it('a layer setting beyond 2³¹ − 1 is refused before anything is built', () => {
+    expect(message(mutated((d) => (d.layers[0].outChannels = 1e20)))).toBe('model.json: layer 1 (conv2d): "outChannels" is 100000000000000000000, more than any layer can have');
+    expect(message(mutated((d) => (d.layers[0].kernel = 2.5)))).toBe('model.json: layer 1 (conv2d): "kernel" must be an integer ≥ 1, got 2.5');
   });
 });

@@ -7,7 +7,7 @@ import { checkOutput, type NamedInput } from '../io/output-check.js';
 import { looksLikeManifest, manifestTarget, MAX_MANIFEST_BYTES, MAX_MEMBERS, memberFiles, memberPath, parseManifest } from '../model/ensemble.js';
 import { DEFAULT_INPUT, parseModel, readWeightsText, type InputSpec, type ModelFile } from '../model/weights-file.js';
 import { formatArch, parseArch, PRESETS, GRAMMAR_HELP } from '../net/spec.js';
-import { DEFAULT_LR, type OptimizerName } from '../optim/optimizer.js';
+import { DEFAULT_LR, OPTIMIZERS, type OptimizerName } from '../optim/optimizer.js';
 import { SCHEDULES, type ScheduleName } from '../optim/schedule.js';
 import { augmentSettings, describeAugmentation, isAugmenting, MAX_ELASTIC, NO_AUGMENTATION } from '../augment/augment.js';
 import { RECIPES, type Recipe } from '../train/recipes.js';
@@ -79,7 +79,7 @@ export function trainCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--arch <preset|spec>', `network: a preset (${Object.keys(PRESETS).join(', ')}) or layers such as conv8k5,relu,pool2,dense10 (default: default)`)
     .option('--epochs <n>', 'passes over the training data (default 5)', positiveInt('--epochs'))
     .option('--batch-size <n>', 'images per gradient step (default 64)', positiveInt('--batch-size'))
-    .option('--optimizer <name>', 'sgd, momentum (0.9) or adam (default momentum)', oneOf('--optimizer', ['sgd', 'momentum', 'adam'] as const))
+    .option('--optimizer <name>', 'sgd, momentum (0.9) or adam (default momentum)', oneOf('--optimizer', OPTIMIZERS))
     .option('--lr <x>', 'learning rate (default 0.05 for sgd/momentum, 0.001 for adam, 0.003 in the augmented and best recipes)', number('--lr', 0, Infinity, { minExclusive: true }))
     .option('--lr-schedule <name>', `learning-rate schedule: ${SCHEDULES.join(', ')} (default cosine)`, oneOf('--lr-schedule', SCHEDULES))
     .option('--weight-decay <x>', 'L2 penalty on the weights (default 0)', number('--weight-decay', 0, Infinity))

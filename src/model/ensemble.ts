@@ -17,7 +17,8 @@ import { existsSync, lstatSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { ModelFileError, UsageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
-import { describe, MAX_JSON_DEPTH, nestedDeeperThan, parseModel, readWeightsText, type ModelFile } from './weights-file.js';
+import { describe, own, readDocument } from './json-reader.js';
+import { parseModel, readWeightsText, type ModelFile } from './weights-file.js';
 
 export const ENSEMBLE_FORMAT = 'kconv-ensemble';
 /** The newest manifest version this kconv reads. */
@@ -101,8 +102,6 @@ const isLink = (file: string): boolean => {
     return false;
   }
 };
-const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const own = (o: Record<string, unknown>, key: string): unknown => (Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined);
 
 /**
  * Parses and validates a manifest: format and version, then "members", an array of 1 to
@@ -114,19 +113,7 @@ export function parseManifest(text: string, file: string): string[] {
     throw new ModelFileError(`${file}: ${what}`);
   };
   if (Buffer.byteLength(text) > MAX_MANIFEST_BYTES) fail(`is an ensemble manifest of more than ${MAX_MANIFEST_BYTES / 1024} KiB, larger than any can be: a manifest lists at most ${MAX_MEMBERS} weights files`);
-  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) fail(`JSON nested more than ${MAX_JSON_DEPTH} levels deep: not a kconv ensemble manifest`);
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (error) {
-    return fail(`not valid JSON (${(error as Error).message}): is it a kconv ensemble manifest, complete and not truncated?`);
-  }
-  if (!isObject(doc)) return fail('not a kconv ensemble manifest (expected a JSON object)');
-  if (own(doc, 'format') !== ENSEMBLE_FORMAT) fail(`not a kconv ensemble manifest ("format" is ${describe(own(doc, 'format'))}, expected "${ENSEMBLE_FORMAT}")`);
-  const version = own(doc, 'version');
-  if (typeof version !== 'number' || !Number.isInteger(version)) return fail('"version" is missing or not an integer');
-  if (version > ENSEMBLE_VERSION) fail(`ensemble manifest version ${version} was made by a newer kconv (this one reads version ${ENSEMBLE_VERSION}): upgrade kconv`);
-  if (version < 1) fail(`unknown ensemble manifest version ${version}`);
+  const { doc } = readDocument(text, fail, 'ensemble manifest', ENSEMBLE_FORMAT, ENSEMBLE_VERSION);
   const members = own(doc, 'members');
   if (!Array.isArray(members) || members.length === 0 || members.length > MAX_MEMBERS) {
     return fail(`"members" must be an array of 1 to ${MAX_MEMBERS} weights files, got ${describe(members)}`);

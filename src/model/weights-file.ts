@@ -3,15 +3,15 @@ import { ModelFileError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import type { RecordReader } from '../layers/kind.js';
 import type { Layer } from '../layers/layer.js';
-import { findKind, kindOfLayer, LAYER_TYPES, type LayerSpec } from '../layers/registry.js';
+import { findKind, kindOf, kindOfLayer, LAYER_TYPES, type LayerSpec } from '../layers/registry.js';
 import { CLASSES, DEFAULT_INPUT, inputProblem, type InputSpec } from '../net/input.js';
 import { layerOutShape, planNetwork, PlanError } from '../net/plan.js';
 import { Sequential } from '../net/sequential.js';
 import { formatArch, formatLayer, parseArch } from '../net/spec.js';
 import type { OptimizerState } from '../optim/optimizer.js';
-import { MAX_ELASTIC, type AugmentSettings } from '../augment/augment.js';
-import { SCHEDULES } from '../optim/schedule.js';
 import { float32ArrayToJsonBytes } from './float-json.js';
+import { describe, int, isObject, num, object, own, readDocument, short, type Fail } from './json-reader.js';
+import { readTraining, type TrainingRecord } from './training-record.js';
 
 export const MODEL_FORMAT = 'kconv-model';
 /**
@@ -30,64 +30,12 @@ export const MODEL_VERSION = 2;
  * beyond 512 MB at all.
  */
 export const MAX_WEIGHTS_FILE_BYTES = 256 * 1024 * 1024;
-/** A weights file nests 5 levels (document, training, history, record; optimizerState, m, array). */
-export const MAX_JSON_DEPTH = 32;
 
 export type { InputSpec } from '../net/input.js';
 export { DEFAULT_INPUT } from '../net/input.js';
 export { formatArch };
 
-export interface EpochRecord {
-  epoch: number;
-  loss: number;
-  acc: number;
-  valLoss: number | null;
-  valAcc: number | null;
-  seconds: number;
-  lr: number;
-}
-
-/** The training images as recorded in the weights file: name, count and a hash of their content. */
-export interface DataFingerprint {
-  file: string;
-  images: number;
-  /** sha256 of the pixels and labels as read (the same for a CSV, its .gz or its idx files). */
-  sha256: string;
-}
-
-/** Everything needed to continue training exactly where it stopped. */
-export interface TrainingRecord {
-  /** Target number of epochs. */
-  epochs: number;
-  seed: number;
-  batchSize: number;
-  optimizer: { name: string; lr: number; momentum: number; beta2: number; eps: number; weightDecay: number };
-  schedule: string;
-  /** The step at which the current learning-rate schedule began, when a resume changed the rate, schedule or optimizer. */
-  scheduleFrom?: number;
-  validation: { kind: 'split'; fraction: number } | { kind: 'file'; file: string } | { kind: 'none' };
-  /** true/false: the affine augmentation or none; an object when more parts are on (augment/augment.ts). */
-  augment: boolean | AugmentSettings;
-  /** The loss's label smoothing ε, when not 0. */
-  labelSmoothing?: number;
-  /** The decay of the weights' moving average (the file's weights are that average), when one was kept. */
-  ema?: number;
-  limit: number | null;
-  threads?: number;
-  /** What was trained on, so that a resume can tell when the data changed. */
-  data?: DataFingerprint;
-  /** Fine-tuned: the weights file the run started from (kconv train --init). */
-  init?: { file: string };
-  /** Fine-tuned with the first `freeze` layers that have parameters kept fixed. */
-  freeze?: number;
-  /** Fine-tuned with replay: the images mixed in (ratio per training image each epoch). */
-  replay?: DataFingerprint & { ratio: number };
-  history: EpochRecord[];
-  /** Set when training stopped inside an epoch: where to pick up. */
-  position?: { epoch: number; batch: number; lossSum: number; correct: number; seen: number; dropoutState?: number };
-  /** Index of the best epoch's record when --save-best kept it, else absent. */
-  bestEpoch?: number;
-}
+export type { DataFingerprint, EpochRecord, TrainingRecord, Validation } from './training-record.js';
 
 export interface ModelFile {
   input: InputSpec;
@@ -210,42 +158,6 @@ export async function loadModel(path: string): Promise<ModelFile> {
 
 type Json = unknown;
 
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
-/** Own properties only: a key like __proto__ in the file must never reach a prototype. */
-const own = (o: Record<string, Json>, key: string): Json => (Object.prototype.hasOwnProperty.call(o, key) ? o[key] : undefined);
-const short = (s: string) => (s.length > 40 ? `${s.slice(0, 40)}…` : s);
-
-/** A value as a message quotes it: short, whatever the file holds. */
-export function describe(v: Json): string {
-  if (v === undefined) return 'nothing';
-  if (typeof v === 'string') return JSON.stringify(short(v));
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
-  if (Array.isArray(v)) return `an array of ${v.length}`;
-  return 'an object';
-}
-
-/** True when the JSON text nests arrays and objects deeper than `max` (strings skipped). */
-export function nestedDeeperThan(text: string, max: number): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (inString) {
-      if (c === 0x5c) i++; // backslash: skip the escaped character
-      else if (c === 0x22) inString = false;
-    } else if (c === 0x22) {
-      inString = true;
-    } else if (c === 0x5b || c === 0x7b) {
-      if (++depth > max) return true;
-    } else if (c === 0x5d || c === 0x7d) {
-      depth--;
-    }
-  }
-  return false;
-}
-
-type Fail = (what: string) => never;
-
 /**
  * Parses and validates a weights file completely before anything uses it: format and
  * version, the input preprocessing, each layer's type and fields (through its registry
@@ -258,19 +170,7 @@ export function parseModel(text: string, file: string): ModelFile {
   const fail: Fail = (what) => {
     throw new ModelFileError(`${file}: ${what}`);
   };
-  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) fail(`JSON nested more than ${MAX_JSON_DEPTH} levels deep: not a kconv weights file`);
-  let doc: Json;
-  try {
-    doc = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
-  } catch (error) {
-    fail(`not valid JSON (${(error as Error).message}): is it a kconv weights file, complete and not truncated?`);
-  }
-  if (!isObject(doc)) return fail('not a kconv weights file (expected a JSON object)');
-  if (own(doc, 'format') !== MODEL_FORMAT) fail(`not a kconv weights file ("format" is ${own(doc, 'format') === undefined ? 'missing' : describe(own(doc, 'format'))}, expected "${MODEL_FORMAT}")`);
-  const version = own(doc, 'version');
-  if (typeof version !== 'number' || !Number.isInteger(version)) return fail('"version" is missing or not an integer');
-  if (version > MODEL_VERSION) fail(`weights file version ${version} was made by a newer kconv (this one reads version ${MODEL_VERSION}): upgrade kconv`);
-  if (version < 1) fail(`unknown weights file version ${version}`);
+  const { doc } = readDocument(text, fail, 'weights file', MODEL_FORMAT, MODEL_VERSION);
 
   const input = parseInput(own(doc, 'input'), fail);
   const inputShape = [input.channels, input.height, input.width];
@@ -328,7 +228,7 @@ export function parseModel(text: string, file: string): ModelFile {
   });
 
   const optimizerState = parseOptimizerState(own(doc, 'optimizerState'), net, fail);
-  const training = parseTraining(own(doc, 'training'), fail);
+  const training = readTraining(own(doc, 'training'), fail);
   return { input, arch, net, ...(training ? { training } : {}), ...(optimizerState ? { optimizerState } : {}) };
 }
 
@@ -336,16 +236,10 @@ export function parseModel(text: string, file: string): ModelFile {
 function recordReader(raw: Record<string, Json>, at: Fail): RecordReader {
   return {
     int(key, min) {
-      const v = own(raw, key);
-      if (typeof v !== 'number' || !Number.isInteger(v) || v < min) return at(`"${key}" must be an integer ≥ ${min}, got ${describe(v)}`);
-      if (v > 0x7fffffff) return at(`"${key}" is ${v}, more than any layer can have`);
-      return v;
+      const v = int(min, Infinity)(own(raw, key), `"${key}"`, at);
+      return v > 0x7fffffff ? at(`"${key}" is ${v}, more than any layer can have`) : v;
     },
-    number(key, ok, what) {
-      const v = own(raw, key);
-      if (typeof v !== 'number' || !Number.isFinite(v) || !ok(v)) return at(`"${key}" must be ${what}, got ${describe(v)}`);
-      return v;
-    },
+    number: (key, ok, what) => num(ok, what)(own(raw, key), `"${key}"`, at),
     has: (key) => own(raw, key) !== undefined,
     fail: at,
   };
@@ -373,8 +267,10 @@ function readFloats(raw: Record<string, Json>, key: string, out: Float32Array, a
 function parseArchField(raw: Json, specs: LayerSpec[], shapes: (readonly number[])[], inputShape: readonly number[], fail: Fail): string {
   const tokens = specs.map(formatLayer);
   if (raw === undefined) {
-    // A flatten between an image and a dense layer is implied in --arch: leave it out.
-    return formatArch(specs.filter((s, i) => !(s.type === 'flatten' && (i === 0 ? inputShape : shapes[i - 1]).length !== 1 && specs[i + 1]?.type === 'dense')));
+    // A flatten between an image and a layer that takes a flat vector is implied in --arch (net/plan.ts): leave it out.
+    const implied = (s: LayerSpec, i: number) =>
+      s.type === 'flatten' && (i === 0 ? inputShape : shapes[i - 1]).length !== 1 && i + 1 < specs.length && kindOf(specs[i + 1].type).takes === 'flat';
+    return formatArch(specs.filter((s, i) => !implied(s, i)));
   }
   if (typeof raw !== 'string') return fail(`"arch" must be a string, got ${describe(raw)}`);
   let same = false;
@@ -391,21 +287,12 @@ function parseArchField(raw: Json, specs: LayerSpec[], shapes: (readonly number[
   return raw;
 }
 
+const positive = num((v) => v > 0, 'a positive number');
+const INPUT = object({ channels: positive, height: positive, width: positive, scale: positive, mean: num(() => true, 'a number'), std: positive });
+
 function parseInput(raw: Json, fail: Fail): InputSpec {
   if (!isObject(raw)) return fail('"input" is missing or not an object');
-  const num = (key: keyof InputSpec, positive: boolean): number => {
-    const v = own(raw, key);
-    if (typeof v !== 'number' || !Number.isFinite(v) || (positive && v <= 0)) return fail(`input.${key} must be a ${positive ? 'positive ' : ''}number, got ${describe(v)}`);
-    return v;
-  };
-  const input: InputSpec = {
-    channels: num('channels', true),
-    height: num('height', true),
-    width: num('width', true),
-    scale: num('scale', true),
-    mean: num('mean', false),
-    std: num('std', true),
-  };
+  const input: InputSpec = INPUT(raw, 'input', fail);
   if (input.channels !== DEFAULT_INPUT.channels || input.height !== DEFAULT_INPUT.height || input.width !== DEFAULT_INPUT.width) {
     fail(`input is ${input.channels}×${input.height}×${input.width}; kconv reads 1×28×28 images`);
   }
@@ -414,18 +301,23 @@ function parseInput(raw: Json, fail: Fail): InputSpec {
   return input;
 }
 
+/**
+ * The optimizer's arrays (momentum, Adam's moments, the live weights under a moving
+ * average): one array of finite float32 numbers per parameter (and buffer, for "live").
+ */
 function parseOptimizerState(raw: Json, net: Sequential, fail: Fail): OptimizerState | undefined {
   if (raw === undefined) return undefined;
   if (!isObject(raw)) return fail('"optimizerState" is not an object');
-  const params = net.params();
-  const step = own(raw, 'step');
-  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) fail('optimizerState.step must be a non-negative integer');
-  const arrays = (key: string): Float32Array[] => {
+  const count = (key: string) => {
     const v = own(raw, key);
-    if (v === undefined || (Array.isArray(v) && v.length === 0)) return [];
-    if (!Array.isArray(v) || v.length !== params.length) return fail(`optimizerState.${key} must hold one array per parameter (${params.length})`);
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return fail(`optimizerState.${key} must be a non-negative integer`);
+    return v;
+  };
+  const arrays = (key: string, lengths: number[], what: string): Float32Array[] => {
+    const v = own(raw, key);
+    if (!Array.isArray(v) || v.length !== lengths.length) return fail(`optimizerState.${key} must hold one array per ${what} (${lengths.length})`);
     return v.map((a: Json, k: number) => {
-      if (!Array.isArray(a) || a.length !== params[k].value.length) return fail(`optimizerState.${key}[${k}] must have ${params[k].value.length} numbers`);
+      if (!Array.isArray(a) || a.length !== lengths[k]) return fail(`optimizerState.${key}[${k}] must have ${lengths[k]} numbers`);
       const out = new Float32Array(a.length);
       for (let j = 0; j < a.length; j++) {
         const x: Json = a[j];
@@ -435,184 +327,17 @@ function parseOptimizerState(raw: Json, net: Sequential, fail: Fail): OptimizerS
       return out;
     });
   };
-  const state: OptimizerState = { step: step as number, m: arrays('m'), v: arrays('v') };
-  const live = own(raw, 'live');
-  if (live !== undefined) {
+  const params = net.params().map((p) => p.value.length);
+  // m and v: absent or empty when the optimizer keeps none (sgd keeps neither, momentum no v).
+  const moments = (key: string) => {
+    const v = own(raw, key);
+    return v === undefined || (Array.isArray(v) && v.length === 0) ? [] : arrays(key, params, 'parameter');
+  };
+  const state: OptimizerState = { step: count('step'), m: moments('m'), v: moments('v') };
+  if (own(raw, 'live') !== undefined) {
     // The live weights under a moving average: every parameter, then every buffer.
-    const shapes = net.state();
-    if (!Array.isArray(live) || live.length !== shapes.length) return fail(`optimizerState.live must hold one array per parameter and buffer (${shapes.length})`);
-    state.live = live.map((a: Json, k: number) => {
-      if (!Array.isArray(a) || a.length !== shapes[k].length) return fail(`optimizerState.live[${k}] must have ${shapes[k].length} numbers`);
-      const out = new Float32Array(a.length);
-      for (let j = 0; j < a.length; j++) {
-        const x: Json = a[j];
-        if (typeof x !== 'number' || !Number.isFinite(Math.fround(x))) return fail(`optimizerState.live[${k}][${j}] is not a finite number`);
-        out[j] = x;
-      }
-      return out;
-    });
-    const updates = own(raw, 'emaUpdates');
-    if (typeof updates !== 'number' || !Number.isSafeInteger(updates) || updates < 0) return fail('optimizerState.emaUpdates must be a non-negative integer');
-    state.emaUpdates = updates;
+    state.live = arrays('live', net.state().map((s) => s.length), 'parameter and buffer');
+    state.emaUpdates = count('emaUpdates');
   }
   return state;
-}
-
-/**
- * The training record, checked field by field (a resume trusts every one of them), and
- * rebuilt in the order kconv writes it, so a file read and written again is unchanged.
- */
-function parseTraining(raw: Json, fail: Fail): TrainingRecord | undefined {
-  if (raw === undefined) return undefined;
-  if (!isObject(raw)) return fail(`"training" must be an object, got ${describe(raw)}`);
-  const field = (obj: Record<string, Json>, path: string) => {
-    const get = (key: string) => own(obj, key);
-    const bad = (key: string, what: string): never => fail(`${path}${key} must be ${what}, got ${describe(get(key))}`);
-    return {
-      get,
-      int(key: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
-        const v = get(key);
-        return typeof v === 'number' && Number.isInteger(v) && v >= min && v <= max ? v : bad(key, `an integer ≥ ${min}`);
-      },
-      num(key: string, ok: (v: number) => boolean, what: string): number {
-        const v = get(key);
-        return typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : bad(key, what);
-      },
-      oneOf<T extends string>(key: string, values: readonly T[]): T {
-        const v = get(key);
-        return (values as readonly unknown[]).includes(v) ? (v as T) : bad(key, `one of ${values.join(', ')}`);
-      },
-      object(key: string): Record<string, Json> {
-        const v = get(key);
-        return isObject(v) ? v : fail(`${path}${key} must be an object`);
-      },
-    };
-  };
-  const t = field(raw, 'training.');
-  const epochs = t.int('epochs', 1);
-  const seed = t.int('seed', 0);
-  const batchSize = t.int('batchSize', 1, 0x7fffffff);
-  const o = field(t.object('optimizer'), 'training.optimizer.');
-  const optimizer = {
-    name: o.oneOf('name', ['sgd', 'momentum', 'adam'] as const),
-    momentum: o.num('momentum', (v) => v >= 0 && v < 1, 'a number from 0 to below 1'),
-    beta2: o.num('beta2', (v) => v >= 0 && v < 1, 'a number from 0 to below 1'),
-    eps: o.num('eps', (v) => v > 0, 'a number > 0'),
-    weightDecay: o.num('weightDecay', (v) => v >= 0, 'a number ≥ 0'),
-    lr: o.num('lr', (v) => v > 0, 'a number > 0'),
-  };
-  const schedule = t.oneOf('schedule', SCHEDULES);
-  const scheduleFrom = t.get('scheduleFrom') === undefined ? undefined : t.int('scheduleFrom', 1);
-  const validation = parseValidation(t.get('validation'), fail);
-  const augmentRaw = t.get('augment');
-  let augment: boolean | AugmentSettings = augmentRaw === true;
-  if (isObject(augmentRaw)) {
-    const a = field(augmentRaw, 'training.augment.');
-    const affine = a.get('affine');
-    if (typeof affine !== 'boolean') fail(`training.augment.affine must be true or false, got ${describe(affine)}`);
-    augment = {
-      affine: affine as boolean,
-      elastic: a.num('elastic', (v) => v >= 0 && v <= MAX_ELASTIC, `a number from 0 to ${MAX_ELASTIC}`),
-      stroke: a.num('stroke', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
-      contrast: a.num('contrast', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
-      erase: a.num('erase', (v) => v >= 0 && v <= 1, 'a number from 0 to 1'),
-    };
-  } else if (augmentRaw !== undefined && typeof augmentRaw !== 'boolean') {
-    fail(`training.augment must be true, false or the augmentation's settings, got ${describe(augmentRaw)}`);
-  }
-  const labelSmoothing = t.get('labelSmoothing') === undefined ? undefined : t.num('labelSmoothing', (v) => v > 0 && v < 1, 'a number above 0 and below 1');
-  const ema = t.get('ema') === undefined ? undefined : t.num('ema', (v) => v > 0 && v < 1, 'a number above 0 and below 1');
-  const limitRaw = t.get('limit');
-  if (limitRaw !== null && !(typeof limitRaw === 'number' && Number.isSafeInteger(limitRaw) && limitRaw >= 1)) {
-    fail(`training.limit must be null or an integer ≥ 1, got ${describe(limitRaw)}`);
-  }
-  const threads = t.get('threads') === undefined ? undefined : t.int('threads', 1, 4096);
-  const fingerprint = (key: string): DataFingerprint => {
-    const d = field(t.object(key), `training.${key}.`);
-    const file = d.get('file');
-    const sha256 = d.get('sha256');
-    if (typeof file !== 'string' || file.length > 4096) fail(`training.${key}.file must be a file name, got ${describe(file)}`);
-    if (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(sha256)) fail(`training.${key}.sha256 must be 64 hex digits, got ${describe(sha256)}`);
-    return { file: file as string, images: d.int('images', 1), sha256: sha256 as string };
-  };
-  const data = t.get('data') !== undefined ? fingerprint('data') : undefined;
-  let init: TrainingRecord['init'];
-  if (t.get('init') !== undefined) {
-    const file = own(t.object('init'), 'file');
-    if (typeof file !== 'string' || file === '' || file.length > 4096) fail(`training.init.file must be a file name, got ${describe(file)}`);
-    init = { file: file as string };
-  }
-  const freeze = t.get('freeze') === undefined ? undefined : t.int('freeze', 1, 4096);
-  let replay: TrainingRecord['replay'];
-  if (t.get('replay') !== undefined) {
-    const ratio = field(t.object('replay'), 'training.replay.').num('ratio', (v) => v > 0 && v <= 1000, 'a number above 0, at most 1000');
-    replay = { ...fingerprint('replay'), ratio };
-  }
-  const historyRaw = t.get('history');
-  if (!Array.isArray(historyRaw)) return fail(`training.history must be an array of epoch records, got ${describe(historyRaw)}`);
-  if (historyRaw.length > epochs) fail(`training.history has ${historyRaw.length} epochs, more than training.epochs (${epochs})`);
-  const unit = (v: number) => v >= 0 && v <= 1;
-  const history: EpochRecord[] = historyRaw.map((r: Json, i: number) => {
-    const path = `training.history[${i}].`;
-    if (!isObject(r)) return fail(`training.history[${i}] must be an epoch record (an object), got ${describe(r)}`);
-    const h = field(r, path);
-    const orNull = (key: string, ok: (v: number) => boolean, what: string) => (h.get(key) === null ? null : h.num(key, ok, `null or ${what}`));
-    const epoch = h.int('epoch', i + 1, i + 1);
-    return {
-      epoch,
-      loss: h.num('loss', () => true, 'a finite number'),
-      acc: h.num('acc', unit, 'a number from 0 to 1'),
-      valLoss: orNull('valLoss', () => true, 'a finite number'),
-      valAcc: orNull('valAcc', unit, 'a number from 0 to 1'),
-      seconds: h.num('seconds', (v) => v >= 0, 'a number ≥ 0'),
-      lr: h.num('lr', (v) => v >= 0, 'a number ≥ 0'),
-    };
-  });
-  const record: TrainingRecord = {
-    epochs, seed, batchSize, optimizer, schedule,
-    ...(scheduleFrom !== undefined ? { scheduleFrom } : {}),
-    validation, augment,
-    ...(labelSmoothing !== undefined ? { labelSmoothing } : {}),
-    ...(ema !== undefined ? { ema } : {}),
-    limit: limitRaw as number | null,
-    ...(threads !== undefined ? { threads } : {}),
-    ...(data !== undefined ? { data } : {}),
-    ...(init !== undefined ? { init } : {}),
-    ...(freeze !== undefined ? { freeze } : {}),
-    ...(replay !== undefined ? { replay } : {}),
-    history,
-  };
-  if (t.get('bestEpoch') !== undefined) record.bestEpoch = t.int('bestEpoch', 1, Math.max(1, history.length));
-  if (t.get('position') !== undefined) {
-    const p = field(t.object('position'), 'training.position.');
-    const expected = history.length + 1;
-    const epoch = p.get('epoch');
-    if (epoch !== expected || expected > epochs) {
-      fail(expected > epochs
-        ? 'training.position is set but every epoch is done'
-        : `training.position.epoch must be ${expected} (the epoch after the history), got ${describe(epoch)}`);
-    }
-    const seen = p.int('seen', 0);
-    record.position = {
-      epoch: expected,
-      batch: p.int('batch', 1),
-      lossSum: p.num('lossSum', (v) => v >= 0, 'a number ≥ 0'),
-      correct: p.int('correct', 0, seen),
-      seen,
-      ...(p.get('dropoutState') !== undefined ? { dropoutState: p.int('dropoutState', -0x80000000, 0xffffffff) } : {}),
-    };
-  }
-  return record;
-}
-
-function parseValidation(raw: Json, fail: Fail): TrainingRecord['validation'] {
-  const kind = isObject(raw) ? own(raw, 'kind') : undefined;
-  if (isObject(raw)) {
-    const fraction = own(raw, 'fraction');
-    const file = own(raw, 'file');
-    if (kind === 'split' && typeof fraction === 'number' && fraction >= 0 && fraction < 1) return { kind, fraction };
-    if (kind === 'file' && typeof file === 'string' && file !== '') return { kind, file };
-    if (kind === 'none') return { kind };
-  }
-  return fail('training.validation must be {"kind": "split", "fraction": F}, {"kind": "file", "file": "…"} or {"kind": "none"}');
 }

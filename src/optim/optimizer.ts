@@ -1,6 +1,8 @@
 import type { Param } from '../layers/layer.js';
 
-export type OptimizerName = 'sgd' | 'momentum' | 'adam';
+/** The optimizers kconv has: the one list --optimizer, weights files and the type come from. */
+export const OPTIMIZERS = ['sgd', 'momentum', 'adam'] as const;
+export type OptimizerName = (typeof OPTIMIZERS)[number];
 
 export interface OptimizerConfig {
   name: OptimizerName;

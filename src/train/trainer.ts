@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import type { Images } from '../data/index.js';
 import { SpecError, TrainingError, UsageError } from '../errors.js';
-import { saveModel, type DataFingerprint, type EpochRecord, type ModelFile, type TrainingRecord } from '../model/weights-file.js';
+import { saveModel, type DataFingerprint, type EpochRecord, type ModelFile, type TrainingRecord, type Validation } from '../model/weights-file.js';
 import { CLASSES, DEFAULT_INPUT, type InputSpec } from '../net/input.js';
 import { createNetwork, formatArch, parseArch } from '../net/index.js';
 import { layerSpec, Sequential } from '../net/sequential.js';
@@ -28,7 +28,7 @@ export interface TrainOptions {
   weightDecay: number;
   seed: number;
   /** Validation: a fraction of the training file, a separate dataset, or none. */
-  validation: { kind: 'split'; fraction: number } | { kind: 'file'; file: string } | { kind: 'none' };
+  validation: Validation;
   limit: number | null;
   /** Where the weights go after every epoch; null: nowhere (the run's result holds them, as a library caller wants). */
   out: string | null;
