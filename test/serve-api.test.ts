@@ -312,7 +312,7 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
     ['a truncated JPEG', () => post(jpegBytes(digitRgba(pixels)).subarray(0, 100), 'image/jpeg'), 400, /^the image: not a valid JPEG image/],
     ['an empty image body', () => post(Buffer.alloc(0), 'image/png'), 400, /has no body/],
     ['a CSV with a bad value', () => post(`label,${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n3,${pixels.map((v, i) => (i === 4 ? 'x' : v)).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: column pixel4: "x" is not an integer 0–255/],
-    ['a CSV row short of fields', () => post(`${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n${pixels.slice(1).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: has 783 fields, the header has 784/],
+    ['a CSV row short of fields', () => post(`${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n${pixels.slice(1).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: row has 783 fields but the header has 784$/],
     ['a CSV without a header', () => post(pixels.join(','), 'text/csv'), 400, /^the CSV body:1: no header line/],
     ['a CSV with no rows', () => post(Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(','), 'text/csv'), 400, /header but no rows/],
     ['text/xml', () => post('<a/>', 'text/xml'), 415, /^unsupported content type "text\/xml": POST \/api\/predict takes application\/json, image\/png, image\/jpeg, text\/csv, multipart\/form-data \(one file\), or no type or a generic one/],
