@@ -223,7 +223,6 @@ try {
     const { benchIngest } = await import(join(here, 'ingest.mjs'));
     const ingest = await benchIngest(dataDir, { log });
     results.ingest_mb_per_s_cold = ingest.ingest_mb_per_s_cold;
-    results.ingest_mb_per_s_warm = ingest.ingest_mb_per_s_warm;
     results.ingest = ingest;
   }
   results.peak_rss_mb = process.resourceUsage().maxRSS / 1024;
@@ -274,8 +273,7 @@ rows.push(['start-up, `kconv predict one.png`, default net (ms)', formatRange(re
 rows.push(['start-up floor, `node -e 0` (ms)', formatRange(results.startup.node, ms), '', '']);
 if (results.checkpoint_ms_wide !== undefined) rows.push(['checkpoint text, wide net + Adam (ms)', formatNumber(results.checkpoint_ms_wide), '', '']);
 if (results.ingest_mb_per_s_cold !== undefined) {
-  rows.push(['ingest cold, 60k rows (MB/s)', formatNumber(results.ingest_mb_per_s_cold), '', '']);
-  rows.push(['ingest warm, cache (MB/s)', formatNumber(results.ingest_mb_per_s_warm), '', '']);
+  rows.push(['ingest, 60k rows, one thread (MB/s)', formatNumber(results.ingest_mb_per_s_cold), '', '']);
 }
 rows.push(['peak RSS (MB)', formatNumber(results.peak_rss_mb), '', '']);
 // Without PyTorch the table has no PyTorch columns.

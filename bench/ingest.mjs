@@ -1,29 +1,30 @@
 /**
  * Ingest benchmark: how fast a 60,000-row train-format CSV (105.8 MB: rows of train.csv
- * and Dig-MNIST.csv repeated) becomes typed arrays, cold (no kconv cache: every byte is
- * parsed), on 1 and 2 threads, with the fast path for plain rows and with csv-parse for
- * every row (KCONV_CSV=general); against csv-parse alone, and against numpy.loadtxt and
- * pandas.read_csv (where /usr/bin/python3 has them) measured in the same run; and the
- * peak memory of a first load (cache on, nothing cached yet) in a child process.
+ * and Dig-MNIST.csv repeated) becomes typed arrays, on one thread, with the fast path for
+ * plain rows and with csv-parse for every row (KCONV_CSV=general); against csv-parse
+ * alone, and against numpy.loadtxt and pandas.read_csv (where /usr/bin/python3 has them)
+ * measured in the same rounds; and the time and peak memory of a first load in a fresh
+ * child process (as a command makes it).
  *
  *   node bench/ingest.mjs [dataDir] [--rounds N]   table on stderr, one JSON object on stdout
  *
  * dataDir: default $KCONV_DATA, else ../shared/data/kannada next to the repository.
  * KCONV_BENCH_DIST=/other/checkout/dist measures another build of kconv (say, main's) the same way.
- * Needs the built library (npm run build). The machine is shared and noisy: loads are
- * alternated and the best of --rounds (default 3) counts, and only ratios within one run
- * mean much. The file is read once before timing starts, so every contender reads it from
- * the page cache.
+ * Needs the built library (npm run build). The machine is shared and noisy: the contenders
+ * take turns, round after round (the order reversed every other round), and each figure is
+ * the median of --rounds (default 3) with its min–max; only ratios within one run mean
+ * much. The file is written before timing starts, so every contender reads it from the
+ * page cache.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { Worker } from 'node:worker_threads';
 import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parse } from 'csv-parse';
+import { alternation, summarize } from './stats.mjs';
 
 const LIBRARY = process.env.KCONV_BENCH_DIST ? pathToFileURL(path.resolve(process.env.KCONV_BENCH_DIST, 'data/index.js')) : new URL('../dist/data/index.js', import.meta.url);
 const ROWS = 60_000;
@@ -86,9 +87,27 @@ async function pythonLoad(module, file) {
   return r.s;
 }
 
+/**
+ * Options for builds of kconv before the parsed-data cache and the parallel parse were
+ * removed (KCONV_BENCH_DIST=main's dist): no cache, one thread. Ignored by this build.
+ */
+const OLD_BUILD_OPTIONS = { cache: false, threads: 1 };
+
+/** The file read with KCONV_CSV set to `csv` ('' for the fast path, 'general' for csv-parse on every row). */
+async function load(readDataset, file, csv) {
+  const before = process.env.KCONV_CSV;
+  process.env.KCONV_CSV = csv;
+  try {
+    return (await readDataset(file, OLD_BUILD_OPTIONS)).images;
+  } finally {
+    if (before === undefined) delete process.env.KCONV_CSV;
+    else process.env.KCONV_CSV = before;
+  }
+}
+
 /** In a child process, so that nothing else in this process counts: a first load's time and peak RSS. */
-async function loadInChild(file, cacheDir, csv) {
-  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child-load', file, cacheDir], {
+async function loadInChild(file, csv) {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child-load', file], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, KCONV_CSV: csv },
   });
@@ -97,26 +116,6 @@ async function loadInChild(file, cacheDir, csv) {
   const [code] = await once(child, 'exit');
   if (code !== 0) throw new Error(`memory child exited with code ${code}`);
   return JSON.parse(out.trim().split('\n').pop());
-}
-
-/**
- * What a second thread is worth on this machine right now: a fixed busy loop on one
- * worker thread, then on two at once; 2 × (one's time) / (two's wall time): 2 on an idle
- * machine with two free cores, 1 when others' work takes the second core.
- */
-async function threadScaling() {
-  const code = `const { parentPort } = require('node:worker_threads');
-    parentPort.once('message', () => { let x = 0; for (let i = 0; i < 1e8; i++) x = (x * 31 + i) | 0; parentPort.postMessage(x); });`;
-  const wall = async (n) => {
-    const workers = Array.from({ length: n }, () => new Worker(code, { eval: true }));
-    await Promise.all(workers.map((w) => once(w, 'online')));
-    const t = performance.now();
-    await Promise.all(workers.map((w) => (w.postMessage(0), once(w, 'message'))));
-    const s = performance.now() - t;
-    await Promise.all(workers.map((w) => w.terminate()));
-    return s;
-  };
-  return (2 * (await wall(1))) / (await wall(2));
 }
 
 /** Peak RSS of this process image in bytes (Linux), else 0. */
@@ -129,22 +128,23 @@ function vmHighWaterMark() {
   }
 }
 
-/** The child: one load as `kconv train` does it (cache on; the cache folder is new, so this parses and writes it), 2 threads. */
-async function childLoad(file, cacheDir) {
+/** The child: one load as a command makes it (KCONV_CSV from the parent). */
+async function childLoad(file) {
   const { readDataset } = await import(LIBRARY);
   const baseline = process.memoryUsage().rss;
   let peak = baseline;
   const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
   const t = performance.now();
-  let info;
-  const { images: ds } = await readDataset(file, { cacheDir, threads: 2, onLoad: (i) => (info = i) });
+  const { images: ds } = await readDataset(file, OLD_BUILD_OPTIONS);
   const s = (performance.now() - t) / 1000;
   clearInterval(sampler);
   // Not resourceUsage().maxRSS: Linux carries it over from the forked copy of the
   // parent (whose memory is large here). VmHWM is this process image's own peak.
   peak = Math.max(peak, process.memoryUsage().rss, vmHighWaterMark());
-  process.stdout.write(JSON.stringify({ n: ds.n, s, threads: info.threads, source: info.source, baselineMb: baseline / 2 ** 20, peakAboveMb: (peak - baseline) / 2 ** 20 }) + '\n');
+  process.stdout.write(JSON.stringify({ n: ds.n, s, baselineMb: baseline / 2 ** 20, peakAboveMb: (peak - baseline) / 2 ** 20 }) + '\n');
 }
+
+const load1 = () => loadavg()[0].toFixed(2);
 
 export async function benchIngest(dataDir, { log = () => {}, rounds = 3 } = {}) {
   const { readDataset } = await import(LIBRARY);
@@ -153,90 +153,75 @@ export async function benchIngest(dataDir, { log = () => {}, rounds = 3 } = {}) 
     const file = path.join(dir, 'train-60k.csv');
     await buildCsv(dataDir, file);
     const mb = (await stat(file)).size / MB;
-    log(`ingest: ${ROWS} rows, ${mb.toFixed(1)} MB; cold = no kconv cache (the file itself is in the OS page cache for every contender)`);
-    const rate = (s) => (mb / s).toFixed(1).padStart(6);
-    const line = (what, s, more = '') => log(`  ${what.padEnd(34)} ${rate(s)} MB/s  ${s.toFixed(2)} s${more}`);
-
-    const scalingBefore = await threadScaling();
-    log(`  a second thread is worth ${scalingBefore.toFixed(2)} threads now (2: two free cores; 1: none to spare)`);
-    const alone = await seconds(() => csvParseAlone(file));
-    line('csv-parse alone, 1 thread', alone.s);
+    log(`ingest: ${ROWS} rows, ${mb.toFixed(1)} MB, one thread; median (min–max) of ${rounds} alternating rounds; load average ${load1()} at the start`);
 
     const python = Object.keys(PY_LOADERS).filter(pythonHas);
     for (const m of Object.keys(PY_LOADERS)) if (!python.includes(m)) log(`  (${PYTHON} has no ${m}: not measured)`);
 
-    // Cold loads, alternated with each other and with Python's, best of `rounds`: other
-    // work on the machine only ever adds time. csv-parse for every row is slow: once.
-    const load = (threads, csvParser) => async () => {
-      let info;
-      const { images } = await readDataset(file, { cache: false, threads, csvParser, onLoad: (i) => (info = i) });
-      if (info.threads !== threads) throw new Error(`asked for ${threads} threads, parsed on ${info.threads}`);
-      return images;
+    // Each contender gives seconds, and for a child's first load its peak RSS above its baseline.
+    let reference = null;
+    const same = (name, images) => {
+      reference ??= images;
+      if (images.n !== ROWS || Buffer.compare(images.pixels, reference.pixels) !== 0 || Buffer.compare(images.labels, reference.labels) !== 0) {
+        throw new Error(`${name}: the images differ from the first load's`);
+      }
+    };
+    const inProcess = (name, csv) => async () => {
+      const { s, result } = await seconds(() => load(readDataset, file, csv));
+      same(name, result);
+      return { s };
+    };
+    const inChild = (csv) => async () => {
+      const m = await loadInChild(file, csv);
+      if (m.n !== ROWS) throw new Error('the first load in a child did not read every row');
+      return { s: m.s, peakMb: m.peakAboveMb, baselineMb: m.baselineMb };
     };
     const contenders = {
-      fast1: { name: 'kconv fast path, 1 thread', run: load(1, 'fast'), times: [] },
-      fast2: { name: 'kconv fast path, 2 threads', run: load(2, 'fast'), times: [] },
-      general1: { name: 'kconv KCONV_CSV=general, 1 thread', run: load(1, 'general'), times: [], once: true },
-      general2: { name: 'kconv KCONV_CSV=general, 2 threads', run: load(2, 'general'), times: [], once: true },
+      fast: { name: 'kconv fast path', run: inProcess('fast path', '') },
+      general: { name: 'kconv KCONV_CSV=general', run: inProcess('KCONV_CSV=general', 'general') },
+      csvParse: { name: 'csv-parse alone', run: async () => ({ s: (await seconds(() => csvParseAlone(file))).s }) },
+      firstFast: { name: 'first load in a child, fast path', run: inChild('') },
+      firstGeneral: { name: 'first load in a child, general', run: inChild('general') },
     };
-    for (const m of python) contenders[m] = { name: m === 'numpy' ? 'numpy.loadtxt (uint8)' : 'pandas.read_csv', run: () => pythonLoad(m, file), times: [], python: true };
-    let reference = null;
-    for (let r = 0; r < rounds; r++) {
-      for (const c of Object.values(contenders)) {
-        if (c.once && r > 0) continue;
-        if (c.python) {
-          c.times.push(await c.run());
-          continue;
-        }
-        const { s, result } = await seconds(c.run);
-        c.times.push(s);
-        reference ??= result;
-        if (result.n !== ROWS || Buffer.compare(result.pixels, reference.pixels) !== 0 || Buffer.compare(result.labels, reference.labels) !== 0) {
-          throw new Error(`${c.name}: the images differ from the first load's`);
-        }
-      }
-    }
-    const best = {};
+    for (const m of python) contenders[m] = { name: m === 'numpy' ? 'numpy.loadtxt (uint8)' : 'pandas.read_csv', run: async () => ({ s: await pythonLoad(m, file) }) };
+    for (const c of Object.values(contenders)) c.runs = [];
+    for (const { side } of alternation(['ingest'], Object.keys(contenders), rounds)) contenders[side].runs.push(await contenders[side].run());
+
+    const stats = {};
+    const range = (x, digits) => `${x.median.toFixed(digits)} (${x.min.toFixed(digits)}–${x.max.toFixed(digits)})`;
     for (const [key, c] of Object.entries(contenders)) {
-      best[key] = Math.min(...c.times);
-      line(c.name, best[key], c.times.length > 1 ? `  (best of ${c.times.map((t) => t.toFixed(2)).join(', ')})` : '');
+      const s = summarize(c.runs.map((r) => r.s));
+      const rate = summarize(c.runs.map((r) => mb / r.s));
+      stats[key] = { s, rate };
+      let more = '';
+      if (c.runs[0].peakMb !== undefined) {
+        stats[key].peakMb = summarize(c.runs.map((r) => r.peakMb));
+        more = `, peak RSS ${range(stats[key].peakMb, 0)} MB above a ${c.runs[0].baselineMb.toFixed(0)} MB baseline`;
+      }
+      log(`  ${c.name.padEnd(34)} ${range(rate, 1).padStart(20)} MB/s  ${range(s, 2)} s${more}`);
     }
-
-    // First loads as `kconv train` makes them (hash, parse, cache write), in child processes, new cache folders.
-    const memory = await loadInChild(file, path.join(dir, 'cache-fast'), '');
-    const memoryGeneral = await loadInChild(file, path.join(dir, 'cache-general'), 'general');
-    for (const [m, what] of [[memory, 'fast path'], [memoryGeneral, 'KCONV_CSV=general']]) {
-      if (m.source !== 'parse' || m.n !== ROWS) throw new Error('the first load in a child did not parse the file');
-      log(`  first load with cache write, ${what.padEnd(17)} ${rate(m.s)} MB/s  ${m.s.toFixed(2)} s, peak RSS ${m.peakAboveMb.toFixed(0)} MB above a ${m.baselineMb.toFixed(0)} MB baseline (${m.threads} threads)`);
-    }
-    let source = '';
-    const warm = await seconds(() => readDataset(file, { cacheDir: path.join(dir, 'cache-fast'), onLoad: (i) => (source = i.source) }));
-    if (source !== 'cache') throw new Error('the warm load did not hit the cache');
-    line('kconv warm (cache)', warm.s);
-
-    const scalingAfter = await threadScaling();
-    log(`  a second thread is worth ${scalingAfter.toFixed(2)} threads now`);
+    log(`  load average ${load1()} at the end (2 cores: above ~1, another process shared the second core)`);
 
     const round = (x, digits = 1) => Number(x.toFixed(digits));
+    const figure = (x, digits = 1) => ({ median: round(x.median, digits), min: round(x.min, digits), max: round(x.max, digits) });
     const result = {
       ingest_file_mb: round(mb),
-      csv_parse_mb_per_s: round(mb / alone.s),
-      ingest_mb_per_s_cold: round(mb / best.fast2),
-      ingest_mb_per_s_cold_single: round(mb / best.fast1),
-      ingest_mb_per_s_cold_general: round(mb / best.general2),
-      ingest_mb_per_s_cold_single_general: round(mb / best.general1),
-      ingest_parallel_speedup: round(best.fast1 / best.fast2, 2),
-      ingest_mb_per_s_first_load: round(mb / memory.s),
-      ingest_mb_per_s_warm: round(mb / warm.s),
-      ingest_peak_rss_mb_above_baseline: round(memory.peakAboveMb),
-      ingest_peak_rss_mb_above_baseline_general: round(memoryGeneral.peakAboveMb),
-      thread_scaling: [round(scalingBefore, 2), round(scalingAfter, 2)],
+      rounds,
+      ingest_mb_per_s_cold: round(stats.fast.rate.median),
+      ingest_mb_per_s: figure(stats.fast.rate),
+      ingest_mb_per_s_general: figure(stats.general.rate),
+      csv_parse_mb_per_s: figure(stats.csvParse.rate),
+      ingest_mb_per_s_first_load: figure(stats.firstFast.rate),
+      ingest_mb_per_s_first_load_general: figure(stats.firstGeneral.rate),
+      ingest_peak_rss_mb_above_baseline: figure(stats.firstFast.peakMb),
+      ingest_peak_rss_mb_above_baseline_general: figure(stats.firstGeneral.peakMb),
+      load_average: round(loadavg()[0], 2),
     };
     for (const m of python) {
-      result[`${m}_mb_per_s`] = round(mb / best[m]);
-      result[`ingest_vs_${m}`] = round(best[m] / best.fast2, 2);
+      result[`${m}_mb_per_s`] = figure(stats[m].rate);
+      result[`ingest_vs_${m}`] = round(stats[m].s.median / stats.fast.s.median, 2);
     }
-    if (result.ingest_vs_numpy !== undefined) log(`  kconv 2 threads / numpy.loadtxt: ${result.ingest_vs_numpy}× as fast`);
+    if (result.ingest_vs_numpy !== undefined) log(`  kconv fast path / numpy.loadtxt: ${result.ingest_vs_numpy}× as fast (medians)`);
     return result;
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -245,7 +230,7 @@ export async function benchIngest(dataDir, { log = () => {}, rounds = 3 } = {}) 
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   if (process.argv[2] === '--child-load') {
-    await childLoad(process.argv[3], process.argv[4]);
+    await childLoad(process.argv[3]);
   } else {
     const args = process.argv.slice(2);
     const at = args.indexOf('--rounds');

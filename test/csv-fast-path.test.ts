@@ -1,21 +1,20 @@
 /**
  * The fast CSV path (src/data/fast-rows.ts, parse-range.ts) against csv-parse alone
- * (csvParser: 'general', as KCONV_CSV=general): every file must give the same images,
- * or the same error (message, line, column), or the same skipped-row report, both on
- * one thread and split into ranges. Named cases cover every row-level message; a
- * fuzzer adds random layouts, line endings and single-byte corruptions.
+ * (KCONV_CSV=general): every file must give the same images, or the same error
+ * (message, line, column), or the same skipped-row report. Named cases cover every
+ * row-level message; a fuzzer adds random layouts, line endings and single-byte
+ * corruptions.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlainRows } from '../src/data/fast-rows.js';
-import { readDataset, MAX_IMAGES, type InternalReadOptions, type ReadOptions } from '../src/data/index.js';
+import { readDataset, MAX_IMAGES, type ReadOptions } from '../src/data/index.js';
 import { parseLine, type RowJob } from '../src/data/row-parser.js';
 import { RowSink } from '../src/data/rows.js';
 import { DataError } from '../src/errors.js';
 import { Random } from '../src/random.js';
 import { columnsFor, makeCsv, PIXEL_COLUMNS, setField, setLine, tempDir, type TempDir } from './helpers/csv-fixture.js';
 
-type Options = ReadOptions & InternalReadOptions;
 type Outcome =
   | { error: { message: string; line?: number; column?: string } }
   | { n: number; header: string; skipped: { count: number; lines: number[] }; pixels: string; labels: string | null; ids: string | null };
@@ -30,34 +29,34 @@ afterAll(async () => {
 
 const hash = (a: Uint8Array | Int32Array | null) => (a ? createHash('sha256').update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength)).digest('hex') : null);
 
-async function outcome(file: string, opts: Options): Promise<Outcome> {
+/** What reading the file gives: its images, or its error; with `parser`, as KCONV_CSV says. */
+async function outcome(file: string, opts: ReadOptions, parser?: 'fast' | 'general'): Promise<Outcome> {
+  const before = process.env.KCONV_CSV;
+  if (parser !== undefined) process.env.KCONV_CSV = parser;
   try {
-    const d = await readDataset(file, { cache: false, ...opts });
+    const d = await readDataset(file, opts);
     const { n, pixels, labels, ids } = d.images;
     return { n, header: d.header, skipped: d.skipped, pixels: hash(pixels)!, labels: hash(labels), ids: hash(ids) };
   } catch (err) {
     if (!(err instanceof DataError)) throw err;
     return { error: { message: err.message, line: err.line, column: err.column } };
+  } finally {
+    if (before === undefined) delete process.env.KCONV_CSV;
+    else process.env.KCONV_CSV = before;
   }
 }
 
-/** One thread, and the same file cut into ranges (parsed in turn on this thread: no worker start-up). */
-const SPLITS: Options[] = [{ threads: 1 }, { threads: 3, minParallelBytes: 0, rangesBy: 'caller' }];
-
 /**
  * Reads the file with the fast path and with csv-parse alone, strict and skipping bad
- * rows, whole and in ranges; expects the same outcome from both each time. Returns
- * the strict outcome on one thread.
+ * rows; expects the same outcome from both each time. Returns the strict outcome.
  */
-async function sameBothWays(file: string, splits = SPLITS): Promise<Outcome> {
+async function sameBothWays(file: string): Promise<Outcome> {
   let first: Outcome | undefined;
-  for (const split of splits) {
-    for (const skipBadRows of [false, true]) {
-      const fast = await outcome(file, { ...split, skipBadRows, csvParser: 'fast' });
-      const general = await outcome(file, { ...split, skipBadRows, csvParser: 'general' });
-      expect(fast, `${file} ${JSON.stringify({ ...split, skipBadRows })}`).toEqual(general);
-      first ??= fast;
-    }
+  for (const skipBadRows of [false, true]) {
+    const fast = await outcome(file, { skipBadRows }, 'fast');
+    const general = await outcome(file, { skipBadRows }, 'general');
+    expect(fast, `${file} ${JSON.stringify({ skipBadRows })}`).toEqual(general);
+    first ??= fast;
   }
   return first!;
 }
@@ -71,7 +70,7 @@ const lineOf = (text: string, line: number) => text.split('\n')[line - 1];
 /** Large enough that its last rows lie past the 256 KiB that the header check reads for binary bytes. */
 const big = makeCsv({ rows: 200, seed: 3 });
 
-/** Files, and the error each gives (they are all read whole and in ranges). */
+/** Files, and the error each gives. */
 const named: Array<[string, string | Buffer, RegExp | 'ok']> = [
   ['a plain file', base.text, 'ok'],
   ['CRLF', makeCsv({ rows: 12, eol: '\r\n' }).text, 'ok'],
@@ -110,7 +109,7 @@ const named: Array<[string, string | Buffer, RegExp | 'ok']> = [
   ['CR-only line endings', base.text.replaceAll('\n', '\r'), /:1: uses CR-only line endings/],
 ];
 
-/** Bad values: where the range boundaries are does not matter to them (they are read whole only). */
+/** Bad values of each column role. */
 const values: Array<[string, string, RegExp]> = [
   ...(
     [
@@ -160,7 +159,7 @@ describe('the fast path gives what csv-parse gives', () => {
 
   it.each(values)('%s', async (name, content, expected) => {
     const file = await tmp.write(`${name.replace(/\W+/g, '-')}.csv`, content);
-    expect(messageOf(await sameBothWays(file, SPLITS.slice(0, 1)))).toMatch(expected);
+    expect(messageOf(await sameBothWays(file))).toMatch(expected);
   });
 
   it.each([
@@ -185,25 +184,17 @@ describe('the fast path gives what csv-parse gives', () => {
     expect('skipped' in skipped && skipped.skipped).toEqual({ count: header.includes('label') ? 4 : 3, lines: header.includes('label') ? [3, 5, 6, 8] : [3, 5, 6] });
   });
 
-  it('rows past the capacity of the arrays are flushed in batches, or the arrays grow: none is lost', () => {
+  it('rows past the capacity of the arrays make them grow: none is lost', () => {
     const fx = makeCsv({ rows: 7, header: 'id+label', seed: 9 });
     const text = Buffer.from(fx.text.slice(fx.text.indexOf('\n') + 1));
     const roles = [-2, -1, ...PIXEL_COLUMNS.map((_, x) => x)];
-    const batches: Array<{ pixels: Buffer; ids: number[]; lines: number[] }> = [];
-    const flushing = new RowSink(3, true, true, (full) =>
-      batches.push({ pixels: Buffer.from(full.pixels.subarray(0, full.n * 784)), ids: Array.from(full.ids!.subarray(0, full.n)), lines: Array.from(full.idLines!.subarray(0, full.n)) }),
-    );
-    expect(new PlainRows(roles, 2, flushing).lines(text, 0, text.length)).toBe(text.length);
-    flushing.flushRows();
-    expect(batches.map((b) => b.ids.length)).toEqual([3, 3, 1]);
-    expect(Buffer.concat(batches.map((b) => b.pixels)).equals(Buffer.from(fx.pixels))).toBe(true);
-    expect(batches.flatMap((b) => b.ids)).toEqual(Array.from(fx.ids));
-    expect(batches.flatMap((b) => b.lines)).toEqual([2, 3, 4, 5, 6, 7, 8]);
     const growing = new RowSink(1, true, true);
     expect(new PlainRows(roles, 2, growing).lines(text, 0, text.length)).toBe(text.length);
     expect(growing.n).toBe(7);
     expect(Buffer.from(growing.pixels.subarray(0, 7 * 784)).equals(Buffer.from(fx.pixels))).toBe(true);
     expect(Array.from(growing.labels!.subarray(0, 7))).toEqual(Array.from(fx.labels));
+    expect(Array.from(growing.ids!.subarray(0, 7))).toEqual(Array.from(fx.ids));
+    expect(Array.from(growing.idLines!.subarray(0, 7))).toEqual([2, 3, 4, 5, 6, 7, 8]);
   });
 
   it('the 2,000,001st row is left to the record writer, which refuses it', () => {
@@ -215,8 +206,7 @@ describe('the fast path gives what csv-parse gives', () => {
     const sink = new RowSink(1, true, false);
     const plain = new PlainRows(job.roles, 7, sink);
     expect(plain.lines(line, 0, line.length)).toBe(line.length); // accepted: row 1
-    sink.n = 0;
-    sink.flushed = MAX_IMAGES;
+    sink.n = MAX_IMAGES; // as if the arrays held that many rows
     expect(plain.lines(line, 0, line.length)).toBe(0); // left at line 8
     expect(plain.line).toBe(8);
     expect(() => parseLine(line.subarray(0, line.length - 1), plain.line, job, sink)).toThrow(

@@ -10,7 +10,7 @@ import { flat } from './helpers/flat.js';
 
 const readDataset = async (file: string, opts?: ReadOptions) => flat(await readDataFile(file, opts));
 /** The CSV reader alone, on a file opened for it. */
-async function readCsvDataset(file: string, opts: ReadOptions) {
+async function readCsvDataset(file: string, opts: ReadOptions = {}) {
   const source = await openSource(file);
   try {
     return await readCsv(source, opts);
@@ -27,8 +27,6 @@ afterAll(async () => {
   await tmp.remove();
 });
 
-const noCache: ReadOptions = { cache: false };
-
 async function errorOf(promise: Promise<unknown>): Promise<Error> {
   return promise.then(
     () => {
@@ -39,7 +37,7 @@ async function errorOf(promise: Promise<unknown>): Promise<Error> {
 }
 
 /** The DataError that reading `file` throws. */
-async function failure(file: string, opts: ReadOptions = noCache): Promise<DataError> {
+async function failure(file: string, opts: ReadOptions = {}): Promise<DataError> {
   try {
     await readDataset(file, opts);
   } catch (err) {
@@ -56,7 +54,7 @@ describe('readDataset: valid files', () => {
   it('reads a label file: pixels, labels, header kind', async () => {
     const fx = makeCsv({ rows: 12 });
     const file = await tmp.write('train.csv', fx.text);
-    const ds = await readDataset(file, noCache);
+    const ds = await readDataset(file);
     expect(ds.n).toBe(12);
     expect(ds.header).toBe('label');
     expect(ds.file).toBe(file);
@@ -68,7 +66,7 @@ describe('readDataset: valid files', () => {
 
   it('reads an id (test) file', async () => {
     const fx = makeCsv({ rows: 7, header: 'id' });
-    const ds = await readDataset(await tmp.write('test.csv', fx.text), noCache);
+    const ds = await readDataset(await tmp.write('test.csv', fx.text));
     expect(ds.header).toBe('id');
     expect(ds.labels).toBeNull();
     expect(ds.ids).toEqual(fx.ids);
@@ -77,7 +75,7 @@ describe('readDataset: valid files', () => {
 
   it('reads a file with both id and label', async () => {
     const fx = makeCsv({ rows: 6, header: 'id+label' });
-    const ds = await readDataset(await tmp.write('both.csv', fx.text), noCache);
+    const ds = await readDataset(await tmp.write('both.csv', fx.text));
     expect(ds.header).toBe('id+label');
     expect(ds.ids).toEqual(fx.ids);
     expect(ds.labels).toEqual(fx.labels);
@@ -86,7 +84,7 @@ describe('readDataset: valid files', () => {
 
   it('reads a pixels-only file', async () => {
     const fx = makeCsv({ rows: 4, header: 'pixels' });
-    const ds = await readDataset(await tmp.write('pixels.csv', fx.text), noCache);
+    const ds = await readDataset(await tmp.write('pixels.csv', fx.text));
     expect(ds.header).toBe('pixels');
     expect(ds.labels).toBeNull();
     expect(ds.ids).toBeNull();
@@ -98,7 +96,7 @@ describe('readDataset: valid files', () => {
     shuffled.splice(300, 0, 'label');
     shuffled.splice(10, 0, 'id');
     const fx = makeCsv({ rows: 5, header: shuffled });
-    const ds = await readDataset(await tmp.write('reordered.csv', fx.text), noCache);
+    const ds = await readDataset(await tmp.write('reordered.csv', fx.text));
     expect(ds.header).toBe('id+label');
     expect(ds.pixels).toEqual(fx.pixels);
     expect(ds.labels).toEqual(fx.labels);
@@ -116,7 +114,7 @@ describe('readDataset: valid files', () => {
     ['blank trailing lines with CRLF', { trailingBlankLines: 2, eol: '\r\n' as const }],
   ])('accepts %s', async (name, spec) => {
     const fx = makeCsv({ rows: 9, ...spec });
-    const ds = await readDataset(await tmp.write(`${name.replace(/\W+/g, '-')}.csv`, fx.text), noCache);
+    const ds = await readDataset(await tmp.write(`${name.replace(/\W+/g, '-')}.csv`, fx.text));
     expect(ds.n).toBe(9);
     expect(ds.pixels).toEqual(fx.pixels);
     expect(ds.labels).toEqual(fx.labels);
@@ -125,7 +123,7 @@ describe('readDataset: valid files', () => {
   it('reads .csv.gz files (and gzip content whatever the name)', async () => {
     const fx = makeCsv({ rows: 20, eol: '\r\n', bom: true });
     for (const name of ['train.csv.gz', 'train-gzipped.csv']) {
-      const ds = await readDataset(await tmp.write(name, fx.text, true), noCache);
+      const ds = await readDataset(await tmp.write(name, fx.text, true));
       expect(ds.n).toBe(20);
       expect(ds.pixels).toEqual(fx.pixels);
       expect(ds.labels).toEqual(fx.labels);
@@ -134,7 +132,7 @@ describe('readDataset: valid files', () => {
 
   it('accepts a header with no rows (n = 0), with and without a final newline', async () => {
     for (const text of [columnsFor('label').join(',') + '\n', columnsFor('label').join(',')]) {
-      const ds = await readDataset(await tmp.write('header-only.csv', text), noCache);
+      const ds = await readDataset(await tmp.write('header-only.csv', text));
       expect(ds.n).toBe(0);
       expect(ds.pixels.length).toBe(0);
       expect(ds.labels?.length).toBe(0);
@@ -146,7 +144,7 @@ describe('readDataset: valid files', () => {
     const lines = fx.text.split('\n');
     lines.splice(3, 0, '', ''); // after line 3
     const text = lines.join('\n');
-    const ds = await readDataset(await tmp.write('blank-middle.csv', text), noCache);
+    const ds = await readDataset(await tmp.write('blank-middle.csv', text));
     expect(ds.n).toBe(6);
     expect(ds.pixels).toEqual(fx.pixels);
     const file = await tmp.write('blank-middle-bad.csv', setField(text, 7, 'pixel2', 'x'));
@@ -156,7 +154,7 @@ describe('readDataset: valid files', () => {
   it('accepts integers with leading zeros', async () => {
     const fx = makeCsv({ rows: 3 });
     const text = setField(setField(fx.text, 2, 'pixel5', '007'), 3, 'label', '01');
-    const ds = await readDataset(await tmp.write('zeros.csv', text), noCache);
+    const ds = await readDataset(await tmp.write('zeros.csv', text));
     expect(ds.pixels[5]).toBe(7);
     expect(ds.labels![1]).toBe(1);
   });
@@ -329,7 +327,7 @@ describe('readDataset: files that cannot be read', () => {
       ['train-images-idx3-ubyte.gz', gzipSync(idx)],
     ] as const) {
       const file = await tmp.write(name, bytes);
-      const e = await errorOf(readCsvDataset(file, noCache));
+      const e = await errorOf(readCsvDataset(file));
       expect(e).toBeInstanceOf(DataError);
       expect(e.message).toMatch(/^.*: looks like an idx images file \(binary MNIST format\), not CSV/);
     }
@@ -348,7 +346,7 @@ describe('readDataset: files that cannot be read', () => {
 
   it('a file named .gz that is not gzip is read as what it is', async () => {
     const fx = makeCsv({ rows: 2 });
-    const ds = await readDataset(await tmp.write('plain.csv.gz', fx.text), noCache);
+    const ds = await readDataset(await tmp.write('plain.csv.gz', fx.text));
     expect(ds.pixels).toEqual(fx.pixels);
   });
 
@@ -362,17 +360,17 @@ describe('readDataset: files that cannot be read', () => {
 describe('readDataset: options', () => {
   it('requireLabels fails on a file without a label column', async () => {
     const file = await tmp.write('unlabelled.csv', makeCsv({ header: 'id' }).text);
-    const e = await failure(file, { ...noCache, requireLabels: true });
+    const e = await failure(file, { requireLabels: true });
     expect(e.message).toContain(`${file}:1: has no label column`);
     const labelled = await tmp.write('labelled.csv', makeCsv().text);
-    await expect(readDataset(labelled, { ...noCache, requireLabels: true })).resolves.toMatchObject({ n: 5 });
+    await expect(readDataset(labelled, { requireLabels: true })).resolves.toMatchObject({ n: 5 });
   });
 
   it('requireRows fails on a file with no data rows', async () => {
     const file = await tmp.write('no-rows.csv', columnsFor('label').join(',') + '\n\n');
-    const e = await failure(file, { ...noCache, requireRows: true });
+    const e = await failure(file, { requireRows: true });
     expect(e.message).toMatch(/has no data rows/);
-    await expect(readDataset(file, noCache)).resolves.toMatchObject({ n: 0 });
+    await expect(readDataset(file)).resolves.toMatchObject({ n: 0 });
   });
 
   it('skipBadRows skips row faults and reports how many and where', async () => {
@@ -385,7 +383,7 @@ describe('readDataset: options', () => {
     text = setLine(text, 25, '1,2,3');
     const file = await tmp.write('dirty.csv', text);
     await failure(file); // without the option, the first fault stops the read
-    const ds = await readDataset(file, { ...noCache, skipBadRows: true });
+    const ds = await readDataset(file, { skipBadRows: true });
     expect(ds.skipped).toEqual({ count: 5, lines: [4, 9, 12, 20, 25] });
     const kept = [...Array(30).keys()].filter((r) => ![2, 7, 10, 18, 23].includes(r));
     expect(ds.n).toBe(kept.length);
@@ -397,7 +395,7 @@ describe('readDataset: options', () => {
   it('skipBadRows keeps the first 10 line numbers and the full count', async () => {
     let text = makeCsv({ rows: 40 }).text;
     for (let line = 3; line <= 41; line += 2) text = setField(text, line, 'pixel0', '999');
-    const ds = await readDataset(await tmp.write('many-bad.csv', text), { ...noCache, skipBadRows: true });
+    const ds = await readDataset(await tmp.write('many-bad.csv', text), { skipBadRows: true });
     expect(ds.skipped.count).toBe(20);
     expect(ds.skipped.lines).toEqual([3, 5, 7, 9, 11, 13, 15, 17, 19, 21]);
     expect(ds.n).toBe(20);
@@ -405,22 +403,12 @@ describe('readDataset: options', () => {
 
   it('skipBadRows does not skip header faults', async () => {
     const file = await tmp.write('bad-header.csv', makeCsv({ header: [...columnsFor('label'), 'extra'] }).text);
-    expect((await failure(file, { ...noCache, skipBadRows: true })).message).toMatch(/unknown column "extra"/);
+    expect((await failure(file, { skipBadRows: true })).message).toMatch(/unknown column "extra"/);
   });
 
   it('requireRows with every row skipped says so', async () => {
     const text = setField(makeCsv({ rows: 1 }).text, 2, 'label', 'x');
-    const e = await failure(await tmp.write('all-bad.csv', text), { ...noCache, skipBadRows: true, requireRows: true });
+    const e = await failure(await tmp.write('all-bad.csv', text), { skipBadRows: true, requireRows: true });
     expect(e.message).toMatch(/has no data rows \(all 1 rows were skipped as bad\)/);
-  });
-
-  it('uses and reuses the cache in the given folder', async () => {
-    const fx = makeCsv({ rows: 10 });
-    const file = await tmp.write('cached.csv', fx.text);
-    const cacheDir = `${tmp.dir}/cache`;
-    const first = await readDataset(file, { cacheDir });
-    const second = await readDataset(file, { cacheDir });
-    expect(second).toEqual(first);
-    expect(second.pixels).toEqual(fx.pixels);
   });
 });

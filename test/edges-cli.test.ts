@@ -220,7 +220,7 @@ describe('4: Ctrl-C while training: the bar is cleared first, the hint is the co
 
   it('a spawned train on a forced "terminal" (KCONV_PROGRESS=1): SIGINT clears the bar, then the messages, whole', async () => {
     const big = writeDigits(dir, 'sig.csv', 3000, 2);
-    const args = ['train', relative(ROOT, big), '--arch', 'conv8k5,relu,pool2,dense10', '--batch-size', '4', '--epochs', '50', '--threads', '1', '--no-val', '--no-cache'];
+    const args = ['train', relative(ROOT, big), '--arch', 'conv8k5,relu,pool2,dense10', '--batch-size', '4', '--epochs', '50', '--threads', '1', '--no-val'];
     const child = spawn(process.execPath, ['bin/kconv.js', ...args, '--out', relative(ROOT, p('sig.json'))], { cwd: ROOT, env: { ...process.env, KCONV_PROGRESS: '1' } });
     let err = '';
     let sent = false;
@@ -243,7 +243,7 @@ describe('4: Ctrl-C while training: the bar is cleared first, the hint is the co
     expect(before).toMatch(/\x1b8\r?\x1b\[2K\r?\n?$|\x1b8(\x1b\[\d*G)?\x1b\[2K\n?$/);
     // …and nothing of it comes after: no frame, no cursor restore that would move above the message.
     expect(after).not.toMatch(/\x1b[78]|epoch \d+\/50 +\d|\d+\/750/);
-    const hint = `kconv: stopped; checkpoint saved to ${relative(ROOT, p('sig.json'))}. Resume with: node bin/kconv.js train ${relative(ROOT, big)} --no-cache --resume ${relative(ROOT, p('sig.json'))}\n`;
+    const hint = `kconv: stopped; checkpoint saved to ${relative(ROOT, p('sig.json'))}. Resume with: node bin/kconv.js train ${relative(ROOT, big)} --resume ${relative(ROOT, p('sig.json'))}\n`;
     expect(after).toContain(`\n${hint}`);
     // The hint works as printed, and the resumed run says where it picks up.
     const command = hint.slice(hint.indexOf('Resume with: ') + 13).trim().split(' ').slice(1);
@@ -295,7 +295,7 @@ describe('5: progress on a terminal only', () => {
 
   it('predict --tta on a forced terminal shows a bar on stderr; on a pipe, stderr stays empty', async () => {
     const data = writeDigits(dir, 'many.csv', 4000, 3, 'id');
-    const args = ['predict', data, '--weights', p('m.json'), '--tta', '8', '--threads', '1', '--no-cache'];
+    const args = ['predict', data, '--weights', p('m.json'), '--tta', '8', '--threads', '1'];
     const shown = await spawnKconv(args, { env: { KCONV_PROGRESS: '1' } });
     expect(shown.code).toBe(0);
     expect(shown.err).toMatch(/classifying \|[█░]+\| \d+\/32000 image views \(4000 images × 8\) · \d:\d\d · ETA/);
@@ -309,7 +309,7 @@ describe('5: progress on a terminal only', () => {
     const hasScript = spawnSync('script', ['--version']).status === 0;
     if (!hasScript) return expect(hasScript).toBe(false); // util-linux's script(1) is not everywhere
     const data = p('many.csv');
-    const cmd = `${process.execPath} ${KCONV} predict ${data} --weights ${p('m.json')} --tta 8 --threads 1 --no-cache --out ${p('tty-out.csv')}`;
+    const cmd = `${process.execPath} ${KCONV} predict ${data} --weights ${p('m.json')} --tta 8 --threads 1 --out ${p('tty-out.csv')}`;
     const r = spawnSync('script', ['-qfec', cmd, '/dev/null'], { encoding: 'utf8', env: { ...process.env, KCONV_PROGRESS: '', TERM: 'xterm' } });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/classifying \|[█░]+\| \d+\/32000 image views/);
@@ -318,7 +318,7 @@ describe('5: progress on a terminal only', () => {
 
 describe('9: words', () => {
   it('evaluate on a file without labels says evaluation needs them, and to use kconv predict', async () => {
-    const r = await kconv(['evaluate', p('unlabelled.csv'), '--weights', p('m.json'), '--no-cache']);
+    const r = await kconv(['evaluate', p('unlabelled.csv'), '--weights', p('m.json')]);
     expect(r.code).toBe(1);
     expect(r.err).toBe(`kconv: ${p('unlabelled.csv')}:1: has no label column (its header is id,pixel0,…: a test file?); evaluation needs labelled images with a header such as label,pixel0,…,pixel783; to classify images without labels, use kconv predict ${p('unlabelled.csv')}\n`);
     expect(r.err).not.toContain('training');
@@ -335,7 +335,7 @@ describe('9: words', () => {
   });
 
   it('evaluate says which weights it used', async () => {
-    const r = await kconv(['evaluate', p('train.csv'), '--weights', p('m.json'), '--no-cache']);
+    const r = await kconv(['evaluate', p('train.csv'), '--weights', p('m.json')]);
     expect(r.code).toBe(0);
     expect(r.err).toBe(`kconv: evaluating ${p('m.json')} (conv4k5,relu,pool2,dense10) on ${p('train.csv')}: 40 images\n`);
   });

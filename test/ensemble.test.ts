@@ -236,7 +236,7 @@ describe('kconv info, show and export on an ensemble', () => {
   it('show: the bars are the ensemble\'s; --filters draws the first model, and says so', async () => {
     const t = await run(['show', data, '--row', '2', '--weights', 'ab.json']);
     expect(t.code, t.stderr).toBe(0);
-    const { images } = await import('../src/data/index.js').then((m) => m.readDataset(at('digits.csv'), { cache: false }));
+    const { images } = await import('../src/data/index.js').then((m) => m.readDataset(at('digits.csv')));
     const p = await predict([A, B], { n: 1, pixels: images.pixels.subarray(2 * 784, 3 * 784), labels: null, ids: null }, 1);
     const top = p.labels[0];
     expect(t.stdout).toMatch(new RegExp(`predicted ${top}\\b`));

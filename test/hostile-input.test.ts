@@ -4,20 +4,19 @@
  * and an address-space limit. Each test failed on the code before its fix.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, open, readdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { readDataset, type LoadInfo } from '../src/data/index.js';
+import { readDataset } from '../src/data/index.js';
 import { DataError } from '../src/errors.js';
 import { KCONV, runKconv } from './helpers/cli.js';
 import { makeCsv, tempDir, type TempDir } from './helpers/csv-fixture.js';
 import { writeDigits } from './helpers/digits.js';
 import { kconv } from './helpers/in-process.js';
 
-// The hash scan is wrapped so that a test can act between the scan and the parse: where
-// the cache race happened (the scan hashed one file, the parse read another).
+// The line scan is wrapped so that a test can act between the scan and the parse: where
+// a file replaced or rewritten meanwhile would mix two files' bytes.
 const race = vi.hoisted(() => ({ afterScan: null as null | (() => Promise<void>) }));
 vi.mock('../src/data/scan.js', async (importOriginal) => {
   const actual = await importOriginal<typeof import('../src/data/scan.js')>();
@@ -37,7 +36,7 @@ beforeAll(async () => {
   tmp = await tempDir('kconv-hostile-in-');
   writeDigits(tmp.dir, 'digits.csv', 200, 1);
   model = path.join(tmp.dir, 'm.json');
-  const r = await kconv(['train', path.join(tmp.dir, 'digits.csv'), '--arch', 'conv2k5,relu,pool2,dense10', '--epochs', '1', '--threads', '1', '--no-cache', '--out', model]);
+  const r = await kconv(['train', path.join(tmp.dir, 'digits.csv'), '--arch', 'conv2k5,relu,pool2,dense10', '--epochs', '1', '--threads', '1', '--out', model]);
   expect(r.code, r.stderr).toBe(0);
 });
 afterAll(async () => {
@@ -60,52 +59,35 @@ function relabelled(text: string): string {
   return text.split('\n').map((line, i) => (i === 0 || line === '' ? line : `${(Number(line[0]) + 3) % 10}${line.slice(1)}`)).join('\n');
 }
 
-describe('1: a file replaced while it is read is hashed and parsed as the same bytes', () => {
-  it.each([
-    ['on one thread', { threads: 1 }],
-    ['in parse workers', { threads: 2, minParallelBytes: 0, rangesBy: 'workers' as const }],
-  ])('mv of a same-size file with other labels between the hash scan and the parse (%s)', async (_, opts) => {
+describe('1: a file replaced while it is read is scanned and parsed as the same bytes', () => {
+  it('mv of a same-size file with other labels between the scan and the parse', async () => {
     const a = makeCsv({ rows: 600, seed: 3 });
     const b = relabelled(a.text);
     expect(b.length).toBe(a.text.length);
-    const sub = path.join(tmp.dir, `race-${opts.threads}`);
+    const sub = path.join(tmp.dir, 'race');
     await mkdir(sub);
     const file = path.join(sub, 'race.csv');
-    const cacheDir = path.join(sub, 'cache');
     await writeFile(file, a.text);
     race.afterScan = async () => {
       await writeFile(`${file}.new`, b);
       await rename(`${file}.new`, file); // atomic replacement, as mv does
     };
-    const first = await readDataset(file, { cacheDir, ...opts });
-    expect(labelsOf(first)).toEqual(Array.from(a.labels)); // the file that was opened and hashed
-    // The genuine file again: the cache must hold its rows, not the other file's.
-    await writeFile(file, a.text);
-    let info: LoadInfo | undefined;
-    const again = await readDataset(file, { cacheDir, ...opts, onLoad: (i) => (info = i) });
-    expect(info?.source).toBe('cache');
-    expect(labelsOf(again)).toEqual(Array.from(a.labels));
-    // And the other file is its own entry.
-    await writeFile(file, b);
-    expect(labelsOf(await readDataset(file, { cacheDir, ...opts }))).toEqual(Array.from(a.labels, (l) => (l + 3) % 10));
+    expect(labelsOf(await readDataset(file))).toEqual(Array.from(a.labels)); // the file that was opened
+    // The path now names the other file, read as itself.
+    expect(labelsOf(await readDataset(file))).toEqual(Array.from(a.labels, (l) => (l + 3) % 10));
   });
 
-  it('a file written in place while it is read is an error, and nothing is cached', async () => {
+  it('a file written in place while it is read is an error', async () => {
     const a = makeCsv({ rows: 300, seed: 4 });
     const file = await tmp.write('in-place.csv', a.text);
-    const cacheDir = path.join(tmp.dir, 'cache-in-place');
     race.afterScan = () => writeFile(file, a.text + a.text.split('\n')[1] + '\n');
-    const e = await failure(readDataset(file, { cacheDir, threads: 1 }));
+    const e = await failure(readDataset(file));
     expect(e.message).toBe(`${file}: changed while kconv was reading it; run again once nothing is writing to it`);
-    expect(existsSync(cacheDir) ? await readdir(cacheDir) : []).toEqual([]);
   });
 
-  it.each([
-    ['in parse workers', { threads: 2, minParallelBytes: 0, rangesBy: 'workers' as const }],
-    ['on this thread, in ranges', { threads: 3, minParallelBytes: 0, rangesBy: 'caller' as const }],
-  ])('a file written in place with more rows than the scan counted lines for (%s): one clear error', async (_, opts) => {
+  it('a file written in place with more rows than the scan counted lines for: one clear error', async () => {
     // A line of spaces (a bad row, skipped) that becomes two valid rows of zeros, same size:
-    // the range that holds it has one row more than the place the scan made for it.
+    // one row more than the scan sized the arrays for.
     const zeros = Array(785).fill('0').join(',');
     const a = makeCsv({ rows: 400, seed: 6 });
     const lines = a.text.split('\n');
@@ -113,9 +95,9 @@ describe('1: a file replaced while it is read is hashed and parsed as the same b
     const before = lines.join('\n');
     const after = before.replace(/\n +\n/, `\n${zeros}\n${zeros}\n`);
     expect(after.length).toBe(before.length);
-    const file = await tmp.write(`in-place-more-${opts.rangesBy}.csv`, before);
+    const file = await tmp.write('in-place-more.csv', before);
     race.afterScan = () => writeFile(file, after);
-    const e = await failure(readDataset(file, { cache: false, skipBadRows: true, ...opts }));
+    const e = await failure(readDataset(file, { skipBadRows: true }));
     expect(e.message).toBe(`${file}: changed while kconv was reading it; run again once nothing is writing to it`);
   });
 });
@@ -135,7 +117,7 @@ describe('12: FIFOs and standard input are read as streams', () => {
         }
       })();
       writer.catch(() => undefined);
-      const data = await readDataset(fifo, { cache: false });
+      const data = await readDataset(fifo);
       await writer;
       expect(labelsOf(data)).toEqual(Array.from(fx.labels));
       expect(Buffer.compare(pixelsOf(data).pixels, fx.pixels)).toBe(0);
@@ -143,10 +125,10 @@ describe('12: FIFOs and standard input are read as streams', () => {
   });
 
   it('a character device is a stream too: /dev/zero is refused from its first bytes (not after reading a GiB), /dev/null is empty', async () => {
-    const zero = await failure(readDataset('/dev/zero', { cache: false }));
+    const zero = await failure(readDataset('/dev/zero'));
     expect(zero.message).toBe('/dev/zero:1: line 1 has a NUL byte (byte 1 of the file): binary data, not CSV text');
-    expect((await failure(readDataset('/dev/null', { cache: false }))).message).toBe('/dev/null: is empty (no bytes arrived)');
-    expect((await failure(readDataset(tmp.dir, { cache: false }))).message).toBe(`${tmp.dir}: is a directory; expected a CSV or idx file`);
+    expect((await failure(readDataset('/dev/null'))).message).toBe('/dev/null: is empty (no bytes arrived)');
+    expect((await failure(readDataset(tmp.dir))).message).toBe(`${tmp.dir}: is a directory; expected a CSV or idx file`);
   });
 
   it('- reads standard input: predict, and train with --val -', async () => {
@@ -174,18 +156,18 @@ describe('17: what is wrong with a binary file, and where', () => {
     const lines = makeCsv({ rows: 400, seed: 6 }).text.split('\n');
     lines[3] = lines[3].slice(0, 10) + '\0' + lines[3].slice(11);
     const early = await tmp.write('nul-4.csv', lines.join('\n'));
-    const e = await failure(readDataset(early, { cache: false }));
+    const e = await failure(readDataset(early));
     expect(e.message).toMatch(new RegExp(`^${early}:4: line 4 has a NUL byte \\(byte \\d+ of the file\\): binary data, not CSV text$`));
     expect(e.line).toBe(4);
     const late = makeCsv({ rows: 400, seed: 6 }).text.split('\n');
     late[299] = `0,\0${late[299].slice(3)}`;
-    expect((await failure(readDataset(await tmp.write('nul-300.csv', late.join('\n')), { cache: false }))).message).toContain(':300:');
+    expect((await failure(readDataset(await tmp.write('nul-300.csv', late.join('\n'))))).message).toContain(':300:');
   });
 
   it('a Latin-1 byte in the header: which byte, which line, what to do', async () => {
     const text = Buffer.concat([Buffer.from('label,pixel0,caf'), Buffer.from([0xe9]), Buffer.from('\n1,2,3\n')]);
     const file = await tmp.write('latin1.csv', text);
-    expect((await failure(readDataset(file, { cache: false }))).message).toBe(
+    expect((await failure(readDataset(file))).message).toBe(
       `${file}:1: line 1 has byte 0xE9 (Latin-1 "é"?), which is not UTF-8 text; save the file as UTF-8`,
     );
   });
@@ -193,11 +175,11 @@ describe('17: what is wrong with a binary file, and where', () => {
   it('gzip inside gzip, and a ZIP archive, say what they are', async () => {
     const text = makeCsv({ rows: 3 }).text;
     const twice = await tmp.write('twice.csv.gz', gzipSync(gzipSync(text)));
-    expect((await failure(readDataset(twice, { cache: false }))).message).toBe(
+    expect((await failure(readDataset(twice))).message).toBe(
       `${twice}: is gzip data inside gzip (compressed twice); decompress it once (gunzip) and give kconv the result`,
     );
     const zip = await tmp.write('train.zip', Buffer.concat([Buffer.from([0x50, 0x4b, 0x03, 0x04, 20, 0, 0, 0]), Buffer.alloc(40)]));
-    expect((await failure(readDataset(zip, { cache: false }))).message).toBe(`${zip}: is a ZIP archive; unzip it and give kconv the CSV file inside`);
+    expect((await failure(readDataset(zip))).message).toBe(`${zip}: is a ZIP archive; unzip it and give kconv the CSV file inside`);
   });
 });
 
@@ -210,11 +192,8 @@ describe('18: LF and CRLF line endings in any mix', () => {
     'alternating': `${header}\n${rows.map((r, i) => r + (i % 2 ? '\r\n' : '\n')).join('')}`,
   };
   for (const [mix, text] of Object.entries(mixes)) {
-    it.each([
-      ['one thread', { threads: 1 }],
-      ['workers', { threads: 2, minParallelBytes: 0, rangesBy: 'workers' as const }],
-    ])(`${mix} (%s)`, async (_, opts) => {
-      const data = await readDataset(await tmp.write(`${mix.replace(/\W+/g, '-')}-${opts.threads}.csv`, text), { cache: false, ...opts });
+    it(mix, async () => {
+      const data = await readDataset(await tmp.write(`${mix.replace(/\W+/g, '-')}.csv`, text));
       expect(labelsOf(data)).toEqual(Array.from(fx.labels));
       expect(Buffer.compare(pixelsOf(data).pixels, fx.pixels)).toBe(0);
     });
@@ -226,7 +205,7 @@ describe('19: a line far longer than a row is refused early, with its line numbe
     const fx = makeCsv({ rows: 3, seed: 8 }).text.split('\n');
     fx.splice(2, 0, '0,'.repeat(1_500_000) + '0');
     const file = await tmp.write('long-line.csv', fx.join('\n'));
-    expect((await failure(readDataset(file, { cache: false }))).message).toBe(
+    expect((await failure(readDataset(file))).message).toBe(
       `${file}:3: line 3 is longer than 1 MiB (a row of 785 numbers takes at most about 3 KB): is this a CSV file of 28×28 images?`,
     );
   });
@@ -235,15 +214,15 @@ describe('19: a line far longer than a row is refused early, with its line numbe
     const fx = makeCsv({ rows: 3, seed: 8 }).text.split('\n');
     fx[1] = `1,${'7'.repeat(3_000_000)}${fx[1].slice(fx[1].indexOf(',', 2))}`;
     const file = await tmp.write('long-field.csv.gz', gzipSync(fx.join('\n')));
-    const e = await failure(readDataset(file, { cache: false }));
+    const e = await failure(readDataset(file));
     expect(e.message).toMatch(new RegExp(`^${file}:2: the line is longer than 1 MiB`));
   });
 });
 
-describe('16: an address-space limit (ulimit -v) gets fewer workers, not a fatal OOM', () => {
+describe('16: an address-space limit (ulimit -v) gets fewer threads, not a fatal OOM', () => {
   it('evaluate of a 5 MB file under ulimit -v 2000000 succeeds on one thread', async () => {
     writeDigits(tmp.dir, 'big.csv', 2700, 2);
-    const child = spawn('sh', ['-c', `ulimit -v 2000000 && exec "${process.execPath}" "${KCONV}" evaluate big.csv --weights m.json --no-cache`], { cwd: tmp.dir });
+    const child = spawn('sh', ['-c', `ulimit -v 2000000 && exec "${process.execPath}" "${KCONV}" evaluate big.csv --weights m.json`], { cwd: tmp.dir });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

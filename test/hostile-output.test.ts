@@ -17,7 +17,7 @@ import { fillDisk, mountTmpfs, SKIP_MOUNTS, unmount } from './helpers/mounts.js'
 
 let dir: string;
 const p = (name: string) => path.join(dir, name);
-const TINY = ['--arch', 'conv2k5,relu,pool2,dense10', '--threads', '1', '--no-cache'];
+const TINY = ['--arch', 'conv2k5,relu,pool2,dense10', '--threads', '1'];
 const mounts: string[] = [];
 
 beforeAll(async () => {
@@ -110,7 +110,7 @@ describe('8: --out through a symlink, to a device or a FIFO', () => {
 
   it('--out /proc/self/fd/1 (standard output, a pipe) writes to the pipe', async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('sh', ['-c', `"${process.execPath}" "${KCONV}" predict val.csv --weights m.json --no-cache --out /proc/self/fd/1 | cat`], { cwd: dir });
+      const child = spawn('sh', ['-c', `"${process.execPath}" "${KCONV}" predict val.csv --weights m.json --out /proc/self/fd/1 | cat`], { cwd: dir });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));

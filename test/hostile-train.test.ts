@@ -14,7 +14,7 @@ import { kconv } from './helpers/in-process.js';
 
 let dir: string;
 const p = (name: string) => path.join(dir, name);
-const TINY = ['--arch', 'conv2k5,relu,pool2,dense10', '--batch-size', '32', '--threads', '1', '--no-cache'];
+const TINY = ['--arch', 'conv2k5,relu,pool2,dense10', '--batch-size', '32', '--threads', '1'];
 const model = (name: string) => parseModel(readFileSync(p(name), 'utf8'), name);
 
 beforeAll(() => {
@@ -53,7 +53,7 @@ describe('9: --resume with an explicit --out writes there', () => {
     const cwd = process.cwd();
     process.chdir(dir); // the literal default name, relative to here
     try {
-      const r = await kconv(['train', 'digits.csv', '--resume', 'r.json', '--epochs', '2', '--threads', '1', '--no-cache', '--out', 'model.json']);
+      const r = await kconv(['train', 'digits.csv', '--resume', 'r.json', '--epochs', '2', '--threads', '1', '--out', 'model.json']);
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toMatch(/^saved model\.json: 2 epochs/);
     } finally {
@@ -88,7 +88,7 @@ describe('22: what --resume may change, and what it refuses', () => {
 
   it('a new --lr and --lr-schedule apply from the resume point, and are recorded', async () => {
     writeFileSync(p('ft.json'), readFileSync(p('base.json')));
-    const r = await kconv(['train', p('digits.csv'), '--resume', p('ft.json'), '--epochs', '4', '--lr', '0.01', '--lr-schedule', 'cosine', '--threads', '1', '--no-cache']);
+    const r = await kconv(['train', p('digits.csv'), '--resume', p('ft.json'), '--epochs', '4', '--lr', '0.01', '--lr-schedule', 'cosine', '--threads', '1']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain('kconv: resuming with lr 0.05 → 0.01, schedule constant → cosine: a new cosine schedule runs from here to epoch 4\n');
     const t = model('ft.json').training!;
@@ -103,7 +103,7 @@ describe('22: what --resume may change, and what it refuses', () => {
 
   it('a new --optimizer starts its state afresh', async () => {
     writeFileSync(p('opt.json'), readFileSync(p('base.json')));
-    const r = await kconv(['train', p('digits.csv'), '--resume', p('opt.json'), '--epochs', '3', '--optimizer', 'adam', '--threads', '1', '--no-cache']);
+    const r = await kconv(['train', p('digits.csv'), '--resume', p('opt.json'), '--epochs', '3', '--optimizer', 'adam', '--threads', '1']);
     expect(r.code, r.stderr).toBe(0);
     const t = model('opt.json');
     expect(t.training!.optimizer.name).toBe('adam');
@@ -115,17 +115,17 @@ describe('22: what --resume may change, and what it refuses', () => {
     ['--arch', ['--arch', 'conv4k5,relu,pool2,dense10'], '--arch cannot change when resuming: {f} was trained with the network conv2k5,relu,pool2,dense10'],
     ['--batch-size', ['--batch-size', '16'], '--batch-size cannot change when resuming: {f} was trained with batch size 32'],
   ])('%s is refused with a clear message', async (_, extra, message) => {
-    const r = await kconv(['train', p('digits.csv'), '--resume', p('base.json'), '--epochs', '3', ...extra, '--threads', '1', '--no-cache', '--out', p('never.json')]);
+    const r = await kconv(['train', p('digits.csv'), '--resume', p('base.json'), '--epochs', '3', ...extra, '--threads', '1', '--out', p('never.json')]);
     expect(r.stderr).toMatch(new RegExp(`^kconv: ${message.replace('{f}', p('base.json')).replace(/[.*+?()[\]]/g, '\\$&')}`));
     expect(r.code).toBe(2);
     expect(existsSync(p('never.json'))).toBe(false);
   });
 
   it('resuming on other data warns; on the same data it does not', async () => {
-    const same = await kconv(['train', p('digits.csv'), '--resume', p('base.json'), '--epochs', '3', '--threads', '1', '--no-cache', '--out', p('same.json')]);
+    const same = await kconv(['train', p('digits.csv'), '--resume', p('base.json'), '--epochs', '3', '--threads', '1', '--out', p('same.json')]);
     expect(same.code, same.stderr).toBe(0);
     expect(same.stderr).not.toMatch(/warning/);
-    const other = await kconv(['train', p('other.csv'), '--resume', p('base.json'), '--epochs', '3', '--threads', '1', '--no-cache', '--out', p('moved.json')]);
+    const other = await kconv(['train', p('other.csv'), '--resume', p('base.json'), '--epochs', '3', '--threads', '1', '--out', p('moved.json')]);
     expect(other.code, other.stderr).toBe(0);
     expect(other.stderr).toContain(`kconv: warning: ${p('other.csv')} is not the data ${p('base.json')} was trained on (${p('digits.csv')}, 300 images; now 300 images with other content): training goes on with it\n`);
   });

@@ -49,7 +49,7 @@ async function kconv(args: string[]): Promise<{ code: number; out: string; err: 
   let out = '';
   let err = '';
   const io: Io = { out: (s) => (out += s), err: (s) => (err += s), errIsTTY: false };
-  const code = await main(['node', 'kconv', ...args, '--no-cache'], io);
+  const code = await main(['node', 'kconv', ...args], io);
   return { code, out, err };
 }
 

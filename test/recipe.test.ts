@@ -96,7 +96,7 @@ describe('test-time augmentation', () => {
     await run(['train', data, ...SMALL, '--epochs', '1', '--out', 't.json']);
     const big = writeDigits(dir, 'big.csv', 600, 3);
     const model = read('t.json');
-    const { images } = await readDataset(big, { cache: false });
+    const { images } = await readDataset(big);
     const plain = await predict(model, images, 1);
     expect(Array.from((await predict(model, images, 1, 1)).probs)).toEqual(Array.from(plain.probs));
     // By hand: the mean over the views of forEachPrediction through each view.

@@ -312,8 +312,11 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
     ['a truncated JPEG', () => post(jpegBytes(digitRgba(pixels)).subarray(0, 100), 'image/jpeg'), 400, /^the image: not a valid JPEG image/],
     ['an empty image body', () => post(Buffer.alloc(0), 'image/png'), 400, /has no body/],
     ['a CSV with a bad value', () => post(`label,${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n3,${pixels.map((v, i) => (i === 4 ? 'x' : v)).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: column pixel4: "x" is not an integer 0–255/],
-    ['a CSV row short of fields', () => post(`${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n${pixels.slice(1).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: has 783 fields, the header has 784/],
+    ['a CSV row short of fields', () => post(`${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n${pixels.slice(1).join(',')}\n`, 'text/csv'), 400, /^the CSV body:2: row has 783 fields but the header has 784$/],
     ['a CSV without a header', () => post(pixels.join(','), 'text/csv'), 400, /^the CSV body:1: no header line/],
+    // Read by the file reader: its checks and words, less the --skip-bad-rows hint a request cannot use.
+    ['a CSV with an id used twice', () => post(`id,${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n7,${pixels.join(',')}\n7,${pixels.join(',')}\n`, 'text/csv'), 400, /^the CSV body:3: column id: id 7 is already used on line 2; ids must be unique$/],
+    ['a CSV of more rows than a request takes', () => post(`${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n${`${new Array(784).fill(0).join(',')}\n`.repeat(51)}`, 'text/csv'), 413, /^the CSV body holds more than 50 images: send at most 50 in one request$/],
     ['a CSV with no rows', () => post(Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(','), 'text/csv'), 400, /header but no rows/],
     ['text/xml', () => post('<a/>', 'text/xml'), 415, /^unsupported content type "text\/xml": POST \/api\/predict takes application\/json, image\/png, image\/jpeg, text\/csv, multipart\/form-data \(one file\), or no type or a generic one/],
     ['text/plain that is neither JSON nor CSV', () => post('hello', 'text/plain'), 400, /^the CSV body:1: /],

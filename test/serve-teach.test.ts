@@ -56,7 +56,7 @@ describe('kconv serve --collect: samples', () => {
     const counts = (await app.inject('/api/samples')).json();
     expect(counts).toMatchObject({ collecting: true, total: 3, max: 10_000, problem: null });
     expect(counts.counts).toEqual([0, 0, 0, 2, 0, 0, 0, 1, 0, 0]);
-    const data = await readDataset(file, { cache: false, requireLabels: true });
+    const data = await readDataset(file, { requireLabels: true });
     expect(data.images.n).toBe(3);
     expect(Array.from(data.images.labels!)).toEqual([3, 3, 7]);
     expect(Array.from(data.images.pixels.subarray(2 * 784, 3 * 784))).toEqual(DIGITS[7]);
@@ -72,7 +72,7 @@ describe('kconv serve --collect: samples', () => {
     const png = pngBytes(digitRgba(DIGITS[5]));
     const r = await app.inject({ method: 'POST', url: '/api/samples?label=5', headers: { 'content-type': 'image/png' }, payload: png });
     expect(r.statusCode, r.body).toBe(201);
-    const data = await readDataset(file, { cache: false });
+    const data = await readDataset(file);
     expect(Array.from(data.images.pixels)).toEqual(Array.from(preprocess(decodeImage(png, 'x'))));
     for (const url of ['/api/samples', '/api/samples?label=10', '/api/samples?label=x', '/api/samples?label=5&extra=1']) {
       const bad = await app.inject({ method: 'POST', url, headers: { 'content-type': 'image/png' }, payload: png });
@@ -126,7 +126,7 @@ describe('kconv serve --collect: samples', () => {
     for (const row of rows) perDigit[row[0]]++;
     expect(perDigit).toEqual(new Array(10).fill(100));
     expect((await app.inject('/api/samples')).json().counts).toEqual(perDigit);
-    expect((await readDataset(file, { cache: false, requireLabels: true })).images.n).toBe(1000);
+    expect((await readDataset(file, { requireLabels: true })).images.n).toBe(1000);
   }, 60_000);
 
   it('a write that fails half way is cut back: the row lands whole or not at all (and without the cut-back the file would be torn)', async () => {
@@ -152,7 +152,7 @@ describe('kconv serve --collect: samples', () => {
       expect((await postSample(app, { pixels: DIGITS[2], label: 2 })).statusCode).toBe(507);
       proto.truncate = truncate;
       expect(readFileSync(file).length).toBeGreaterThan(before.length);
-      await expect(readDataset(file, { cache: false })).rejects.toThrow(/samples\.csv:3/);
+      await expect(readDataset(file)).rejects.toThrow(/samples\.csv:3/);
     } finally {
       proto.write = write;
       proto.truncate = truncate;
@@ -198,7 +198,7 @@ describe('kconv serve --collect: samples', () => {
     const again = await teachServer({ dir: first.dir });
     expect(again.store.summary()).toMatchObject({ total: 1, collecting: true });
     await postSample(again.app, { pixels: DIGITS[8], label: 8 });
-    expect(Array.from((await readDataset(again.file, { cache: false })).images.labels!)).toEqual([6, 8]);
+    expect(Array.from((await readDataset(again.file)).images.labels!)).toEqual([6, 8]);
   });
 
   it('a samples.csv edited into garbage: the server starts with collecting off, and the API says which line', async () => {
@@ -267,7 +267,7 @@ describe('kconv serve --collect: a disk that fills up or turns read-only', () =>
     // Nothing half written: the rows that were saved, whole, and not a byte more.
     expect(readFileSync(file)).toEqual(before);
     expect(statSync(file).size).toBe(before.length);
-    expect((await readDataset(file, { cache: false })).images.n).toBe(saved);
+    expect((await readDataset(file)).images.n).toBe(saved);
     expect((await app.inject('/api/samples')).json().total).toBe(saved);
   });
 

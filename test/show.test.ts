@@ -49,11 +49,11 @@ beforeAll(async () => {
   writeDigits(dir, 'digits.csv', 30, 1, 'label');
   writeDigits(dir, 'ids.csv', 6, 2, 'id');
   model = await loadModel(p('m.json'));
-  data = (await readDataset(p('digits.csv'), { cache: false })).images;
+  data = (await readDataset(p('digits.csv'))).images;
   // A labelled file the (untrained) net gets all right: its labels are the net's predictions.
   const text = digitsCsv(8, 3, 'label').text.trim().split('\n');
   writeFileSync(p('right.csv'), text.join('\n') + '\n');
-  const right = (await readDataset(p('right.csv'), { cache: false })).images;
+  const right = (await readDataset(p('right.csv'))).images;
   const guessed = (await predict(model, right, 1)).labels;
   writeFileSync(p('right.csv'), [text[0], ...text.slice(1).map((line, i) => `${guessed[i]}${line.slice(line.indexOf(','))}`)].join('\n') + '\n');
 });
@@ -80,7 +80,7 @@ async function show(args: string[]): Promise<{ code: number; stdout: string; std
   const io: Io = { out: (s) => (stdout += s), err: (s) => (stderr += s), errIsTTY: false, outColor: true };
   const command = showCommand(io, (c) => (code = c)).exitOverride().configureOutput({ writeOut: (s) => (stdout += s), writeErr: (s) => (stderr += s) });
   try {
-    await command.parseAsync([...args, '--no-cache'], { from: 'user' });
+    await command.parseAsync(args, { from: 'user' });
   } catch (e) {
     error = e;
     if (e instanceof CommanderError) {

@@ -1,6 +1,6 @@
-import { isDecodedPicture, openSource, PIXELS, pictureFormat, readDataset, readSource, STDIN, type DataFile, type ReadOptions } from '../data/index.js';
+import { FOLDER, isDecodedPicture, openInput, PIXELS, pictureFormat, readDataset, readSource, STDIN, type DataFile, type ReadOptions } from '../data/index.js';
 import { DataError, UsageError } from '../errors.js';
-import { BLANK_MESSAGE, isImageInput, readImageFiles, readImageSource, type ImageFiles } from '../image/index.js';
+import { BLANK_MESSAGE, isImageInput, readImageFiles, readImageSource, type ImageFiles, type ImageReadOptions } from '../image/index.js';
 import type { NamedInput } from '../io/output-check.js';
 import { startTask } from './bar.js';
 import type { Io } from './output.js';
@@ -8,7 +8,6 @@ import type { Io } from './output.js';
 /** The options every command that reads images takes (see options.ts). */
 export interface ReadFlags {
   skipBadRows?: boolean;
-  cache: boolean;
   labels?: string;
 }
 
@@ -25,27 +24,18 @@ type InputOptions = Pick<ReadOptions, 'requireLabels' | 'requireRows' | 'labelsN
 
 /**
  * The inputs of predict, evaluate and show: one CSV or idx file (or - for standard
- * input), or image files and folders of images (src/image/read-images.ts). One file or
- * `-` is opened once and told by its first bytes: a PNG or JPEG is decoded, other
- * pictures are refused with what to do, the rest is read as CSV or idx. What was
- * skipped or ignored is reported on stderr.
+ * input), or image files and folders of images (src/image/read-images.ts). One path
+ * without an image's name is opened once: a folder is read as images; a file is told
+ * by its first bytes: a PNG or JPEG is decoded, other pictures are refused with what
+ * to do, the rest is read as CSV or idx from what was opened. What was skipped or
+ * ignored is reported on stderr.
  */
 export async function readInputs(paths: readonly string[], flags: ReadFlags, io: Io, opts: InputOptions = {}): Promise<DataFile> {
   const imageOptions = { skipBad: flags.skipBadRows, requireLabels: opts.requireLabels, requireRows: opts.requireRows };
-  if (await isImageInput(paths)) {
-    if (flags.labels !== undefined) throw new UsageError('--labels goes with an idx images file; images take their labels from the folders 0/ … 9/ they are in');
-    const task = startTask(io, 'reading images', 'files');
-    try {
-      const data = await readImageFiles(paths, { ...imageOptions, onProgress: (done, total) => task.tick(done, total) });
-      task.end();
-      reportImageNotes(data, io);
-      return data;
-    } finally {
-      task.end();
-    }
-  }
+  if (isImageInput(paths)) return readImages(paths, flags, io, imageOptions);
   if (paths.length !== 1) throw new UsageError(`give one CSV or idx file, or image files and folders of images (got ${paths.length} paths)`);
-  const source = await openSource(paths[0], 'a CSV or idx file, or a PNG or JPEG image');
+  const source = await openInput(paths[0], 'a CSV or idx file, or a PNG or JPEG image');
+  if (source === FOLDER) return readImages(paths, flags, io, imageOptions);
   try {
     if (!source.gzip && isDecodedPicture(pictureFormat(source.head))) {
       if (flags.labels !== undefined) throw new UsageError(`--labels goes with an idx images file, and ${source.name} is a picture`);
@@ -53,11 +43,25 @@ export async function readInputs(paths: readonly string[], flags: ReadFlags, io:
       reportImageNotes(data, io);
       return data;
     }
-    const data = await readSource(source, { skipBadRows: flags.skipBadRows, cache: flags.cache, ...opts });
+    const data = await readSource(source, { skipBadRows: flags.skipBadRows, ...opts });
     reportSkipped(data, io);
     return data;
   } finally {
     await source.close();
+  }
+}
+
+/** Image files and folders of images, with a progress bar. */
+async function readImages(paths: readonly string[], flags: ReadFlags, io: Io, imageOptions: ImageReadOptions): Promise<DataFile> {
+  if (flags.labels !== undefined) throw new UsageError('--labels goes with an idx images file; images take their labels from the folders 0/ … 9/ they are in');
+  const task = startTask(io, 'reading images', 'files');
+  try {
+    const data = await readImageFiles(paths, { ...imageOptions, onProgress: (done, total) => task.tick(done, total) });
+    task.end();
+    reportImageNotes(data, io);
+    return data;
+  } finally {
+    task.end();
   }
 }
 
@@ -102,7 +106,7 @@ export function withoutBlankPictures(data: DataFile, io: Io): DataFile {
 
 /** Reads a data file for a command and reports skipped rows (with --skip-bad-rows). */
 export async function readData(file: string, flags: ReadFlags, io: Io, opts: InputOptions = {}): Promise<DataFile> {
-  const data = await readDataset(file, { skipBadRows: flags.skipBadRows, cache: flags.cache, ...opts });
+  const data = await readDataset(file, { skipBadRows: flags.skipBadRows, ...opts });
   reportSkipped(data, io);
   return data;
 }

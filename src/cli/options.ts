@@ -41,6 +41,5 @@ export function oneOf<T extends string>(name: string, choices: readonly T[]) {
 export function withReadOptions(command: Command): Command {
   return command
     .option('--skip-bad-rows', 'skip malformed rows (or image files that are no readable image) instead of stopping (reports how many)')
-    .option('--no-cache', 'do not read or write the parsed-data cache')
     .option('--labels <file>', 'for an idx images file: its labels file, if not beside it by name');
 }

@@ -27,7 +27,6 @@ interface PredictFlags {
   probs?: boolean;
   json?: boolean;
   skipBadRows?: boolean;
-  cache: boolean;
   threads?: number;
   labels?: string;
   tta: number;

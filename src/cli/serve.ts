@@ -134,7 +134,7 @@ export function serveCommand(io: Io, setExit: (code: number) => void): Command {
 /** --collect DIR: the samples (locked, read and checked) and the replay data, read now so a bad file is refused at start. */
 async function openTeach(dir: string, flags: ServeFlags, recorded: string | undefined, io: Io) {
   const replayFile = flags.replay ?? (recorded !== undefined && existsSync(recorded) ? recorded : undefined);
-  const replay = replayFile === undefined ? null : { file: replayFile, images: (await readDataset(replayFile, { requireLabels: true, requireRows: true, cache: false })).images };
+  const replay = replayFile === undefined ? null : { file: replayFile, images: (await readDataset(replayFile, { requireLabels: true, requireRows: true })).images };
   const store = await SampleStore.open(dir, { max: flags.maxSamples, log: io.err });
   const job = new FineTuneJob({ store, replay, log: io.err, threads: threadsToUse(undefined, io) });
   const replayText = replay

@@ -33,7 +33,6 @@ interface ShowFlags {
   mistakes?: boolean;
   limit?: number;
   layer?: string;
-  cache: boolean;
 }
 
 type Mode = 'digit' | 'filters' | 'curves' | 'mistakes';
@@ -41,7 +40,7 @@ type Mode = 'digit' | 'filters' | 'curves' | 'mistakes';
 export const DEFAULT_MISTAKES_LIMIT = 100;
 
 /** Which picture the options ask for; a UsageError when they do not fit together. */
-export function showMode(file: string | undefined, flags: Omit<ShowFlags, 'weights' | 'cache'>): Mode {
+export function showMode(file: string | undefined, flags: Omit<ShowFlags, 'weights'>): Mode {
   const picked = (['filters', 'curves', 'mistakes'] as const).filter((m) => flags[m]);
   if (picked.length > 1) throw new UsageError(`--${picked.join(' and --')} draw different pictures: give one of them at a time`);
   const mode = (picked[0] ?? 'digit') as Mode;
@@ -99,7 +98,7 @@ function archLine(e: Ensemble): string {
 }
 
 async function showDigit(io: Io, paths: string[], ensemble: Ensemble, flags: ShowFlags): Promise<void> {
-  const read = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
+  const read = await readInputs(paths, {}, io, { requireRows: true });
   const { images: data, file: name, names } = read;
   const row = flags.row ?? 0;
   if (row >= data.n) {
@@ -131,7 +130,7 @@ async function showDigit(io: Io, paths: string[], ensemble: Ensemble, flags: Sho
 }
 
 async function showMistakes(io: Io, paths: string[], ensemble: Ensemble, flags: ShowFlags): Promise<void> {
-  const { images: data, file: name } = await readInputs(paths, { cache: flags.cache }, io, { requireRows: true });
+  const { images: data, file: name } = await readInputs(paths, {}, io, { requireRows: true });
   if (!data.labels) {
     throw new DataError(`${name}: has no label column, so there are no mistakes to find: --mistakes needs labelled images (a header such as label,pixel0,…,pixel783)`, name);
   }
@@ -161,7 +160,6 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
     .option('--curves', 'draw loss and accuracy per epoch, train and validation, from the weights file\'s training history (needs no data file)')
     .option('--mistakes', 'draw the misclassified images of a labelled data file, with their true and predicted digits')
     .option('--limit <n>', `with --mistakes: draw at most n of them, the first in file order (default ${DEFAULT_MISTAKES_LIMIT})`, positiveInt('--limit'))
-    .option('--no-cache', 'do not read or write the parsed-data cache')
     .addHelpText('after', [
       '',
       'Examples:',

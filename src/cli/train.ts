@@ -50,7 +50,6 @@ interface TrainFlags {
   saveBest?: boolean;
   optimizerState: boolean;
   skipBadRows?: boolean;
-  cache: boolean;
   threads?: number;
   labels?: string;
   ensemble?: number;
@@ -572,7 +571,6 @@ function resumeCommand(file: string, checkpoint: string, flags: TrainFlags): str
   const reading = [
     ...(flags.labels !== undefined ? ['--labels', flags.labels] : []),
     ...(flags.skipBadRows ? ['--skip-bad-rows'] : []),
-    ...(flags.cache === false ? ['--no-cache'] : []),
   ];
   return commandLine(['train', file, ...reading, '--resume', checkpoint]);
 }

@@ -71,7 +71,7 @@ export class PlainRows {
     const { sink, pixelRun } = this;
     const fields = this.roles.length;
     // The sink's arrays, held in locals (the loops run about 1.3× faster so): they
-    // change only when reserve() flushes or grows them, when `room` runs out.
+    // change only when reserve() grows them, when `room` runs out.
     let { pixels, idLines } = sink;
     let room = sink.room;
     let p = from;
@@ -79,7 +79,7 @@ export class PlainRows {
       const lf = buf.indexOf(LF, p);
       const end = lf > p && buf[lf - 1] === CR ? lf - 1 : lf;
       if (end > p) {
-        if (sink.n + sink.flushed >= MAX_IMAGES) return p; // the record writer says what is wrong
+        if (sink.n >= MAX_IMAGES) return p; // the record writer says what is wrong
         if (room === 0) {
           sink.reserve();
           ({ pixels, idLines } = sink);

@@ -1,7 +1,7 @@
 /**
- * Parses one line-aligned byte range of a CSV file (or all its rows) into a RowSink:
- * plain lines on the fast path (fast-rows.ts), every other line by csv-parse, so
- * that rows, errors and skipped-line reports are exactly csv-parse's.
+ * Parses the rows of a CSV file (a line-aligned byte range after the header) into a
+ * RowSink: plain lines on the fast path (fast-rows.ts), every other line by csv-parse,
+ * so that rows, errors and skipped-line reports are exactly csv-parse's.
  *
  * The range is read in chunks into one reused buffer. Where the fast path leaves a
  * line, that line goes to csv-parse:
@@ -16,31 +16,21 @@
  * Gzip'd files are read by csv-parse alone (one decompressed stream from the top).
  */
 import { readSync } from 'node:fs';
-import { Readable } from 'node:stream';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { dataError } from './data-error.js';
 import { CR, LF, PlainRows } from './fast-rows.js';
-import type { RowJob } from './row-parser.js';
+import { parseLine, parseRows, type RowJob } from './row-parser.js';
 import type { RowSink } from './rows.js';
 import type { Range } from './scan.js';
-import type { ByteSource } from './source.js';
+import { byteStream, type ByteSource } from './source.js';
 
 /** Bytes read at a time. A line longer than this (a valid row takes ~3 KB) goes to csv-parse. */
 const CHUNK_BYTES = 1 << 20;
 const QUOTE = 0x22;
 
-/**
- * Called between chunks; a rejected promise stops the parse (the main thread's share,
- * when a worker has failed).
- */
-export type Gate = () => Promise<void> | undefined;
-
-export async function parseRange(src: ByteSource, range: Range, job: RowJob, sink: RowSink, gate?: Gate): Promise<RowSink> {
+export async function parseRange(src: ByteSource, range: Range, job: RowJob, sink: RowSink): Promise<RowSink> {
   /** csv-parse from byte `start` (the start of line `line`) to the end of the range. */
-  const general = async (start: number, line: number) => {
-    const { parseRows, byteStream } = await generalPath();
-    return parseRows(gated(byteStream(src, start, range.end), gate), { ...job, firstLine: line }, sink);
-  };
+  const general = (start: number, line: number) => parseRows(byteStream(src, start, range.end), { ...job, firstLine: line }, sink);
   if (!job.fast || src.gzip) return general(range.start, range.firstLine);
 
   const plain = new PlainRows(job.roles, range.firstLine, sink);
@@ -67,7 +57,7 @@ export async function parseRange(src: ByteSource, range: Range, job: RowJob, sin
       const end = lf > p && buf[lf - 1] === CR ? lf - 1 : lf;
       const line = buf.subarray(p, end);
       if (line.includes(QUOTE) || line.includes(CR)) return general(pos + p, plain.line);
-      (await generalPath()).parseLine(line, plain.line, job, sink);
+      parseLine(line, plain.line, job, sink);
       plain.line++;
       p = lf + 1;
     }
@@ -78,8 +68,7 @@ export async function parseRange(src: ByteSource, range: Range, job: RowJob, sin
     buf.copyWithin(0, to, have);
     pos += to;
     have -= to;
-    // Timers, signals and (on the main thread) parse workers' messages are heard between chunks.
-    await (gate?.() ?? nextTurn());
+    await nextTurn(); // timers and signals are heard between chunks
   }
 }
 
@@ -106,27 +95,4 @@ function readInto(src: ByteSource, buf: Buffer, at: number, length: number, posi
     done += bytesRead;
   }
   return done;
-}
-
-/**
- * csv-parse and the streams it reads, loaded when first needed: a parse worker that
- * meets only plain lines never loads them, and starts sooner.
- */
-async function generalPath() {
-  const [{ parseRows, parseLine }, { byteStream }] = await Promise.all([import('./row-parser.js'), import('./source.js')]);
-  return { parseRows, parseLine, byteStream };
-}
-
-/** The stream, held back by the gate between chunks. */
-function gated(input: Readable, gate?: Gate): Readable {
-  if (!gate) return input;
-  return Readable.from(
-    (async function* () {
-      for await (const chunk of input) {
-        await gate();
-        yield chunk as Buffer;
-      }
-    })(),
-    { objectMode: false },
-  );
 }

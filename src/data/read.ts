@@ -5,7 +5,7 @@ import { readCsv } from './read-csv.js';
 import { isDecodedPicture, pictureFormat, unreadablePicture } from './magic.js';
 import { sniffFormat } from './sniff.js';
 import { openSource, type Source } from './source.js';
-import type { DataFile, InternalReadOptions, ReadOptions } from './types.js';
+import type { DataFile, ReadOptions } from './types.js';
 
 /**
  * Reads images from a Kaggle-format CSV or, recognised by content, an official idx
@@ -13,7 +13,7 @@ import type { DataFile, InternalReadOptions, ReadOptions } from './types.js';
  * `file` may be `-` for standard input, or a FIFO. The input is opened once, here, and
  * everything after reads what was opened.
  */
-export async function readDataset(file: string, opts: ReadOptions & InternalReadOptions = {}): Promise<DataFile> {
+export async function readDataset(file: string, opts: ReadOptions = {}): Promise<DataFile> {
   const source = await openSource(file, 'a CSV or idx file');
   try {
     return await readSource(source, opts);
@@ -27,7 +27,7 @@ export async function readDataset(file: string, opts: ReadOptions & InternalRead
  * A picture is refused saying what it is: PNG and JPEG are read by the commands that take
  * image files (src/image/), the other formats need converting.
  */
-export async function readSource(source: Source, opts: ReadOptions & InternalReadOptions = {}): Promise<DataFile> {
+export async function readSource(source: Source, opts: ReadOptions = {}): Promise<DataFile> {
   const format = sniffFormat(source);
   if (format === 'picture') {
     const picture = pictureFormat(source.head)!;

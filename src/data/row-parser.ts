@@ -9,7 +9,7 @@ import { columnName, ID, LABEL } from './header.js';
 import { RowSink } from './rows.js';
 import { MAX_IMAGES, MAX_LINE_BYTES, PIXELS } from './types.js';
 
-/** What parseRows needs to know; plain data so that it can be sent to a worker. */
+/** What parseRows needs to know about the file and its columns. */
 export interface RowJob {
   /** The path as given, for messages. */
   file: string;
@@ -125,7 +125,7 @@ function recordWriter(job: RowJob, sink: RowSink): (record: string[], line: numb
       const fields = record.length === 1 ? '1 field' : `${record.length} fields`;
       return badRow(line, `row has ${fields} but the header has ${fieldCount}`);
     }
-    if (sink.n + sink.flushed >= MAX_IMAGES) {
+    if (sink.n >= MAX_IMAGES) {
       throw dataError(file, `has more than ${MAX_IMAGES.toLocaleString('en-US')} rows; kconv reads at most ${MAX_IMAGES.toLocaleString('en-US')} images from one file: split it`, line);
     }
     sink.reserve();

@@ -16,7 +16,7 @@ import { byteStream, type Source } from './source.js';
 const HEADER_SEARCH_BYTES = 256 * 1024;
 const BOM = [0xef, 0xbb, 0xbf];
 
-/** The header line, read apart from the rows so that workers can start after it. */
+/** The header line, read apart from the rows (which are parsed from just after it). */
 export interface HeaderLine {
   fields: string[];
   /** Bytes up to and including the header's line break (BOM included); for gzip, decompressed bytes. */

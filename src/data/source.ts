@@ -1,11 +1,10 @@
 /**
- * An input opened once. Everything after (sniffing, the hash scan, the parse workers,
+ * An input opened once. Everything after (sniffing, the line scan, the row parser,
  * the idx reader) reads through what was opened here and never opens the path again:
  * a file replaced while it is read (`mv new old`) cannot mix two files' bytes, a FIFO's
  * data is not lost to a first peek, and standard input can be read at all.
  *
- * - A regular file stays open: its descriptor is read at positions, by this thread and
- *   by parse workers (a descriptor is shared by all the threads of a process).
+ * - A regular file stays open: its descriptor is read at positions.
  * - Standard input (`-`), a FIFO or a character device is a stream: it is read whole
  *   into memory (at most MAX_STREAM_BYTES) and parsed from there.
  */
@@ -32,7 +31,7 @@ export const MAX_STREAM_BYTES = 1 << 30;
 // in the allocator before they are freed).
 const CHUNK_BYTES = 32 * 1024;
 
-/** Where bytes come from, as plain data that can be sent to a worker thread. */
+/** Where bytes come from: a descriptor to read at positions, or bytes in memory. */
 export type ByteSource = { fd: number; size: number; gzip: boolean } | { bytes: Uint8Array; gzip: boolean };
 
 export interface Source {
@@ -63,7 +62,17 @@ interface FileIdentity {
  * Throws a one-line DataError when it cannot be read.
  */
 export async function openSource(file: string, expected = 'a CSV file'): Promise<Source> {
-  if (file === STDIN) return streamSource(STDIN_NAME, await readStdin());
+  const source = await openInput(file, expected);
+  if (source === FOLDER) throw dataError(file, `is a directory; expected ${expected}`);
+  return source;
+}
+
+/** What openInput gives for a folder (which commands that read images take as a folder of them). */
+export const FOLDER = Symbol('folder');
+
+/** As openSource, but a folder is not an error: FOLDER says that the path is one. */
+export async function openInput(file: string, expected: string): Promise<Source | typeof FOLDER> {
+  if (file === STDIN) return memorySource(STDIN_NAME, await readStdin());
   let fh: FileHandle;
   try {
     fh = await open(file, 'r');
@@ -72,12 +81,15 @@ export async function openSource(file: string, expected = 'a CSV file'): Promise
   }
   try {
     const st = await fh.stat();
-    if (st.isDirectory()) throw dataError(file, `is a directory; expected ${expected}`);
+    if (st.isDirectory()) {
+      await fh.close();
+      return FOLDER;
+    }
     if (st.isBlockDevice()) throw dataError(file, `is a block device; expected ${expected}`);
     if (!st.isFile()) {
       const bytes = await readAll(fh, file);
       await fh.close();
-      return streamSource(file, bytes);
+      return memorySource(file, bytes);
     }
     if (st.size === 0) throw dataError(file, `is empty (0 bytes); expected ${expected}`);
     const headBuffer = Buffer.alloc(Math.min(HEAD_BYTES, st.size));
@@ -107,7 +119,8 @@ export async function openSource(file: string, expected = 'a CSV file'): Promise
   }
 }
 
-function streamSource(name: string, bytes: Buffer): Source {
+/** Bytes already in memory (a stream read whole, a request body) as an input. */
+export function memorySource(name: string, bytes: Buffer): Source {
   if (bytes.length === 0) throw dataError(name, 'is empty (no bytes arrived)');
   const gzip = isGzip(bytes);
   return {

@@ -4,9 +4,9 @@ import { PIXELS } from './types.js';
 
 /**
  * Ids must be unique (they name predictions in a submission). Checked once on all
- * rows, after parsing, so that it is the same whether the file was split among
- * workers or not. The later of two rows with the same id is the bad one: it fails,
- * or with skipBadRows it is dropped (rows are compacted in place).
+ * rows, after parsing, whichever parser wrote them. The later of two rows with the
+ * same id is the bad one: it fails, or with skipBadRows it is dropped (rows are
+ * compacted in place).
  */
 export function checkUniqueIds(rows: ParsedRows, file: string, skipBadRows: boolean): ParsedRows {
   const { ids, idLines } = rows;

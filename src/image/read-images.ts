@@ -80,19 +80,12 @@ function openError(error: unknown, path: string): DataError {
 }
 
 /**
- * True when the inputs name images rather than one CSV or idx file: several paths, a
- * folder, or a .png/.jpg/.jpeg name. One other file (or `-`) is told by its first bytes
- * when it is opened (readImageSource reads a PNG or JPEG among them).
+ * True when the inputs name image files by their names alone: several paths, or a
+ * .png/.jpg/.jpeg name. One other path (or `-`) is told when it is opened: a folder of
+ * images, or a file by its first bytes (readImageSource reads a PNG or JPEG among them).
  */
-export async function isImageInput(paths: readonly string[]): Promise<boolean> {
-  if (paths.length !== 1) return paths.length > 1;
-  const path = paths[0];
-  if (hasImageExtension(path)) return true;
-  try {
-    return (await stat(path)).isDirectory();
-  } catch {
-    return false; // the CSV reader reports a missing or unreadable file in its own words
-  }
+export function isImageInput(paths: readonly string[]): boolean {
+  return paths.length > 1 || (paths.length === 1 && hasImageExtension(paths[0]));
 }
 
 /** A regular file's bytes, bounded; FIFOs and devices are refused without blocking on them. */

@@ -107,9 +107,9 @@ export function imagesFromPicture(body: Buffer, name = 'the image'): Images {
 }
 
 /** A Kaggle-layout CSV body. */
-export function imagesFromCsv(body: Buffer, maxImages = MAX_IMAGES, name = 'the CSV body'): Images {
+export async function imagesFromCsv(body: Buffer, maxImages = MAX_IMAGES, name = 'the CSV body'): Promise<Images> {
   try {
-    const csv = parseCsvBody(body, maxImages, name);
+    const csv = await parseCsvBody(body, maxImages, name);
     if (csv.n === 0) throw new HttpError(400, 'the CSV body has a header but no rows: send one row per image');
     return csv;
   } catch (error) {
@@ -135,7 +135,7 @@ function looksLikeText(bytes: Buffer): boolean {
  * numbers; text is JSON when it starts with { or [, else CSV; other bytes go to the image
  * decoder, whose message names formats it knows of (GIF, WebP, …: convert them).
  */
-export function imagesFromBytes(bytes: Buffer, maxImages = MAX_IMAGES, name?: string): Images {
+export async function imagesFromBytes(bytes: Buffer, maxImages = MAX_IMAGES, name?: string): Promise<Images> {
   if (sniffImage(bytes) !== null || !looksLikeText(bytes)) return imagesFromPicture(bytes, name ?? 'the body');
   const text = bytes.toString('utf8').replace(/^\ufeff/, '');
   const first = /\S/.exec(text)?.[0];
@@ -144,7 +144,7 @@ export function imagesFromBytes(bytes: Buffer, maxImages = MAX_IMAGES, name?: st
 }
 
 /** The one file of a multipart/form-data body (curl -F file=@digit.png, a browser's FormData), by its bytes. */
-export function imagesFromMultipart(body: Buffer, contentType: string, maxImages = MAX_IMAGES): Images {
+export async function imagesFromMultipart(body: Buffer, contentType: string, maxImages = MAX_IMAGES): Promise<Images> {
   const boundary = boundaryOf(contentType);
   if (boundary === null) throw new HttpError(400, 'the multipart/form-data body has no boundary in its Content-Type: let the client set the header (curl -F file=@digit.png)');
   let part;

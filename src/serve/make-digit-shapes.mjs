@@ -18,7 +18,7 @@ const CLASSES = 10;
 const file = process.argv[2] ?? '../shared/data/kannada/train.csv';
 const out = process.argv[3] ? resolve(process.argv[3]) : fileURLToPath(new URL('./public/digit-shapes.png', import.meta.url));
 
-const { images } = await readDataset(file, { cache: false });
+const { images } = await readDataset(file);
 if (!images.labels) throw new Error(`${file} has no labels: give a labelled CSV such as train.csv`);
 const sums = new Float64Array(CLASSES * SIDE * SIDE);
 const counts = new Array(CLASSES).fill(0);

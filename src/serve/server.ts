@@ -266,9 +266,9 @@ export function buildServer(opts: ServeOptions): FastifyInstance {
     let images: Images;
     if (type === 'application/json') images = imagesFromJson(body, maxImages);
     else if (type === 'image/png' || type === 'image/jpeg') images = imagesFromPicture(body as Buffer);
-    else if (type === 'text/csv') images = imagesFromCsv(body as Buffer, maxImages);
-    else if (type === 'multipart/form-data') images = imagesFromMultipart(body as Buffer, contentType, maxImages);
-    else if ((GENERIC_TYPES as readonly string[]).includes(type)) images = imagesFromBytes(body as Buffer, maxImages);
+    else if (type === 'text/csv') images = await imagesFromCsv(body as Buffer, maxImages);
+    else if (type === 'multipart/form-data') images = await imagesFromMultipart(body as Buffer, contentType, maxImages);
+    else if ((GENERIC_TYPES as readonly string[]).includes(type)) images = await imagesFromBytes(body as Buffer, maxImages);
     else if (type.startsWith('image/')) throw new HttpError(415, `unsupported picture type "${type.slice(0, 60)}": kconv reads PNG and JPEG; convert it to PNG or JPEG`);
     else throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${TYPES_HINT}`);
     return predictResponse(current.predictor, images, maps);

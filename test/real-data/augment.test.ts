@@ -16,7 +16,7 @@ const accuracyOf = (report: string) => Number(/accuracy (\d+\.\d+)%/.exec(report
 
 beforeAll(async () => {
   dir = tempDir('kconv-aug-');
-  train = (await readDataset(dataFile('train.csv'), { cache: false })).images;
+  train = (await readDataset(dataFile('train.csv'))).images;
 });
 
 /** All images as float32 (0–1), plain or augmented for one epoch. */

@@ -43,7 +43,7 @@ describe('the bn preset on the real data', () => {
     const p = await run(['predict', dataFile('val.csv'), '--weights', 'bn.json', '--probs']);
     expect(p.code, p.stderr).toBe(0);
     const expected = p.stdout.trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
-    const { images: data } = await readDataset(dataFile('val.csv'), { cache: false });
+    const { images: data } = await readDataset(dataFile('val.csv'));
     expect(expected).toHaveLength(data.n);
     const session = await ort.InferenceSession.create(join(dir, 'bn.onnx'));
     try {

@@ -18,7 +18,7 @@ let dir: string;
 let val: Dataset;
 const run = (args: string[]) => runKconv(args, { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache') } });
 /** The CLI in this process (cheaper than a process per command), on files in `dir`. */
-const inProcess = (args: string[]) => kconv([...args, '--no-cache']);
+const inProcess = (args: string[]) => kconv(args);
 const at = (f: string) => join(dir, f);
 const accuracy = async (weights: string): Promise<number> => {
   const r = await inProcess(['evaluate', dataFile('val.csv'), '--weights', weights.split(',').map(at).join(','), '--json']);
@@ -31,7 +31,7 @@ beforeAll(async () => {
   // A small net (conv8k5 → pool → dense), 2 epochs each: a few seconds for both models.
   const r = await run(['train', dataFile('train.csv'), '--arch', 'conv8k5,relu,pool2,dense10', '--epochs', '2', '--no-val', '--ensemble', '2', '--out', 'ens.json']);
   expect(r.code, r.stderr).toBe(0);
-  ({ images: val } = await readDataset(dataFile('val.csv'), { cache: false }));
+  ({ images: val } = await readDataset(dataFile('val.csv')));
 });
 
 describe('an ensemble on the real data', () => {

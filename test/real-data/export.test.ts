@@ -48,7 +48,7 @@ async function onnxProbs(data: Dataset): Promise<Float32Array> {
 describe('kconv export --onnx on the real data', () => {
   // Dig-MNIST (other writers) is much harder than val.csv after one epoch: only the floor differs.
   it.each([['val.csv', 0.9], ['Dig-MNIST.csv', 0.5]] as const)('%s: onnxruntime gives kconv\'s labels for ≥ 999 in 1000 images, probabilities within 1e-5', async (name, floor) => {
-    const { images: data } = await readDataset(dataFile(name), { cache: false });
+    const { images: data } = await readDataset(dataFile(name));
     const expected = await predict(model, data, 1);
     const probs = await onnxProbs(data);
     let same = 0;

@@ -23,15 +23,15 @@ const rows = (from: number, to: number) => Int32Array.from({ length: to - from }
 
 beforeAll(async () => {
   const dir = tempDir('kconv-finetune-data-');
-  const r = await kconv(['train', dataFile('train.csv'), '--arch', 'default', '--epochs', '3', '--augment', '--no-val', '--no-cache', '--out', join(dir, 'base.json')]);
+  const r = await kconv(['train', dataFile('train.csv'), '--arch', 'default', '--epochs', '3', '--augment', '--no-val', '--out', join(dir, 'base.json')]);
   expect(r.code, r.stderr).toBe(0);
   model = await loadModel(join(dir, 'base.json'));
-  const dig = (await readDataset(dataFile('Dig-MNIST.csv'), { cache: false, requireLabels: true })).images;
+  const dig = (await readDataset(dataFile('Dig-MNIST.csv'), { requireLabels: true })).images;
   const pixels = new Uint8Array(300 * 784);
   for (let i = 0; i < 300; i++) pixels.set(preprocess({ width: 28, height: 28, channels: 1, data: dig.pixels.subarray(i * 784, (i + 1) * 784) }), i * 784);
   user = { n: 300, pixels, labels: dig.labels!.slice(0, 300), ids: null };
-  train = (await readDataset(dataFile('train.csv'), { cache: false })).images;
-  val = (await readDataset(dataFile('val.csv'), { cache: false })).images;
+  train = (await readDataset(dataFile('train.csv'))).images;
+  val = (await readDataset(dataFile('val.csv'))).images;
 });
 
 describe('teaching a model one writer\'s digits', () => {

@@ -28,7 +28,7 @@ beforeAll(async () => {
 
 describe('images in: val.csv rendered as PNG and JPEG files', () => {
   it('kconv predict on the files agrees with kconv predict on the CSV rows for ≥ 98% of 1,000', async () => {
-    const { images: val } = await readDataset(dataFile('val.csv'), { cache: false });
+    const { images: val } = await readDataset(dataFile('val.csv'));
     expect(val.n).toBe(1000);
     const random = new Random(14);
     const specs: RenderSpec[] = [];

@@ -2,16 +2,14 @@
  * The reader on the real Kannada-MNIST files (not in the repository): $KCONV_DATA,
  * by default ../shared/data/kannada next to the repository.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { readDataset as readDataFile, type InternalReadOptions, type LoadInfo, type ReadOptions } from '../../src/data/index.js';
-import { tempDir, type TempDir } from '../helpers/csv-fixture.js';
+import { readDataset as readDataFile } from '../../src/data/index.js';
 import { flat, type Flat } from '../helpers/flat.js';
 
 type Dataset = Flat;
-const readDataset = async (file: string, opts: ReadOptions & InternalReadOptions) => flat(await readDataFile(file, opts));
+const readDataset = async (file: string) => flat(await readDataFile(file));
 
 const DATA = process.env.KCONV_DATA ?? path.resolve('../shared/data/kannada');
 const at = (name: string) => path.join(DATA, name);
@@ -42,14 +40,21 @@ function sum(a: Uint8Array): number {
   return s;
 }
 
-let tmp: TempDir;
-beforeAll(async () => {
+beforeAll(() => {
   if (!existsSync(at('train.csv'))) throw new Error(`no Kannada-MNIST data in ${DATA}: set KCONV_DATA`);
-  tmp = await tempDir();
 });
-afterAll(async () => {
-  await tmp?.remove();
-});
+
+/** The file read with KCONV_CSV set to `parser`. */
+async function readWith(file: string, parser: 'fast' | 'general'): Promise<Dataset> {
+  const before = process.env.KCONV_CSV;
+  process.env.KCONV_CSV = parser;
+  try {
+    return await readDataset(file);
+  } finally {
+    if (before === undefined) delete process.env.KCONV_CSV;
+    else process.env.KCONV_CSV = before;
+  }
+}
 
 describe('real Kannada-MNIST files', () => {
   it.each([
@@ -58,7 +63,7 @@ describe('real Kannada-MNIST files', () => {
     ['test.csv', 1000, 'id'],
     ['Dig-MNIST.csv', 10240, 'label'],
   ] as const)('%s has %i rows with a %s header, values as a plain parse sees them', async (name, rows, header) => {
-    const ds = await readDataset(at(name), { cache: false });
+    const ds = await readDataset(at(name));
     expect(ds.n).toBe(rows);
     expect(ds.header).toBe(header);
     expect(ds.pixels.length).toBe(rows * 784);
@@ -75,47 +80,24 @@ describe('real Kannada-MNIST files', () => {
   });
 
   it('train.csv has 800 images of each digit', async () => {
-    const ds = await readDataset(at('train.csv'), { cache: false });
+    const ds = await readDataset(at('train.csv'));
     const counts = new Array(10).fill(0);
     for (const l of ds.labels!) counts[l]++;
     expect(counts).toEqual(new Array(10).fill(800));
   });
 
   it('test.csv has ids 0..999 and no labels', async () => {
-    const ds = await readDataset(at('test.csv'), { cache: false });
+    const ds = await readDataset(at('test.csv'));
     expect(ds.labels).toBeNull();
     expect(Array.from(ds.ids!)).toEqual(Array.from({ length: 1000 }, (_, i) => i));
   });
 
-  it('a warm (cached) read equals the cold read', async () => {
-    const cacheDir = path.join(tmp.dir, 'cache');
-    const infos: LoadInfo[] = [];
-    const onLoad = (i: LoadInfo) => infos.push(i);
-    const cold = await readDataset(at('Dig-MNIST.csv'), { cacheDir, onLoad });
-    const t0 = performance.now();
-    const warm = await readDataset(at('Dig-MNIST.csv'), { cacheDir, onLoad });
-    const warmMs = performance.now() - t0;
-    expect(infos.map((i) => i.source)).toEqual(['parse', 'cache']);
-    expectSame(warm, cold);
-    expect(warmMs).toBeLessThan(1000);
-  });
-
   it('the fast CSV path and csv-parse alone read every real file to the same bytes', async () => {
     for (const name of ['train.csv', 'val.csv', 'test.csv', 'Dig-MNIST.csv']) {
-      const fast = await readDataset(at(name), { cache: false, threads: 1, csvParser: 'fast' });
-      const general = await readDataset(at(name), { cache: false, threads: 1, csvParser: 'general' });
+      const fast = await readWith(at(name), 'fast');
+      const general = await readWith(at(name), 'general');
       expectSame(fast, general);
     }
-  });
-
-  const dist = fileURLToPath(new URL('../../dist/data/index.js', import.meta.url));
-  it.skipIf(!existsSync(dist))('a parallel read of the built reader equals a single-thread read', async () => {
-    const built = (await import(dist)) as typeof import('../../src/data/index.js');
-    let threads = 0;
-    const multi = flat(await built.readDataset(at('Dig-MNIST.csv'), { cache: false, threads: 2, onLoad: (i) => (threads = i.threads) }));
-    const single = await readDataset(at('Dig-MNIST.csv'), { cache: false, threads: 1 });
-    expect(threads).toBe(2);
-    expectSame(multi, single);
   });
 });
 

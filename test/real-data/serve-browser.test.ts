@@ -74,7 +74,7 @@ beforeAll(async () => {
   const t = await run(['train', dataFile('train.csv'), '--no-val', '--out', 'model.json']);
   expect(t.code, t.stderr).toBe(0);
   model = await loadModel(join(dir, 'model.json'));
-  ({ images: val } = await readDataset(dataFile('val.csv'), { cache: false }));
+  ({ images: val } = await readDataset(dataFile('val.csv')));
   const p = await run(['predict', dataFile('val.csv'), '--weights', 'model.json', '--probs']);
   const rows = p.stdout.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
   csvLabels = rows.map((r) => r[1]);

@@ -14,7 +14,7 @@ const ASSET = new URL('../../src/serve/public/digit-shapes.png', import.meta.url
 
 describe("the page's digit shapes", () => {
   it('are the rounded mean of train.csv’s images of each digit', async () => {
-    const { images } = await readDataset(dataFile('train.csv'), { cache: false });
+    const { images } = await readDataset(dataFile('train.csv'));
     const sums = new Float64Array(10 * 784);
     const counts = new Array(10).fill(0);
     for (let i = 0; i < images.n; i++) {

@@ -63,7 +63,7 @@ beforeAll(async () => {
   // A quick model that names its training file, so that fine-tunes replay it by default.
   const t = await runKconv(['train', dataFile('train.csv'), '--epochs', '3', '--out', 'model.json'], { cwd: dir, env: { XDG_CACHE_HOME: join(dir, 'cache') } });
   expect(t.code, t.stderr).toBe(0);
-  ({ images: dig } = await readDataset(dataFile('Dig-MNIST.csv'), { cache: false }));
+  ({ images: dig } = await readDataset(dataFile('Dig-MNIST.csv')));
   server = spawn(process.execPath, [KCONV, 'serve', '--weights', join(dir, 'model.json'), '--port', '0', '--collect', join(dir, 'mine')], { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
   server.stderr!.on('data', (d) => (err += d));
   url = await new Promise<string>((resolve, reject) => {
@@ -119,7 +119,7 @@ describe('kconv serve --collect in a real browser', () => {
     const counts = await page.locator('.teach-digit .count').allTextContents();
     expect(counts).toEqual(new Array(10).fill('2'));
     // The file holds exactly what the page prepared and the labels given.
-    const saved = await readDataset(join(dir, 'mine', 'samples.csv'), { cache: false });
+    const saved = await readDataset(join(dir, 'mine', 'samples.csv'));
     expect(Array.from(saved.images.labels!)).toEqual(rows.map((r) => dig.labels![r]));
     expect(Array.from(saved.images.pixels)).toEqual(inputs.flat());
 

@@ -25,7 +25,7 @@ let dir: string;
 
 beforeAll(async () => {
   dir = tempDir('kconv-threads-data-');
-  const { images } = await readDataset(dataFile('train.csv'), { cache: false });
+  const { images } = await readDataset(dataFile('train.csv'));
   data = { ...images, n: ROWS };
 });
 
