@@ -13,7 +13,7 @@ import { at, IMAGE_SCHEMA, type Explain } from './schemas.js';
 
 /**
  * POST /api/predict: request bodies → images → predictions, with every check a body from
- * anywhere needs: JSON by its schema (PREDICT_BODY, also for JSON found by sniffing bytes),
+ * anywhere needs: JSON by its schema (predictBody, also for JSON found by sniffing bytes),
  * pictures, CSV, a form's one file. Errors are HttpErrors: the status and a message for {"error": …}.
  */
 
