@@ -78,15 +78,21 @@ describe('kconv serve: the page', () => {
     // Every script and stylesheet the page names is served here: nothing from elsewhere.
     const refs = [...page.body.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1]).filter((r) => !r.startsWith('data:'));
     expect(refs).toEqual(['/assets/style.css', '/assets/teach.css', '/assets/app.js', '/api/samples.csv']);
-    const appJs = await app.inject('/assets/app.js');
-    const imports = [...appJs.body.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
-    expect(imports.sort()).toEqual(['./colors.js', './preprocess.js', './teach.js']);
-    for (const path of ['/assets/style.css', '/assets/colors.js', '/assets/teach.js', '/assets/teach.css']) expect((await app.inject(path)).statusCode).toBe(200);
-    // The page's script at least parses as a module (the browser test, in test:data, runs it).
-    const file = join(tempDir('kconv-page-'), 'app.mjs');
-    writeFileSync(file, appJs.body);
-    const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
-    expect(check.status, check.stderr).toBe(0);
+    // The page's modules: every one app.js imports, and every one they import, is served
+    // here and at least parses as a module (the browser test, in test:data, runs them).
+    const modules = new Set(['./app.js']);
+    const dir = tempDir('kconv-page-');
+    for (const name of modules) {
+      const js = await app.inject(`/assets/${name.slice(2)}`);
+      expect(js.statusCode, name).toBe(200);
+      for (const m of js.body.matchAll(/^import [^;]* from '([^']+)'/gm)) modules.add(m[1]);
+      const file = join(dir, name.replace('.js', '.mjs'));
+      writeFileSync(file, js.body);
+      const check = spawnSync(process.execPath, ['--check', file], { encoding: 'utf8' });
+      expect(check.status, `${name}: ${check.stderr}`).toBe(0);
+    }
+    expect([...modules].sort()).toEqual(['./app.js', './colors.js', './dom.js', './draw.js', './maps.js', './model.js', './pad.js', './predict.js', './preprocess.js', './results.js', './shapes.js', './teach.js', './upload.js']);
+    for (const path of ['/assets/style.css', '/assets/teach.css']) expect((await app.inject(path)).statusCode).toBe(200);
   });
 
   it('sends the page the very module the CLI preprocesses with (dist/image/preprocess.js)', async () => {

@@ -8,18 +8,14 @@ import { parseCsvBody, TooManyImages } from './csv-body.js';
 import { boundaryOf, filePart, MultipartError } from './multipart.js';
 import { CLASSES } from '../net/input.js';
 import type { Predictor } from './predictor.js';
+import { HttpError } from './http-error.js';
+import { at, IMAGE_SCHEMA, type Explain } from './schemas.js';
 
 /**
  * POST /api/predict: request bodies → images → predictions, with every check a body from
- * anywhere needs. Errors are HttpErrors: the status and a message for {"error": …}.
+ * anywhere needs: JSON by its schema (predictBody, also for JSON found by sniffing bytes),
+ * pictures, CSV, a form's one file. Errors are HttpErrors: the status and a message for {"error": …}.
  */
-
-export class HttpError extends Error {
-  /** `logged`: the line for the log was written already (a 5xx is logged once). */
-  constructor(readonly status: number, message: string, readonly logged = false) {
-    super(message);
-  }
-}
 
 /** Most images in one request (JSON or CSV). */
 export const MAX_IMAGES = 10_000;
@@ -44,41 +40,62 @@ export interface Images {
 
 const kind = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v === 'string' ? `"${v.length > 20 ? v.slice(0, 20) + '…' : v}" (a string)` : typeof v === 'object' ? 'an object' : String(v));
 
-/** Copies one image's 784 numbers into `out` at image `index`, checking each. */
-function readPixels(value: unknown, where: string, out: Uint8Array, index: number): void {
-  if (!Array.isArray(value)) throw new HttpError(400, `${where} is ${kind(value)}, not an array of 784 numbers: ${SHAPE_HINT}`);
-  if (value.length !== PIXELS) throw new HttpError(400, `${where} has ${value.length} numbers, not 784 (28×28): ${SHAPE_HINT}`);
-  const base = index * PIXELS;
-  for (let j = 0; j < PIXELS; j++) {
-    const v = value[j];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 255) {
-      throw new HttpError(400, `${where}[${j}] is ${kind(v)}: pixels are whole numbers 0 (background) … 255 (ink), as in the CSV files`);
-    }
-    out[base + j] = v;
-  }
+/** ?maps=1 (or true) adds each image's feature maps; 0 or false, or leaving it out, does not. */
+export const PREDICT_QUERY = { type: 'object', properties: { maps: { enum: ['1', '0', 'true', 'false'] } }, additionalProperties: false } as const;
+export const explainPredictQuery: Explain = (fault) =>
+  fault.keyword === 'additionalProperties'
+    ? new HttpError(400, `unknown query parameter "${String(fault.params.additionalProperty).slice(0, 40)}": the only one is maps=1`)
+    : new HttpError(400, 'maps must be 1 or 0');
+
+/** {"pixels": [784]} or {"images": [[784], …]}; nothing else. Checked in the order of allOf: fields, their count, their values. */
+export function predictBody(maxImages = MAX_IMAGES) {
+  return {
+    type: 'object',
+    allOf: [
+      { type: 'object', properties: { pixels: true, images: true }, additionalProperties: false },
+      { type: 'object', minProperties: 1, maxProperties: 1 },
+      { type: 'object', properties: { pixels: IMAGE_SCHEMA, images: { type: 'array', minItems: 1, maxItems: maxImages, items: IMAGE_SCHEMA } } },
+    ],
+  } as const;
 }
 
-/** {"pixels": [784]} or {"images": [[784], …]}; nothing else. */
-export function imagesFromJson(body: unknown, maxImages = MAX_IMAGES): Images {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError(400, `the JSON body is ${kind(body)}: ${SHAPE_HINT}`);
-  const keys = Object.keys(body);
-  const unknown = keys.find((k) => k !== 'pixels' && k !== 'images');
-  if (unknown !== undefined) throw new HttpError(400, `the JSON body has an unknown field "${unknown.slice(0, 40)}": ${SHAPE_HINT}`);
-  if (keys.length !== 1) throw new HttpError(400, `the JSON body needs exactly one of "pixels" and "images": ${SHAPE_HINT}`);
-  const o = body as { pixels?: unknown; images?: unknown };
-  if (keys[0] === 'pixels') {
-    const pixels = new Uint8Array(PIXELS);
-    readPixels(o.pixels, 'pixels', pixels, 0);
-    return { n: 1, pixels, ids: null };
-  }
-  const images = o.images;
-  if (!Array.isArray(images)) throw new HttpError(400, `images is ${kind(images)}, not an array of images: ${SHAPE_HINT}`);
-  if (images.length === 0) throw new HttpError(400, `images is empty: ${SHAPE_HINT}`);
-  if (images.length > maxImages) throw new HttpError(413, `images holds ${images.length} images, more than ${maxImages} in one request: split it`);
+/** The messages for a fault of predictBody(maxImages). */
+export function explainPredictBody(maxImages = MAX_IMAGES): Explain {
+  return (fault, body) => {
+    const { where, value, steps } = at(fault, body);
+    const { keyword } = fault;
+    if (steps.length === 0) {
+      if (keyword === 'additionalProperties') return new HttpError(400, `the JSON body has an unknown field "${String(fault.params.additionalProperty).slice(0, 40)}": ${SHAPE_HINT}`);
+      if (keyword === 'type') return new HttpError(400, `the JSON body is ${kind(body)}: ${SHAPE_HINT}`);
+      return new HttpError(400, `the JSON body needs exactly one of "pixels" and "images": ${SHAPE_HINT}`);
+    }
+    // Steps: ["images"] the list, ["pixels"] or ["images", i] an image, one more a pixel.
+    const depth = steps[0] === 'images' ? steps.length - 1 : steps.length;
+    if (depth === 0) {
+      const images = value as unknown[];
+      if (keyword === 'type') return new HttpError(400, `images is ${kind(value)}, not an array of images: ${SHAPE_HINT}`);
+      if (keyword === 'maxItems') return new HttpError(413, `images holds ${images.length} images, more than ${maxImages} in one request: split it`);
+      return new HttpError(400, `images is empty: ${SHAPE_HINT}`);
+    }
+    if (depth === 1) {
+      if (keyword === 'type') return new HttpError(400, `${where} is ${kind(value)}, not an array of 784 numbers: ${SHAPE_HINT}`);
+      return new HttpError(400, `${where} has ${(value as unknown[]).length} numbers, not 784 (28×28): ${SHAPE_HINT}`);
+    }
+    return new HttpError(400, `${where} is ${kind(value)}: pixels are whole numbers 0 (background) … 255 (ink), as in the CSV files`);
+  };
+}
+
+/** A JSON body that predictBody passed, as images. */
+export function imagesFromJson(body: unknown): Images {
+  const o = body as { pixels?: number[]; images?: number[][] };
+  const images = o.pixels ? [o.pixels] : o.images!;
   const pixels = new Uint8Array(images.length * PIXELS);
-  images.forEach((image, i) => readPixels(image, `images[${i}]`, pixels, i));
+  images.forEach((image, i) => pixels.set(image, i * PIXELS));
   return { n: images.length, pixels, ids: null };
 }
+
+/** JSON found in bytes (a generic type, a form's file): checked by the same schema, then read. */
+export type JsonImages = (json: unknown) => Images;
 
 /** A JSON body's text, parsed with JSON.parse's own message on a fault. */
 export function jsonFromText(text: string): unknown {
@@ -135,16 +152,16 @@ function looksLikeText(bytes: Buffer): boolean {
  * numbers; text is JSON when it starts with { or [, else CSV; other bytes go to the image
  * decoder, whose message names formats it knows of (GIF, WebP, …: convert them).
  */
-export async function imagesFromBytes(bytes: Buffer, maxImages = MAX_IMAGES, name?: string): Promise<Images> {
+export async function imagesFromBytes(bytes: Buffer, json: JsonImages, maxImages = MAX_IMAGES, name?: string): Promise<Images> {
   if (sniffImage(bytes) !== null || !looksLikeText(bytes)) return imagesFromPicture(bytes, name ?? 'the body');
   const text = bytes.toString('utf8').replace(/^\ufeff/, '');
   const first = /\S/.exec(text)?.[0];
-  if (first === '{' || first === '[') return imagesFromJson(jsonFromText(text), maxImages);
+  if (first === '{' || first === '[') return json(jsonFromText(text));
   return imagesFromCsv(bytes, maxImages, name ?? 'the CSV body');
 }
 
 /** The one file of a multipart/form-data body (curl -F file=@digit.png, a browser's FormData), by its bytes. */
-export async function imagesFromMultipart(body: Buffer, contentType: string, maxImages = MAX_IMAGES): Promise<Images> {
+export async function imagesFromMultipart(body: Buffer, contentType: string, json: JsonImages, maxImages = MAX_IMAGES): Promise<Images> {
   const boundary = boundaryOf(contentType);
   if (boundary === null) throw new HttpError(400, 'the multipart/form-data body has no boundary in its Content-Type: let the client set the header (curl -F file=@digit.png)');
   let part;
@@ -158,7 +175,26 @@ export async function imagesFromMultipart(body: Buffer, contentType: string, max
   if (part.bytes.length === 0) throw new HttpError(400, `${name} is empty: send a PNG or JPEG picture, JSON or a CSV`);
   // A file the client calls a picture is decoded as one, so that a wrong one is told so.
   const picture = part.type.startsWith('image/') || /\.(png|jpe?g|gif|webp|bmp|tiff?|heic|avif)$/i.test(part.filename ?? '');
-  return picture ? imagesFromPicture(part.bytes, name) : imagesFromBytes(part.bytes, maxImages, name);
+  return picture ? imagesFromPicture(part.bytes, name) : imagesFromBytes(part.bytes, json, maxImages, name);
+}
+
+/**
+ * A POST /api/predict body of any type, as images: by its type, or by its bytes when the
+ * type says nothing. JSON sent as application/json was checked by the route's schema.
+ */
+export async function imagesFromBody(contentType: string, body: unknown, json: JsonImages, maxImages = MAX_IMAGES): Promise<Images> {
+  const type = contentType.split(';')[0].trim().toLowerCase();
+  if (body === undefined || (Buffer.isBuffer(body) && body.length === 0)) {
+    throw new HttpError(400, `the request has no body: POST JSON (${SHAPE_HINT}), a PNG or JPEG image, or a Kaggle-layout CSV`);
+  }
+  if (type === 'application/json') return imagesFromJson(body);
+  const bytes = body as Buffer;
+  if (type === 'image/png' || type === 'image/jpeg') return imagesFromPicture(bytes);
+  if (type === 'text/csv') return imagesFromCsv(bytes, maxImages);
+  if (type === 'multipart/form-data') return imagesFromMultipart(bytes, contentType, json, maxImages);
+  if ((GENERIC_TYPES as readonly string[]).includes(type)) return imagesFromBytes(bytes, json, maxImages);
+  if (type.startsWith('image/')) throw new HttpError(415, `unsupported picture type "${type.slice(0, 60)}": kconv reads PNG and JPEG; convert it to PNG or JPEG`);
+  throw new HttpError(415, `unsupported content type "${type.slice(0, 60)}": POST /api/predict takes ${TYPES_HINT}`);
 }
 
 /** Float32 numbers as the shortest decimals that read back to the same value. */

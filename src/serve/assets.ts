@@ -17,9 +17,10 @@ export interface Asset {
 /** URL path → where the built file is, relative to dist/. */
 const FILES: Record<string, [string, string]> = {
   '/': ['serve/public/index.html', 'text/html; charset=utf-8'],
-  '/assets/app.js': ['serve/public/app.js', 'text/javascript; charset=utf-8'],
+  // The page's modules (app.js imports the others), one concern each.
+  ...Object.fromEntries(['app', 'dom', 'pad', 'draw', 'predict', 'upload', 'results', 'shapes', 'maps', 'model', 'teach'].map(
+    (name): [string, [string, string]] => [`/assets/${name}.js`, [`serve/public/${name}.js`, 'text/javascript; charset=utf-8']])),
   '/assets/style.css': ['serve/public/style.css', 'text/css; charset=utf-8'],
-  '/assets/teach.js': ['serve/public/teach.js', 'text/javascript; charset=utf-8'],
   '/assets/teach.css': ['serve/public/teach.css', 'text/css; charset=utf-8'],
   '/assets/preprocess.js': ['image/preprocess.js', 'text/javascript; charset=utf-8'],
   '/assets/colors.js': ['show/colors.js', 'text/javascript; charset=utf-8'],

@@ -5,9 +5,10 @@ import type { Images } from '../data/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { single } from '../model/ensemble.js';
 import { modelBytes, type ModelFile } from '../model/weights-file.js';
-import { HttpError } from './api.js';
+import { HttpError } from './http-error.js';
 import type { SampleStore } from './samples.js';
-import { SECURITY_HEADERS, serving, type Served } from './server.js';
+import { serving, type Served } from './served.js';
+import { SECURITY_HEADERS } from './transport.js';
 import { runFineTune, type Accuracies, type Progress } from './finetune-run.js';
 
 /**

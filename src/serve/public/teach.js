@@ -1,3 +1,4 @@
+// @ts-check
 // The teach panel of `kconv serve --collect DIR`: confirm or correct the digit just drawn
 // (buttons 0–9 or the keys 0–9), which posts its 784 prepared pixels and the label to
 // POST /api/samples (DIR/samples.csv); counts per digit, undo, download; fine-tune on the
@@ -5,17 +6,32 @@
 // accepting the fine-tuned model. Without --collect (GET /healthz says collect: false) the
 // panel stays hidden. app.js calls initTeach once with what the panel needs from the page.
 
-const KANNADA = '೦೧೨೩೪೫೬೭೮೯';
-const $ = (id) => document.getElementById(id);
+import { $, KANNADA, stats } from './dom.js';
+
+/**
+ * What the panel needs from the page (app.js).
+ * @typedef {{ input: () => ArrayLike<number> | null, predicted: () => number | null, clear: () => void, repredict: () => void }} Page
+ * @typedef {{ collecting: boolean, total: number, max: number, counts: number[], problem: string | null, removed?: number }} Samples
+ * @typedef {{ user: number | null, replay: number | null }} Accuracies
+ * @typedef {{ state: 'idle' | 'running' | 'done' | 'failed' | 'stopped', samples: number, replay: { file: string, images: number } | null,
+ *   epoch: number, epochs: number, loss: number | null, acc: number | null, seconds: number, before: Accuracies | null,
+ *   after: Accuracies | null, file: string | null, error: string | null }} Job
+ */
+
+/** @param {number | null | undefined} v */
 const pct = (v) => (v === null || v === undefined ? '–' : `${(v * 100).toFixed(1)}%`);
 
-/** For tests: the panel's state. */
+/**
+ * For tests: the panel's state.
+ * @type {{ samples: Samples | null, job: Job | null, serving: string, busy: boolean }}
+ */
 const state = { samples: null, job: null, serving: 'original', busy: false };
 
 /**
  * page.input(): the 784 prepared pixels of the drawing shown, or null;
  * page.predicted(): its predicted label, or null; page.clear(): a new drawing;
  * page.repredict(): predict the drawing again (after the served model changed).
+ * @param {Page} page
  */
 export async function initTeach(page) {
   let response;
@@ -29,11 +45,11 @@ export async function initTeach(page) {
   if (!response.ok) return;
   const panel = $('teach');
   panel.hidden = false;
-  window.kconv.teach = state;
+  stats.teach = state;
   buildButtons(page);
   showCounts(await response.json());
   document.addEventListener('keydown', (e) => {
-    const t = e.target;
+    const t = /** @type {HTMLInputElement} */ (e.target);
     // Keys typed into a field are the field's (the pen's slider takes none).
     const field = t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) || (t.tagName === 'INPUT' && !/^(range|file|button|checkbox)$/.test(t.type));
     if (e.ctrlKey || e.metaKey || e.altKey || field) return;
@@ -49,6 +65,7 @@ export async function initTeach(page) {
   follow();
 }
 
+/** @param {Page} page */
 function buildButtons(page) {
   const row = $('teach-digits');
   for (let k = 0; k < 10; k++) {
@@ -63,40 +80,53 @@ function buildButtons(page) {
   }
 }
 
+/** @param {string} text */
 function say(text, error = false) {
   $('teach-status').textContent = text;
   $('teach-status').classList.toggle('error', error);
 }
 
-/** A JSON request; the body, or null after saying the server's error. */
+/**
+ * A JSON request; the body, or null after saying the server's error.
+ * @param {string} method
+ * @param {string} url
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
 async function call(method, url, body) {
   let response;
   try {
     response = await fetch(url, body === undefined ? { method } : { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   } catch (error) {
-    say(`cannot reach kconv serve: ${error.message}`, true);
+    say(`cannot reach kconv serve: ${/** @type {Error} */ (error).message}`, true);
     return null;
   }
-  const json = await response.json().catch(() => ({ error: `HTTP ${response.status}` }));
+  const status = response.status;
+  const json = await response.json().catch(() => ({ error: `HTTP ${status}` }));
   if (!response.ok) {
-    say(json.error ?? `HTTP ${response.status}`, true);
+    say(json.error ?? `HTTP ${status}`, true);
     return null;
   }
   return json;
 }
 
+/** @param {Samples} s */
 function showCounts(s) {
   state.samples = s;
-  document.querySelectorAll('.teach-digit').forEach((b) => {
-    b.querySelector('.count').textContent = String(s.counts[Number(b.dataset.digit)]);
+  /** @type {NodeListOf<HTMLButtonElement>} */ (document.querySelectorAll('.teach-digit')).forEach((b) => {
+    /** @type {HTMLElement} */ (b.querySelector('.count')).textContent = String(s.counts[Number(b.dataset.digit)]);
     b.disabled = !s.collecting;
   });
   $('teach-total').textContent = `${s.total.toLocaleString('en')} of ${s.max.toLocaleString('en')} samples`;
-  $('teach-undo').disabled = !s.collecting || s.total === 0;
+  /** @type {HTMLButtonElement} */ ($('teach-undo')).disabled = !s.collecting || s.total === 0;
   $('teach-download').hidden = s.total === 0 && !s.problem;
   if (s.problem) say(`collecting is off: ${s.problem}`, true);
 }
 
+/**
+ * @param {Page} page
+ * @param {number} label
+ */
 async function teach(page, label) {
   if (state.busy || !state.samples?.collecting) return;
   const pixels = page.input();
@@ -107,6 +137,7 @@ async function teach(page, label) {
   state.busy = true;
   try {
     const was = page.predicted();
+    /** @type {Samples | null} */
     const s = await call('POST', '/api/samples', { pixels: Array.from(pixels), label });
     if (!s) return;
     showCounts(s);
@@ -118,6 +149,7 @@ async function teach(page, label) {
 }
 
 async function undo() {
+  /** @type {Samples | null} */
   const s = await call('DELETE', '/api/samples/last');
   if (!s) return;
   showCounts(s);
@@ -125,10 +157,12 @@ async function undo() {
 }
 
 async function fineTune() {
-  $('teach-finetune').disabled = true;
+  const button = /** @type {HTMLButtonElement} */ ($('teach-finetune'));
+  button.disabled = true;
+  /** @type {Job | null} */
   const j = await call('POST', '/api/finetune');
   if (!j) {
-    $('teach-finetune').disabled = false;
+    button.disabled = false;
     return;
   }
   showJob(j);
@@ -140,11 +174,12 @@ function follow() {
   events.addEventListener('status', (e) => showJob(JSON.parse(e.data)));
 }
 
+/** @param {Job} j */
 function showJob(j) {
   state.job = j;
   const running = j.state === 'running';
-  $('teach-finetune').disabled = running;
-  const bar = $('teach-progress');
+  /** @type {HTMLButtonElement} */ ($('teach-finetune')).disabled = running;
+  const bar = /** @type {HTMLProgressElement} */ ($('teach-progress'));
   bar.hidden = j.state === 'idle';
   bar.max = Math.max(1, j.epochs);
   bar.value = j.epoch;
@@ -157,9 +192,10 @@ function showJob(j) {
   }[j.state];
   $('teach-job').textContent = line;
   $('teach-job').classList.toggle('error', j.state === 'failed');
-  const table = $('teach-compare');
+  const table = /** @type {HTMLTableElement} */ ($('teach-compare'));
   table.hidden = !j.before;
   if (j.before) {
+    /** @type {[string, number | null, number | null | undefined][]} */
     const rows = [
       ['your held-out digits', j.before.user, j.after?.user],
       [j.replay ? `${j.replay.file} (validation split)` : 'replay (none)', j.before.replay, j.after?.replay],
@@ -167,7 +203,9 @@ function showJob(j) {
     table.tBodies[0].replaceChildren(...rows.map(([what, b, a]) => {
       const tr = document.createElement('tr');
       const change = a === undefined || a === null || b === null ? '' : `${a >= b ? '+' : ''}${((a - b) * 100).toFixed(1)}`;
-      for (const [text, cls] of [[what, ''], [pct(b), 'num'], [pct(a), 'num'], [change, `num ${a < b ? 'worse' : 'better'}`]]) {
+      // A missing side compares as the page always did (null → 0, undefined → NaN: "better").
+      const worse = /** @type {number} */ (a) < /** @type {number} */ (b);
+      for (const [text, cls] of [[what, ''], [pct(b), 'num'], [pct(a), 'num'], [change, `num ${worse ? 'worse' : 'better'}`]]) {
         const td = document.createElement('td');
         td.textContent = text;
         td.className = cls;
@@ -179,6 +217,10 @@ function showJob(j) {
   $('teach-accept').hidden = j.state !== 'done' || state.serving === 'finetuned';
 }
 
+/**
+ * @param {Page} page
+ * @param {'finetuned' | 'original'} model
+ */
 async function use(page, model) {
   const r = await call('POST', '/api/model/use', { model });
   if (!r) return;
