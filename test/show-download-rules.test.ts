@@ -3,42 +3,33 @@
  * comes to (download/outcome.ts), checked directly, without spawning the CLI.
  */
 import { describe, expect, it } from 'vitest';
-import { DataError, UsageError } from '../src/errors.js';
+import { DataError } from '../src/errors.js';
 import type { DownloadReport, FileOutcome } from '../src/download/download.js';
 import { failureSummary, unreachable } from '../src/download/outcome.js';
 import { showMode } from '../src/show/mode.js';
 import { checkRow, curvesPicture, filterLayers, filtersPicture, mistakesCaption } from '../src/show/pictures.js';
+import { usageMessage } from './helpers/refusal.js';
 import { modelOf, randomImages } from './helpers/models.js';
-
-const refusal = (f: () => unknown) => {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a UsageError');
-};
 
 describe('kconv show: which picture', () => {
   it('picks the mode, and refuses options that do not fit it in one line', () => {
     expect(showMode('val.csv', {})).toBe('digit');
     expect(showMode(undefined, { filters: true, out: 'f.png', layer: '2' })).toBe('filters');
     expect(showMode('val.csv', { mistakes: true, out: 'm.PNG', limit: 3 })).toBe('mistakes');
-    expect(refusal(() => showMode(undefined, { filters: true, curves: true, out: 'x.png' }))).toBe('--filters and --curves draw different pictures: give one of them at a time');
-    expect(refusal(() => showMode('v.csv', { curves: true, out: 'c.png' }))).toBe('--curves draws from the weights file alone: leave out the data file "v.csv"');
-    expect(refusal(() => showMode(undefined, { row: 3 }))).toMatch(/^--row picks an image of a data file/);
-    expect(refusal(() => showMode(undefined, {}))).toMatch(/^nothing to show/);
-    expect(refusal(() => showMode('v.csv', { limit: 3 }))).toBe('--limit goes with --mistakes (how many mistakes to draw)');
-    expect(refusal(() => showMode(undefined, { filters: true }))).toBe('--filters draws a picture: give the file to write it to, e.g. --out filters.png');
-    expect(refusal(() => showMode('v.csv', { out: 'd.jpg' }))).toMatch(/^--out writes a PNG picture/);
+    expect(usageMessage(() => showMode(undefined, { filters: true, curves: true, out: 'x.png' }))).toBe('--filters and --curves draw different pictures: give one of them at a time');
+    expect(usageMessage(() => showMode('v.csv', { curves: true, out: 'c.png' }))).toBe('--curves draws from the weights file alone: leave out the data file "v.csv"');
+    expect(usageMessage(() => showMode(undefined, { row: 3 }))).toMatch(/^--row picks an image of a data file/);
+    expect(usageMessage(() => showMode(undefined, {}))).toMatch(/^nothing to show/);
+    expect(usageMessage(() => showMode('v.csv', { limit: 3 }))).toBe('--limit goes with --mistakes (how many mistakes to draw)');
+    expect(usageMessage(() => showMode(undefined, { filters: true }))).toBe('--filters draws a picture: give the file to write it to, e.g. --out filters.png');
+    expect(usageMessage(() => showMode('v.csv', { out: 'd.jpg' }))).toMatch(/^--out writes a PNG picture/);
   });
 
   it('draws every conv layer of a small net, the first of a large one with a note, and --layer N or all when told', () => {
     const small = modelOf('conv4k3,relu,pool2,conv8k3,relu,dense10');
     expect(filterLayers(small.net, undefined, 's.json')).toEqual({ layers: [0, 1], note: null });
     expect(filterLayers(small.net, '2', 's.json')).toEqual({ layers: [1], note: null });
-    expect(refusal(() => filterLayers(small.net, '3', 's.json'))).toBe('--layer 3: s.json has 2 conv layers; give a number from 1 to 2, or all');
+    expect(usageMessage(() => filterLayers(small.net, '3', 's.json'))).toBe('--layer 3: s.json has 2 conv layers; give a number from 1 to 2, or all');
     const large = modelOf('conv32k3p1,relu,pool2,conv64k3p1,relu,pool2,dense10');
     const picked = filterLayers(large.net, undefined, 'l.json');
     expect(picked.layers).toEqual([0]);
@@ -46,14 +37,14 @@ describe('kconv show: which picture', () => {
     expect(filterLayers(large.net, 'all', 'l.json').layers).toEqual([0, 1]);
     expect(filtersPicture(large, 'l.json', '2').what).toBe('the filters of conv layer 2 of 2');
     expect(filtersPicture(small, 's.json', undefined).what).toBe('the filters of 2 conv layers');
-    expect(refusal(() => filtersPicture(modelOf('flatten,dense10'), 'd.json', undefined))).toMatch(/has no conv layers/);
+    expect(usageMessage(() => filtersPicture(modelOf('flatten,dense10'), 'd.json', undefined))).toMatch(/has no conv layers/);
     expect(() => curvesPicture(small, 's.json')).toThrow(/training/);
   });
 
   it('checks the row asked for, and a blank picture; says how many mistakes a picture shows', () => {
     const images = randomImages(3, 1);
     expect(() => checkRow(images, 2, 'v.csv')).not.toThrow();
-    expect(refusal(() => checkRow(images, 3, 'v.csv'))).toBe('--row 3 is out of range: v.csv has 3 images, rows 0 to 2 (rows count from 0)');
+    expect(usageMessage(() => checkRow(images, 3, 'v.csv'))).toBe('--row 3 is out of range: v.csv has 3 images, rows 0 to 2 (rows count from 0)');
     expect(() => checkRow(images, 1, 'pics', [1], ['a.png', 'b.png', 'c.png'])).toThrow(DataError);
     expect(mistakesCaption(0, 10, 0)).toBe('a note that there are no mistakes');
     expect(mistakesCaption(1, 10, 1)).toBe('1 mistake of 10');

@@ -17,6 +17,7 @@ import { claimOutputs, planTraining, ready, recordedThreads } from '../src/train
 import { freshOptions, type TrainRequest, type Typed } from '../src/train/request.js';
 import { resumeNote, resumeOptions, resumePoint } from '../src/train/resume.js';
 import { tempDir } from './helpers/digits.js';
+import { usageMessage } from './helpers/refusal.js';
 import { modelOf } from './helpers/models.js';
 
 const ARCH = 'conv4k3,relu,pool2,dense10';
@@ -44,16 +45,6 @@ function checkpoint(done: number, epochs = 4, extra: Partial<TrainingRecord> = {
   };
 }
 
-const usage = (f: () => unknown) => {
-  try {
-    f();
-  } catch (error) {
-    expect(error).toBeInstanceOf(UsageError);
-    return (error as Error).message;
-  }
-  throw new Error('expected a UsageError');
-};
-
 describe('a new run (freshOptions)', () => {
   it('takes the recipe, with the options typed winning; a changed optimizer brings its own default rate', () => {
     const best = freshOptions({ ...DEFAULTS, recipe: 'best' });
@@ -67,8 +58,8 @@ describe('a new run (freshOptions)', () => {
   });
 
   it('refuses --save-best with nothing to validate on, and an architecture that does not end in ten scores', () => {
-    expect(usage(() => freshOptions({ ...DEFAULTS, saveBest: true, val: false }))).toContain('with --no-val there is none');
-    expect(usage(() => freshOptions({ ...DEFAULTS, saveBest: true, valSplit: 0 }))).toContain('with --val-split 0 no images are held out');
+    expect(usageMessage(() => freshOptions({ ...DEFAULTS, saveBest: true, val: false }))).toContain('with --no-val there is none');
+    expect(usageMessage(() => freshOptions({ ...DEFAULTS, saveBest: true, valSplit: 0 }))).toContain('with --val-split 0 no images are held out');
     expect(() => freshOptions({ ...DEFAULTS, arch: 'conv4k3,relu,pool2,dense7' })).toThrow(/must be dense10/);
   });
 });
@@ -95,7 +86,7 @@ describe('a resumed run (resumeOptions)', () => {
 
   it('accepts a fixed option typed with the value it already has, and refuses one that would change it, naming the old value', () => {
     expect(resumeOptions(asked({ batchSize: 16, seed: 7, limit: 300, ema: 0.99 }).request, asked({ batchSize: 16, seed: 7, limit: 300, ema: 0.99 }).typed, 'ck.json', checkpoint(1)).batchSize).toBe(16);
-    const refused = (typed: Partial<TrainRequest>) => usage(() => resumeOptions(asked(typed).request, asked(typed).typed, 'ck.json', checkpoint(1)));
+    const refused = (typed: Partial<TrainRequest>) => usageMessage(() => resumeOptions(asked(typed).request, asked(typed).typed, 'ck.json', checkpoint(1)));
     expect(refused({ batchSize: 32 })).toBe('--batch-size cannot change when resuming: ck.json was trained with batch size 16, and the batches after it depend on it; leave --batch-size out, or start a new run without --resume');
     expect(refused({ seed: 1 })).toContain('seed 7');
     expect(refused({ limit: 100 })).toContain('--limit 300');
@@ -113,11 +104,11 @@ describe('a resumed run (resumeOptions)', () => {
 
   it('refuses a file with no training record, one trained to its target, and --save-best without validation', () => {
     const plain = modelOf(ARCH);
-    expect(usage(() => resumeOptions(DEFAULTS, () => false, 'w.json', plain))).toBe('w.json: has no training record to resume from (was it written by kconv train?)');
-    expect(usage(() => resumeOptions(DEFAULTS, () => false, 'ck.json', checkpoint(4)))).toBe('ck.json: already trained for 4 epochs; give --epochs N with N > 4 to train more');
+    expect(usageMessage(() => resumeOptions(DEFAULTS, () => false, 'w.json', plain))).toBe('w.json: has no training record to resume from (was it written by kconv train?)');
+    expect(usageMessage(() => resumeOptions(DEFAULTS, () => false, 'ck.json', checkpoint(4)))).toBe('ck.json: already trained for 4 epochs; give --epochs N with N > 4 to train more');
     expect(resumeOptions({ ...DEFAULTS, epochs: 5 }, (o) => o === 'epochs', 'ck.json', checkpoint(4)).epochs).toBe(5);
     const noVal = checkpoint(1, 4, { validation: { kind: 'none' } });
-    expect(usage(() => resumeOptions({ ...DEFAULTS, saveBest: true }, (o) => o === 'saveBest', 'ck.json', noVal))).toContain('ck.json was trained without validation');
+    expect(usageMessage(() => resumeOptions({ ...DEFAULTS, saveBest: true }, (o) => o === 'saveBest', 'ck.json', noVal))).toContain('ck.json was trained without validation');
   });
 
   it('says where it picks up: after the last epoch, or inside the stopped one', () => {
@@ -138,9 +129,9 @@ describe('a fine-tune (initOptions)', () => {
 
   it('refuses another net, --ensemble, and freezing every layer', () => {
     const init = modelOf(ARCH);
-    expect(usage(() => initOptions({ ...DEFAULTS, arch: 'default' }, (o) => o === 'arch', 'b.json', init))).toMatch(/^--arch default conflicts with --init b\.json/);
-    expect(usage(() => initOptions({ ...DEFAULTS, ensemble: 2 }, () => false, 'b.json', init))).toMatch(/^--ensemble trains new models/);
-    expect(usage(() => initOptions({ ...DEFAULTS, freeze: 2 }, () => false, 'b.json', init))).toContain('give --freeze 0 to 1');
+    expect(usageMessage(() => initOptions({ ...DEFAULTS, arch: 'default' }, (o) => o === 'arch', 'b.json', init))).toMatch(/^--arch default conflicts with --init b\.json/);
+    expect(usageMessage(() => initOptions({ ...DEFAULTS, ensemble: 2 }, () => false, 'b.json', init))).toMatch(/^--ensemble trains new models/);
+    expect(usageMessage(() => initOptions({ ...DEFAULTS, freeze: 2 }, () => false, 'b.json', init))).toContain('give --freeze 0 to 1');
   });
 });
 
