@@ -6,7 +6,6 @@
 import { STDIN, type Images } from '../data/index.js';
 import { describeAugmentation, isAugmenting } from '../augment/augment.js';
 import { trainEnsemble } from '../train/ensemble.js';
-import { accuracyBefore } from '../train/init.js';
 import type { TrainingPlan } from '../train/plan.js';
 import { resumePoint } from '../train/resume.js';
 import type { FileTrainOptions, TrainEvents } from '../train/trainer.js';
@@ -14,12 +13,15 @@ import { newBar } from './bar.js';
 import { commandLine } from './invocation.js';
 import type { Io } from './output.js';
 import { progressLine } from './progress.js';
-import type { TrainFlags } from './train.js';
+import type { ReadFlags } from './inputs.js';
 
-const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2)}%`);
+/** What the lines need of kconv train's options: --json, and how the data was read (for the resume command). */
+type ReportFlags = ReadFlags & { json?: boolean };
+
+export const pct = (x: number | null) => (x === null ? '   -  ' : `${(x * 100).toFixed(2)}%`);
 
 /** Trains the plan's models with their progress on stderr; the exit code (130 when stopped by a signal). */
-export async function trainWithProgress(file: string, data: Images, valData: Images | null, plan: TrainingPlan, flags: TrainFlags, io: Io): Promise<number> {
+export async function trainWithProgress(file: string, data: Images, valData: Images | null, plan: TrainingPlan, flags: ReportFlags, io: Io): Promise<number> {
   const { manifest, members } = plan;
   const k = members.length;
   const bars: (() => void)[] = [];
@@ -46,9 +48,9 @@ export async function trainWithProgress(file: string, data: Images, valData: Ima
         io.err(`kconv: stopped; checkpoint saved to ${r.checkpoint}. Resume with: ${resumeCommand(file, r.checkpoint, flags)}\n`);
         return 130;
       }
+      const { out, saveBest } = single.opts;
       const last = r.history[r.history.length - 1];
-      const opts = single.opts;
-      if (!flags.json) io.out(`saved ${opts.saveBest ? `${opts.out} (best epoch) and ${r.checkpoint} (last)` : opts.out}: ${r.history.length} epochs in ${seconds} s${last?.valAcc != null ? `, val acc ${pct(last.valAcc)}` : ''}\n`);
+      if (!flags.json) io.out(`saved ${saveBest ? `${out} (best epoch) and ${r.checkpoint} (last)` : out}: ${r.history.length} epochs in ${seconds} s${last?.valAcc != null ? `, val acc ${pct(last.valAcc)}` : ''}\n`);
       return finalSignal(io, signals.signal(), `${r.checkpoint} is complete (${r.history.length} epochs)`);
     }
     if (result.stopped) {
@@ -80,18 +82,8 @@ function finalSignal(io: Io, signal: NodeJS.Signals | null, complete: string): n
   return 130;
 }
 
-/** Before a fine-tune: where the init model stands on the validation images, to compare with the epochs' lines. */
-export function fineTuneLine(opts: FileTrainOptions, data: Images, valData: Images | null): string {
-  const init = opts.init!;
-  const acc = accuracyBefore(opts, data, valData);
-  const before = acc !== null ? `, val acc ${pct(acc)} before fine-tuning` : '';
-  const frozen = opts.freeze ? `, the first ${opts.freeze} layer${opts.freeze === 1 ? '' : 's'} with parameters frozen` : '';
-  const replay = opts.replay ? `, replaying ${opts.replay.ratio} image${opts.replay.ratio === 1 ? '' : 's'} of ${opts.replay.file} per image` : '';
-  return `kconv: fine-tuning ${init.file} (${init.model.arch})${frozen}${replay}${before}\n`;
-}
-
 /** The command that resumes this run, as the user started kconv (npx kconv, kconv, …), with the options needed to read the data again. */
-function resumeCommand(file: string, checkpoint: string, flags: TrainFlags): string {
+function resumeCommand(file: string, checkpoint: string, flags: ReportFlags): string {
   const reading = [
     ...(flags.labels !== undefined ? ['--labels', flags.labels] : []),
     ...(flags.skipBadRows ? ['--skip-bad-rows'] : []),
@@ -125,7 +117,7 @@ function watchSignals(io: Io, clearBars: () => void): { signal: () => NodeJS.Sig
 
 /** One model's progress: the banner, a bar on a terminal, a line per epoch (and with --json a JSON line on stdout, carrying `extra`). */
 function progressEvents(
-  file: string, n: number, opts: FileTrainOptions, flags: TrainFlags, io: Io, stop: () => boolean,
+  file: string, n: number, opts: FileTrainOptions, flags: ReportFlags, io: Io, stop: () => boolean,
   label: string, extra: Record<string, unknown>,
 ): { events: TrainEvents; stopBar: () => void } {
   const columns = io.errColumns ?? (() => 80);

@@ -7,12 +7,13 @@ import { MAX_ELASTIC } from '../augment/augment.js';
 import { RECIPES } from '../train/recipes.js';
 import { claimOutputs, planTraining, ready, recordedThreads, type TrainingPlan } from '../train/plan.js';
 import type { TrainRequest, Typed } from '../train/request.js';
+import { accuracyBefore } from '../train/init.js';
 import { checkReplay, unreadableReplay } from '../train/resume.js';
-import { dataFingerprint } from '../train/trainer.js';
+import { dataFingerprint, type FileTrainOptions } from '../train/trainer.js';
 import { readData, refuseStdinTwice, type ReadFlags } from './inputs.js';
 import { nonNegativeInt, number, oneOf, positiveInt, withReadOptions } from './options.js';
 import type { Io } from './output.js';
-import { fineTuneLine, trainWithProgress } from './train-progress.js';
+import { pct, trainWithProgress } from './train-progress.js';
 import { threadsToUse } from './threads.js';
 
 /** The options of kconv train: the request (train/request.ts), how to read the data, and how to report. */
@@ -118,4 +119,14 @@ async function readReplay(plan: TrainingPlan, flags: TrainFlags, io: Io): Promis
   }
   checkReplay(file, flags.resume, recorded, dataFingerprint(data.file, data.images));
   return { images: data.images, file: data.file };
+}
+
+/** Before a fine-tune: where the init model stands on the validation images, to compare with the epochs' lines. */
+function fineTuneLine(opts: FileTrainOptions, data: Images, valData: Images | null): string {
+  const init = opts.init!;
+  const acc = accuracyBefore(opts, data, valData);
+  const before = acc !== null ? `, val acc ${pct(acc)} before fine-tuning` : '';
+  const frozen = opts.freeze ? `, the first ${opts.freeze} layer${opts.freeze === 1 ? '' : 's'} with parameters frozen` : '';
+  const replay = opts.replay ? `, replaying ${opts.replay.ratio} image${opts.replay.ratio === 1 ? '' : 's'} of ${opts.replay.file} per image` : '';
+  return `kconv: fine-tuning ${init.file} (${init.model.arch})${frozen}${replay}${before}\n`;
 }
