@@ -5,9 +5,9 @@ import {
   DEFAULT_TIMEOUT_MS,
   downloadKannada,
   type DownloadEvent,
-  type FileOutcome,
   type InternalDownloadOptions,
 } from '../download/index.js';
+import { failureSummary, unreachable } from '../download/outcome.js';
 import { newBar, type Bar } from './bar.js';
 import { number } from './options.js';
 import type { Io } from './output.js';
@@ -63,21 +63,16 @@ export function downloadCommand(io: Io, setExit: (code: number) => void, interna
         for (const csv of report.csvs) {
           if (csv.status === 'written' || csv.status === 'present') io.out(`${csv.path}: ${csv.rows} images, labelled\n`);
         }
-        const unreachable = sameReason(report.files);
-        if (unreachable && !flags.verbose) {
+        const down = unreachable(report);
+        if (down && !flags.verbose) {
           // Offline, or the source is down: one line, not one per file with its URL.
-          const where = report.source.startsWith('http') ? new URL(report.source).host : report.source;
-          io.err(`kconv: none of the ${unreachable.count} files could be fetched from ${where}: ${unreachable.reason}; run kconv download again once it can be reached, or fetch from elsewhere with --mirror <URL or folder> (--verbose lists each file's URL)\n`);
+          io.err(`kconv: none of the ${down.count} files could be fetched from ${down.where}: ${down.reason}; run kconv download again once it can be reached, or fetch from elsewhere with --mirror <URL or folder> (--verbose lists each file's URL)\n`);
           setExit(1);
           return;
         }
         for (const line of report.failures) io.err(`kconv: ${line}\n`);
-        if (report.failures.length > 0) {
-          const failedFiles = report.files.filter((f) => f.status === 'failed').length;
-          const what = [
-            failedFiles > 0 ? `${failedFiles} of ${report.files.length} files failed` : '',
-            report.csvs.some((c) => c.status === 'failed') ? `${report.csvs.filter((c) => c.status === 'failed').length} CSV file(s) could not be made` : '',
-          ].filter(Boolean).join(', ');
+        const what = failureSummary(report);
+        if (what !== null) {
           io.err(`kconv: ${what}; what succeeded is kept. Run kconv download again to retry (verified files are skipped)\n`);
           setExit(1);
         } else {
@@ -89,15 +84,6 @@ export function downloadCommand(io: Io, setExit: (code: number) => void, interna
         process.off('SIGTERM', onSignal);
       }
     });
-}
-
-/** When every file was tried and failed for the same reason (no file was fetched): that reason. */
-function sameReason(files: readonly FileOutcome[]): { reason: string; count: number } | null {
-  const failed = files.filter((f) => f.status === 'failed');
-  if (failed.length < 2 || failed.length !== files.length) return null;
-  const reasons = new Set(failed.map((f) => f.reason));
-  const [reason] = reasons;
-  return reasons.size === 1 && reason !== undefined && !/^blob id mismatch/.test(reason) ? { reason, count: failed.length } : null;
 }
 
 /** A bar per transfer on a terminal; plain lines otherwise. Finished steps are always one line each. */

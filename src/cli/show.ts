@@ -1,19 +1,18 @@
 import { Command } from 'commander';
 import { PIXELS } from '../data/index.js';
-import { DataError, UsageError } from '../errors.js';
-import { BLANK_MESSAGE, type ImageFiles } from '../image/index.js';
+import { DataError } from '../errors.js';
+import type { ImageFiles } from '../image/index.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { checkOutput } from '../io/output-check.js';
 import { loadWeights, type Ensemble } from '../model/ensemble.js';
-import type { ModelFile } from '../model/weights-file.js';
 import { predict } from '../predict/predict.js';
-import { activations, convLayers } from '../show/activations.js';
+import { activations } from '../show/activations.js';
 import type { Canvas } from '../show/canvas.js';
-import { historyOf, renderCurves } from '../show/curves.js';
 import { renderDigitView } from '../show/digit-view.js';
-import { renderFilters } from '../show/filters.js';
 import { baseName } from '../show/layout.js';
 import { renderMistakes } from '../show/mistakes.js';
+import { DEFAULT_MISTAKES_LIMIT, showMode, type ShowRequest } from '../show/mode.js';
+import { archLine, checkRow, curvesPicture, filtersPicture, mistakesCaption } from '../show/pictures.js';
 import { encodePng } from '../show/png.js';
 import { terminalView } from '../show/terminal.js';
 import { argMax } from '../tensor/tensor.js';
@@ -24,87 +23,18 @@ import type { Io } from './output.js';
 import { threadsToUse } from './threads.js';
 import { firstMemberNote, modelTitle, namedWeights, WEIGHTS_HELP } from './weights.js';
 
-interface ShowFlags {
-  weights: string;
-  row?: number;
-  out?: string;
-  filters?: boolean;
-  curves?: boolean;
-  mistakes?: boolean;
-  limit?: number;
-  layer?: string;
-}
-
-type Mode = 'digit' | 'filters' | 'curves' | 'mistakes';
-
-export const DEFAULT_MISTAKES_LIMIT = 100;
-
-/** Which picture the options ask for; a UsageError when they do not fit together. */
-export function showMode(file: string | undefined, flags: Omit<ShowFlags, 'weights'>): Mode {
-  const picked = (['filters', 'curves', 'mistakes'] as const).filter((m) => flags[m]);
-  if (picked.length > 1) throw new UsageError(`--${picked.join(' and --')} draw different pictures: give one of them at a time`);
-  const mode = (picked[0] ?? 'digit') as Mode;
-  if ((mode === 'filters' || mode === 'curves') && file !== undefined) {
-    throw new UsageError(`--${mode} draws from the weights file alone: leave out the data file "${file}"`);
-  }
-  if (mode === 'mistakes' && file === undefined) {
-    throw new UsageError('--mistakes needs a labelled data file, e.g. kconv show val.csv --mistakes --out mistakes.png');
-  }
-  if (mode === 'digit' && file === undefined) {
-    throw new UsageError(flags.row !== undefined
-      ? '--row picks an image of a data file: give the file too, e.g. kconv show val.csv --row 3'
-      : 'nothing to show: give a data file (kconv show val.csv --row 3), or --filters, --curves or --mistakes with --out');
-  }
-  if (flags.row !== undefined && mode !== 'digit') throw new UsageError(`--row picks the one image to show: it does not go with --${mode}`);
-  if (flags.limit !== undefined && mode !== 'mistakes') throw new UsageError('--limit goes with --mistakes (how many mistakes to draw)');
-  if (flags.layer !== undefined && mode !== 'filters') throw new UsageError('--layer goes with --filters (which conv layer\'s filters to draw)');
-  if (mode !== 'digit' && flags.out === undefined) throw new UsageError(`--${mode} draws a picture: give the file to write it to, e.g. --out ${mode}.png`);
-  if (flags.out !== undefined && !/\.png$/i.test(flags.out)) throw new UsageError(`--out writes a PNG picture: give a file name ending in .png, not "${flags.out}"`);
-  return mode;
-}
+type ShowFlags = ShowRequest & { weights: string };
 
 async function writePicture(io: Io, out: string, canvas: Canvas, what: string): Promise<void> {
   await writeFileAtomic(out, encodePng(canvas));
   io.err(`wrote ${out} (${canvas.width}×${canvas.height}): ${what}\n`);
 }
 
-/** The conv layers to draw (0-based among them): --layer N, --layer all, or by default all of a small net and the first of a large one. */
-export function filterLayers(net: ModelFile['net'], layer: string | undefined, weightsFile: string): { layers: number[]; note: string | null } {
-  const convs = convLayers(net);
-  const all = convs.map((_, i) => i);
-  if (layer === 'all') return { layers: all, note: null };
-  if (layer !== undefined) {
-    const k = /^\d+$/.test(layer) ? Number(layer) : NaN;
-    if (!(k >= 1 && k <= convs.length)) {
-      throw new UsageError(`--layer ${layer}: ${weightsFile} has ${convs.length} conv layer${convs.length === 1 ? '' : 's'}; give a number from 1 to ${convs.length}, or all`);
-    }
-    return { layers: [k - 1], note: null };
-  }
-  const tiles = convs.reduce((sum, { conv }) => sum + conv.outChannels * conv.inChannels, 0);
-  if (tiles <= MAX_DEFAULT_TILES || convs.length === 1) return { layers: all, note: null };
-  return {
-    layers: [0],
-    note: `kconv: the network has ${convs.length} conv layers with ${tiles.toLocaleString('en-US')} filter tiles in all: drawing conv1; --layer N draws conv layer N, --layer all every one\n`,
-  };
-}
-
-/** Above this many filter tiles (filters × input channels) --filters draws only the first conv layer unless told. */
-const MAX_DEFAULT_TILES = 512;
-
-/** How pictures name the model: its architecture, or for an ensemble its size and the member whose maps are drawn. */
-function archLine(e: Ensemble): string {
-  const first = e.members[0].arch;
-  return e.members.length === 1 ? first : `mean of ${e.members.length} models; maps of model 1, ${first}`;
-}
-
 async function showDigit(io: Io, paths: string[], ensemble: Ensemble, flags: ShowFlags): Promise<void> {
   const read = await readInputs(paths, {}, io, { requireRows: true });
   const { images: data, file: name, names } = read;
   const row = flags.row ?? 0;
-  if (row >= data.n) {
-    throw new UsageError(`--row ${row} is out of range: ${name} has ${data.n} image${data.n === 1 ? '' : 's'}, rows 0 to ${data.n - 1} (rows count from 0)`);
-  }
-  if ((read as Partial<ImageFiles>).blank?.includes(row)) throw new DataError(`${names![row]}: ${BLANK_MESSAGE}`, names![row]);
+  checkRow(data, row, name, (read as Partial<ImageFiles>).blank, names);
   const model = ensemble.members[0];
   const pixels = data.pixels.subarray(row * PIXELS, (row + 1) * PIXELS);
   const label = data.labels ? data.labels[row] : null;
@@ -142,10 +72,7 @@ async function showMistakes(io: Io, paths: string[], ensemble: Ensemble, flags: 
   });
   const count = layout.mistakes.length;
   if (count === 0) io.err(`kconv: no mistakes: all ${data.n} images of ${name} are classified correctly\n`);
-  const what = count === 0
-    ? 'a note that there are no mistakes'
-    : `${count} mistake${count === 1 ? '' : 's'} of ${data.n}${count > layout.cells.length ? `, the first ${layout.cells.length} drawn (--limit)` : ''}`;
-  await writePicture(io, flags.out!, canvas, what);
+  await writePicture(io, flags.out!, canvas, mistakesCaption(count, data.n, layout.cells.length));
 }
 
 export function showCommand(io: Io, setExit: (code: number) => void): Command {
@@ -191,21 +118,16 @@ export function showCommand(io: Io, setExit: (code: number) => void): Command {
         case 'filters': {
           const memberNote = firstMemberNote(ensemble, 'the filters drawn');
           if (memberNote) io.err(memberNote);
-          const convs = convLayers(model.net).length;
-          if (convs === 0) throw new UsageError(`${weightsFile}: the network (${model.arch}) has no conv layers, so it has no filters to draw`);
-          const { layers, note } = filterLayers(model.net, flags.layer, weightsFile);
-          if (note) io.err(note);
-          const { canvas } = renderFilters(model.net, weightsFile, model.arch, { layers });
-          const what = layers.length === convs ? `the filters of ${convs} conv layer${convs === 1 ? '' : 's'}` : `the filters of conv layer ${layers[0] + 1} of ${convs}`;
+          const { canvas, what, note } = filtersPicture(model, weightsFile, flags.layer);
+          if (note) io.err(`kconv: ${note}\n`);
           await writePicture(io, flags.out!, canvas, what);
           break;
         }
         case 'curves': {
           const memberNote = firstMemberNote(ensemble, 'the training curves drawn');
           if (memberNote) io.err(memberNote);
-          const history = historyOf(model.training, weightsFile);
-          const { canvas } = renderCurves({ history, weightsFile, arch: model.arch, bestEpoch: model.training?.bestEpoch });
-          await writePicture(io, flags.out!, canvas, `loss and accuracy over ${history.length} epoch${history.length === 1 ? '' : 's'}`);
+          const { canvas, what } = curvesPicture(model, weightsFile);
+          await writePicture(io, flags.out!, canvas, what);
           break;
         }
         case 'mistakes':
