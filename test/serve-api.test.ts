@@ -12,6 +12,7 @@ import { createNetwork } from '../src/net/index.js';
 import { predict } from '../src/predict/predict.js';
 import { activations } from '../src/show/activations.js';
 import { mapRows } from '../src/show/digit-view.js';
+import { mapRowJson } from '../src/serve/api.js';
 import { buildServer } from '../src/serve/server.js';
 import { Random } from '../src/random.js';
 import { digitPixels, tempDir } from './helpers/digits.js';
@@ -146,6 +147,9 @@ describe('kconv serve: GET /api/model and /healthz', () => {
     expect(m.training.history).toHaveLength(2);
     expect(m.filters).toMatchObject({ title: 'conv1 filters', kind: 'filters', channels: 4, height: 5, width: 5 });
     expect(m.filters.data).toHaveLength(100);
+    // The very row kconv show draws first (one filterRow for both).
+    const drawn = mapRows(model.net, activations(model.net, model.input, Uint8Array.from(IMAGES[0])))[0];
+    expect(m.filters).toEqual(mapRowJson(drawn));
   });
 
   it('draws the training curves as kconv show --curves does, or says there is no history', async () => {

@@ -1,11 +1,10 @@
-import type { Conv2d } from '../layers/conv2d.js';
 import type { Ensemble } from '../model/ensemble.js';
 import type { EpochRecord, InputSpec, ModelFile } from '../model/weights-file.js';
 import { layerSpec } from '../net/sequential.js';
 import { formatLayer } from '../net/spec.js';
 import { convLayers } from '../show/activations.js';
-import { absMax, baseName, short } from '../show/layout.js';
-import type { MapRow } from '../show/digit-view.js';
+import { baseName } from '../show/layout.js';
+import { filterRow, type MapRow } from '../show/digit-view.js';
 
 /**
  * What GET /api/model returns and the page shows: the model's layers (as `kconv info`
@@ -42,18 +41,6 @@ export interface ModelSummary {
   totalParams: number;
 }
 
-/** The first conv layer's filters as the digit view's "conv1 filters" row. */
-function firstFilters(model: ModelFile): MapRow | null {
-  const first = convLayers(model.net)[0];
-  if (!first) return null;
-  const conv: Conv2d = first.conv;
-  const k = conv.kernel;
-  const data = new Float32Array(conv.outChannels * k * k);
-  for (let f = 0; f < conv.outChannels; f++) data.set(conv.weight.subarray(f * conv.inChannels * k * k, f * conv.inChannels * k * k + k * k), f * k * k);
-  const scaleMax = absMax(data);
-  return { title: 'conv1 filters', detail: `${conv.outChannels} of ${k}×${k}, ±${short(scaleMax)}`, kind: 'filters', channels: conv.outChannels, height: k, width: k, data, scaleMax, stage: 0 };
-}
-
 const paramsOf = (model: ModelFile) => model.net.params().reduce((sum, p) => sum + p.value.length, 0);
 
 function trainingOf(model: ModelFile): ModelSummary['training'] {
@@ -69,6 +56,7 @@ export function modelSummary(served: ModelFile | Ensemble, weightsFile: string):
     ? (served.manifest ? baseName(served.manifest) : served.files.map(baseName).join(','))
     : baseName(weightsFile);
   const model = members[0];
+  const first = convLayers(model.net)[0];
   const layers = model.net.layers.map((layer, index) => ({
     index,
     type: layer.type,
@@ -85,7 +73,7 @@ export function modelSummary(served: ModelFile | Ensemble, weightsFile: string):
     layers,
     params: layers.reduce((sum, l) => sum + l.params, 0),
     training: trainingOf(model),
-    filters: firstFilters(model),
+    filters: first ? filterRow(first.conv) : null,
     members: summaries,
     totalParams: summaries.reduce((sum, m) => sum + m.params, 0),
   };

@@ -1,4 +1,5 @@
 import { CLASSES, type InputSpec } from '../net/input.js';
+import type { Conv2d } from '../layers/conv2d.js';
 import { kindOfLayer } from '../layers/registry.js';
 import type { Sequential } from '../net/sequential.js';
 import { argMax } from '../tensor/tensor.js';
@@ -74,6 +75,21 @@ function hasNegative(values: Float32Array): boolean {
 }
 
 /**
+ * The first conv layer's filters as a row of k×k tiles, one per filter: the digit view's
+ * "conv1 filters", which the server sends as the model's filters too. A filter with several
+ * input channels shows its first, on the colour range of all its weights (kconv's input has
+ * one channel, so the first layer's filters are whole).
+ */
+export function filterRow(conv: Conv2d): MapRow {
+  const k = conv.kernel;
+  const scaleMax = absMax(conv.weight);
+  const perChannel = conv.inChannels === 1 ? '' : ` (input channel 1 of ${conv.inChannels})`;
+  const data = new Float32Array(conv.outChannels * k * k);
+  for (let f = 0; f < conv.outChannels; f++) data.set(conv.weight.subarray(f * conv.inChannels * k * k, f * conv.inChannels * k * k + k * k), f * k * k);
+  return { title: 'conv1 filters', detail: `${conv.outChannels} of ${k}×${k}${perChannel}, ±${short(scaleMax)}`, kind: 'filters', channels: conv.outChannels, height: k, width: k, data, scaleMax, stage: 0 };
+}
+
+/**
  * The rows of maps for one image: the first conv layer's filters, its raw output
  * (signed), and its output after each layer that follows it on the same maps (batch
  * normalization, ReLU, pooling: those with a `mapLabel` in the registry; dropout is seen
@@ -86,15 +102,7 @@ export function mapRows(net: Sequential, acts: Activations): MapRow[] {
   convLayers(net).forEach(({ index, conv }, stage) => {
     const name = `conv${stage + 1}`;
     const [c, h, w] = acts.outputs[index].shape;
-    if (stage === 0) {
-      const k = conv.kernel;
-      const scaleMax = absMax(conv.weight);
-      const perChannel = conv.inChannels === 1 ? '' : ` (input channel 1 of ${conv.inChannels})`;
-      // A filter with several input channels shows its first; kconv's input has one.
-      const data = new Float32Array(conv.outChannels * k * k);
-      for (let f = 0; f < conv.outChannels; f++) data.set(conv.weight.subarray(f * conv.inChannels * k * k, f * conv.inChannels * k * k + k * k), f * k * k);
-      rows.push({ title: `${name} filters`, detail: `${conv.outChannels} of ${k}×${k}${perChannel}, ±${short(scaleMax)}`, kind: 'filters', channels: conv.outChannels, height: k, width: k, data, scaleMax, stage });
-    }
+    if (stage === 0) rows.push(filterRow(conv));
     const after: { out: Activations['outputs'][number]; label: string }[] = [];
     for (let j = index + 1; j < layers.length; j++) {
       const label = kindOfLayer(layers[j]).mapLabel;
