@@ -56,10 +56,7 @@ export const LAYER_CHECKS: { readonly [T in LayerType]: () => CheckRow[] } = {
  * (Runs every entry: a few hundred small forward passes.)
  */
 export function layerKindsWithoutChecks(table: Partial<Record<LayerType, () => CheckRow[]>> = LAYER_CHECKS): LayerType[] {
-  return LAYER_TYPES.filter((type) => {
-    const rows = Object.prototype.hasOwnProperty.call(table, type) ? table[type]!() : [];
-    return rows.length === 0;
-  });
+  return LAYER_TYPES.filter((type) => (table[type]?.() ?? []).length === 0);
 }
 
 /** Convolution's gradients, on the im2col path (two shapes) and through both Winograd algorithms. */
