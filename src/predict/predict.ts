@@ -5,7 +5,7 @@ import type { Sequential } from '../net/sequential.js';
 import { argMax } from '../tensor/tensor.js';
 import { DataParallel } from '../parallel/data-parallel.js';
 import { EVAL_BATCH, forEachPrediction } from '../batch/evaluate.js';
-import { ensembleMean } from './ensemble-mean.js';
+import { EnsembleMean } from './ensemble-mean.js';
 import { copyFolded, foldBatchNorm } from './fold-batchnorm.js';
 import { macsPerImage, predictThreads } from './threads.js';
 import { FixedView, ttaTransforms } from '../augment/tta.js';
@@ -37,12 +37,12 @@ export async function predict(
   let before = 0;
   const progress = (done: number) => onProgress?.(before + done, total);
   // One member at a time (each may use every thread), then their mean (ensemble-mean.ts).
-  const each: Float32Array[] = [];
+  const mean = new EnsembleMean();
   for (const model of members) {
-    each.push(await memberProbs(model, data, threads, tta, progress));
+    mean.add(await memberProbs(model, data, threads, tta, progress));
     before += data.n * ttaTransforms(tta).length;
   }
-  const probs = ensembleMean(each);
+  const probs = mean.mean();
   const labels = new Uint8Array(data.n);
   for (let i = 0; i < data.n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
   return { labels, probs };
