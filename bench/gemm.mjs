@@ -12,7 +12,7 @@
 import { fileURLToPath } from 'node:url';
 import { reluBackward, reluBackwardReference, reluForward, reluForwardReference } from '../dist/kernels/elementwise.js';
 import { gemm, gemmBatched, gemmBlocked, gemmReference, kernelInfo, operand, setKernelBackend } from '../dist/kernels/gemm.js';
-import { col2im, col2imReference, im2col, im2colReference } from '../dist/kernels/im2col.js';
+import { col2im, col2imReference, im2col, im2colReference, patchGeometry } from '../dist/kernels/im2col.js';
 import { allocF32, allocI32 } from '../dist/kernels/memory.js';
 import { maxPoolBackward, maxPoolBackwardReference, maxPoolForward, maxPoolForwardReference } from '../dist/kernels/pooling.js';
 
@@ -154,11 +154,12 @@ export async function benchGemm({ minMs = 50, repeats = 10, batch = 64 } = {}) {
   }
   const patchResults = [];
   for (const [Cin, H, k, stride, pad, what] of PATCH_SHAPES) {
-    const OH = Math.floor((H + 2 * pad - k) / stride) + 1, P = OH * OH, ld = batch * P, img = Cin * H * H;
+    const g = patchGeometry(Cin, H, H, k, stride, pad);
+    const P = g.outHeight * g.outWidth, ld = batch * P, img = Cin * H * H;
     const x = random(allocF32(batch * img)), cols = allocF32(Cin * k * k * ld), dx = allocF32(x.length);
     const run = (i2c, c2i) => [
-      () => { for (let n = 0; n < batch; n++) i2c(x, n * img, Cin, H, H, k, stride, pad, OH, OH, cols, n * P, ld); },
-      () => { dx.fill(0); for (let n = 0; n < batch; n++) c2i(cols, n * P, ld, Cin, H, H, k, stride, pad, OH, OH, dx, n * img); },
+      () => { for (let n = 0; n < batch; n++) i2c(g, x, n * img, cols, n * P, ld); },
+      () => { dx.fill(0); for (let n = 0; n < batch; n++) c2i(g, cols, n * P, ld, dx, n * img); },
     ];
     const row = { what, batch };
     const [ri, rc] = run(im2colReference, col2imReference);

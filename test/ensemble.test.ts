@@ -17,6 +17,7 @@ import { encodeOnnx } from '../src/export/onnx.js';
 import { loadWeights, memberPath, parseManifest, stringifyManifest, type Ensemble } from '../src/model/ensemble.js';
 import { DEFAULT_INPUT, loadModel, parseModel, saveModel } from '../src/model/weights-file.js';
 import { CLASSES } from '../src/net/input.js';
+import { ensembleMean } from '../src/predict/ensemble-mean.js';
 import { predict } from '../src/predict/predict.js';
 import { buildServer } from '../src/serve/server.js';
 import { activations } from '../src/show/activations.js';
@@ -167,6 +168,27 @@ describe('the ensemble manifest', () => {
     // A file whose name holds a comma is still one file.
     await saveModel(at('odd,name.json'), A);
     expect((await loadWeights(at('odd,name.json'))).members).toHaveLength(1);
+  });
+});
+
+describe('ensembleMean, the one mean kconv predict and kconv serve take', () => {
+  it('sums in float64 and rounds once: a float32 running sum loses what the double keeps', () => {
+    // 1 + 2⁻²⁴ is a tie in float32 and rounds back to 1, twice: a float32 sum gives fround(1/3).
+    const tiny = 2 ** -24;
+    const members = [Float32Array.of(1, 0.5), Float32Array.of(tiny, 0.25), Float32Array.of(tiny, 0.25)];
+    const mean = ensembleMean(members);
+    expect(mean[0]).toBe(Math.fround((1 + 2 * tiny) / 3));
+    expect(mean[0]).not.toBe(Math.fround(1 / 3));
+    expect(mean[1]).toBe(Math.fround(1 / 3));
+    // The members' order moves nothing here: the double sum is exact.
+    expect(Array.from(ensembleMean([members[1], members[2], members[0]]))).toEqual(Array.from(mean));
+  });
+
+  it('one member is its own mean, the same array; none, or members of different lengths, are refused', () => {
+    const one = Float32Array.of(0.1, 0.9);
+    expect(ensembleMean([one])).toBe(one);
+    expect(() => ensembleMean([])).toThrow(RangeError);
+    expect(() => ensembleMean([one, Float32Array.of(1)])).toThrow(/2 and 1/);
   });
 });
 

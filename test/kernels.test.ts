@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemm, gemmBlocked, gemmReference, kernelInfo, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
-import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
+import { col2im, col2imReference, im2col, im2colReference, patchGeometry, type PatchGeometry } from '../src/kernels/im2col.js';
 import { allocF32, arenaAddress, arenaStats } from '../src/kernels/memory.js';
 import { loadWasmKernels } from '../src/kernels/wasm.js';
 
@@ -178,31 +178,30 @@ for (const { backend, available } of wasmBackends) {
 }
 
 describe('im2col / col2im', () => {
-  interface Geometry { C: number; H: number; W: number; k: number; stride: number; pad: number; OH: number; OW: number }
-  const grid: Geometry[] = [];
+  const grid: PatchGeometry[] = [];
   for (const C of [1, 3]) for (const H of [1, 5, 8]) for (const W of [1, 6, 7, 12])
     for (const k of [1, 2, 3, 5]) for (const stride of [1, 2, 3]) for (const pad of [0, 1, 2]) {
-      const OH = Math.floor((H + 2 * pad - k) / stride) + 1, OW = Math.floor((W + 2 * pad - k) / stride) + 1;
-      if (OH > 0 && OW > 0) grid.push({ C, H, W, k, stride, pad, OH, OW });
+      const g = patchGeometry(C, H, W, k, stride, pad);
+      if (g.outHeight > 0 && g.outWidth > 0) grid.push(g);
     }
 
   /** Two images sharing one cols matrix (image n at column n·OH·OW), as the conv layer does. */
-  function checkPatches(g: Geometry, alloc: (n: number) => Float32Array): void {
-    const { C, H, W, k, stride, pad, OH, OW } = g;
+  function checkPatches(g: PatchGeometry, alloc: (n: number) => Float32Array): void {
+    const { channels: C, height: H, width: W, kernel: k, outHeight: OH, outWidth: OW } = g;
     const images = 2, P = OH * OW, ld = images * P + 3, xOff = 2, colOff = 1;
     const x = fillRandom(alloc(xOff + images * C * H * W));
     const cols = fillRandom(alloc(colOff + C * k * k * ld));
     const want = Float32Array.from(cols);
     for (let n = 0; n < images; n++) {
-      im2colReference(x, xOff + n * C * H * W, C, H, W, k, stride, pad, OH, OW, want, colOff + n * P, ld);
-      im2col(x, xOff + n * C * H * W, C, H, W, k, stride, pad, OH, OW, cols, colOff + n * P, ld);
+      im2colReference(g, x, xOff + n * C * H * W, want, colOff + n * P, ld);
+      im2col(g, x, xOff + n * C * H * W, cols, colOff + n * P, ld);
     }
     expect(cols).toEqual(want);
     const dx = fillRandom(alloc(x.length));
     const dxWant = Float32Array.from(dx);
     for (let n = 0; n < images; n++) {
-      col2imReference(cols, colOff + n * P, ld, C, H, W, k, stride, pad, OH, OW, dxWant, xOff + n * C * H * W);
-      col2im(cols, colOff + n * P, ld, C, H, W, k, stride, pad, OH, OW, dx, xOff + n * C * H * W);
+      col2imReference(g, cols, colOff + n * P, ld, dxWant, xOff + n * C * H * W);
+      col2im(g, cols, colOff + n * P, ld, dx, xOff + n * C * H * W);
     }
     // Same additions in the same order per pixel, so the results agree to the bit.
     expect(dx).toEqual(dxWant);
@@ -215,14 +214,14 @@ describe('im2col / col2im', () => {
     it.skipIf(!available)(`${backend} path matches the reference over the same geometries`, () => {
       expect(setKernelBackend(backend)).toBe(true);
       for (const g of grid) checkPatches(g, allocF32);
-      checkPatches({ C: 1, H: 28, W: 28, k: 5, stride: 1, pad: 0, OH: 24, OW: 24 }, allocF32);
-      checkPatches({ C: 8, H: 12, W: 12, k: 5, stride: 1, pad: 0, OH: 8, OW: 8 }, allocF32);
+      checkPatches(patchGeometry(1, 28, 28, 5, 1, 0), allocF32);
+      checkPatches(patchGeometry(8, 12, 12, 5, 1, 0), allocF32);
     });
   }
   it.skipIf(!wasmAvailable)('refuses an image that does not fit its array', () => {
     setKernelBackend('wasm-simd');
     const x = allocF32(10), cols = allocF32(100);
-    expect(() => im2col(x, 0, 1, 4, 4, 3, 1, 0, 2, 2, cols, 0, 4)).toThrow(RangeError);
+    expect(() => im2col(patchGeometry(1, 4, 4, 3, 1, 0), x, 0, cols, 0, 4)).toThrow(RangeError);
   });
 });
 

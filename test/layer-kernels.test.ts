@@ -10,7 +10,7 @@ import {
   channelLinear, channelLinearReference, planeDots, planeDotsReference, reluBackward, reluBackwardReference, reluForward, reluForwardReference,
 } from '../src/kernels/elementwise.js';
 import { gemmBatched, gemmBatchedLoop, gemmReference, kernelInfo, operand, packedSize, packMatrices, setKernelBackend, type Backend } from '../src/kernels/gemm.js';
-import { col2im, col2imReference, im2col, im2colReference } from '../src/kernels/im2col.js';
+import { col2im, col2imReference, im2col, im2colReference, patchGeometry } from '../src/kernels/im2col.js';
 import { allocF32, allocF64, allocI32, arenaAddress } from '../src/kernels/memory.js';
 import {
   maxPoolBackward, maxPoolBackwardReference, maxPoolForward, maxPoolForwardReference, type PoolShape,
@@ -301,20 +301,21 @@ for (const { backend, available } of backends) {
       for (const W of [4, 5, 8, 9, 12, 16, 20, 24, 28, 32, 33, 36, 40, 44]) {
         for (const [k, pad] of [[1, 0], [3, 0], [3, 1], [5, 0], [5, 2]]) {
           const C = 2, H = 6;
-          const OH = H + 2 * pad - k + 1, OW = W + 2 * pad - k + 1;
+          const g = patchGeometry(C, H, W, k, 1, pad);
+          const { outHeight: OH, outWidth: OW } = g;
           if (OH <= 0) continue;
           const P = OH * OW, ld = 2 * P + 1;
           const x = fillRandom(f32(2 * C * H * W + 1)), cols = fillRandom(f32(C * k * k * ld + 1));
           const want = Float32Array.from(cols);
           for (let n = 0; n < 2; n++) {
-            im2col(x, 1 + n * C * H * W, C, H, W, k, 1, pad, OH, OW, cols, n * P, ld);
-            im2colReference(x, 1 + n * C * H * W, C, H, W, k, 1, pad, OH, OW, want, n * P, ld);
+            im2col(g, x, 1 + n * C * H * W, cols, n * P, ld);
+            im2colReference(g, x, 1 + n * C * H * W, want, n * P, ld);
           }
           expectSame(cols, want, `cols W=${W} k=${k} pad=${pad}`);
           const dx = fillRandom(f32(x.length)), dxWant = Float32Array.from(dx);
           for (let n = 0; n < 2; n++) {
-            col2im(cols, n * P, ld, C, H, W, k, 1, pad, OH, OW, dx, 1 + n * C * H * W);
-            col2imReference(cols, n * P, ld, C, H, W, k, 1, pad, OH, OW, dxWant, 1 + n * C * H * W);
+            col2im(g, cols, n * P, ld, dx, 1 + n * C * H * W);
+            col2imReference(g, cols, n * P, ld, dxWant, 1 + n * C * H * W);
           }
           expectSame(dx, dxWant, `dx W=${W} k=${k} pad=${pad}`);
         }

@@ -1,9 +1,10 @@
 /**
  * The layer registry: every kind of layer round-trips spec → token → spec and
- * layer → weights-file record → layer, and everything (grammar, weights file, ONNX,
- * info) finds each kind through it.
+ * layer → weights-file record → layer, everything (grammar, weights file, ONNX, info)
+ * finds each kind through it, and `kconv check` has rows for each (LAYER_CHECKS).
  */
 import { describe, expect, it } from 'vitest';
+import { LAYER_CHECKS, layerKindsWithoutChecks } from '../src/check/layer-checks.js';
 import { findKind, kindOf, LAYER_KINDS, LAYER_TYPES } from '../src/layers/registry.js';
 import { DEFAULT_INPUT, fileVersion, parseModel, stringifyModel } from '../src/model/weights-file.js';
 import { createNetwork, formatArch, formatLayer, GRAMMAR_HELP, parseArch, PRESETS } from '../src/net/index.js';
@@ -33,6 +34,16 @@ describe('the registry', () => {
     expect(findKind('toString')).toBeUndefined();
     expect(findKind(7)).toBeUndefined();
     expect(findKind('batchnorm')).toBe(LAYER_KINDS.batchnorm);
+  });
+
+  it('has kconv check rows for every layer type, and names a type left without any', () => {
+    expect(Object.keys(LAYER_CHECKS).sort()).toEqual([...LAYER_TYPES].sort());
+    expect(layerKindsWithoutChecks()).toEqual([]);
+    for (const type of LAYER_TYPES) expect(LAYER_CHECKS[type]().filter((r) => !r.pass).map((r) => r.name), type).toEqual([]);
+    // Planted: a table that forgot a kind, and an entry that gives no rows.
+    const { dropout: _forgotten, ...withoutDropout } = LAYER_CHECKS;
+    expect(layerKindsWithoutChecks(withoutDropout)).toEqual(['dropout']);
+    expect(layerKindsWithoutChecks({ ...LAYER_CHECKS, flatten: () => [] })).toEqual(['flatten']);
   });
 
   it('round-trips every token: token → spec → token, and lists it in the grammar help', () => {

@@ -8,11 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeImage } from '../src/image/decode.js';
 import { preprocess } from '../src/image/preprocess.js';
 import { DEFAULT_INPUT, type EpochRecord, type ModelFile } from '../src/model/weights-file.js';
-import { createNetwork } from '../src/net/index.js';
+import { createNetwork, formatLayer } from '../src/net/index.js';
 import { predict } from '../src/predict/predict.js';
 import { activations } from '../src/show/activations.js';
 import { mapRows } from '../src/show/digit-view.js';
+import { mapRowJson } from '../src/serve/api.js';
 import { buildServer } from '../src/serve/server.js';
+import { modelSummary } from '../src/serve/summary.js';
 import { Random } from '../src/random.js';
 import { digitPixels, tempDir } from './helpers/digits.js';
 import { digitRgba, jpegBytes, pngBombHeader, pngBytes } from './helpers/images.js';
@@ -146,6 +148,22 @@ describe('kconv serve: GET /api/model and /healthz', () => {
     expect(m.training.history).toHaveLength(2);
     expect(m.filters).toMatchObject({ title: 'conv1 filters', kind: 'filters', channels: 4, height: 5, width: 5 });
     expect(m.filters.data).toHaveLength(100);
+    // The very row kconv show draws first (one filterRow for both).
+    const drawn = mapRows(model.net, activations(model.net, model.input, Uint8Array.from(IMAGES[0])))[0];
+    expect(m.filters).toEqual(mapRowJson(drawn));
+  });
+
+  it('lists the layers kconv info lists, each with the shapes and parameters of the built layer', () => {
+    // Every kind of layer, bias-free conv and dense (before bn) included.
+    const arch = 'conv4k3p1,bn,relu,avgpool2,conv6k3,relu,pool2s1,dropout0.2,conv8k1,gap,dense16,bn,relu,flatten,dense10';
+    const net = createNetwork(arch, 2);
+    const summary = modelSummary({ input: DEFAULT_INPUT, arch, net }, 'every.json');
+    expect(summary.layers).toEqual(net.layers.map((layer, index) => ({
+      index, type: layer.type, spec: formatLayer(layer.spec), inShape: [...layer.inShape], outShape: [...layer.outShape],
+      params: layer.params().reduce((sum, p) => sum + p.value.length, 0),
+    })));
+    expect(summary.params).toBe(net.params().reduce((sum, p) => sum + p.value.length, 0));
+    expect(summary.members).toMatchObject([{ file: 'every.json', arch, params: summary.params }]);
   });
 
   it('draws the training curves as kconv show --curves does, or says there is no history', async () => {

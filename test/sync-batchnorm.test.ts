@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { Dataset } from '../src/data/index.js';
+import { mergeMoments } from '../src/layers/batchnorm.js';
 import { createNetwork, initHe } from '../src/net/index.js';
 import { DEFAULT_INPUT } from '../src/net/input.js';
 import type { Sequential } from '../src/net/sequential.js';
@@ -90,5 +91,39 @@ describe('SyncBatchNorm over the data-parallel engine', () => {
         await e.pool?.close();
       }
     }
+  });
+});
+
+/** One thread's part as BatchNorm makes it: [count, mean per channel, Σ(x − mean)² per channel]. */
+function part(values: number[][]): Float64Array {
+  const C = values.length;
+  const out = new Float64Array(2 * C + 1);
+  out[0] = values[0].length;
+  values.forEach((v, c) => {
+    const m = v.reduce((a, b) => a + b, 0) / Math.max(1, v.length);
+    out[1 + c] = v.length ? m : 0;
+    out[1 + C + c] = v.reduce((a, b) => a + (b - m) ** 2, 0);
+  });
+  return out;
+}
+
+describe('mergeMoments, how threads pool their batch statistics', () => {
+  it('the parts\' merge is the whole batch\'s mean and squared deviations; an empty part changes nothing', () => {
+    const random = new Random(9);
+    // 2 channels; threads of 5, 0 and 3 values, with means far apart (the δ² term matters).
+    const sizes = [5, 0, 3];
+    const slices = sizes.map((n, t) => [0, 1].map((c) => Array.from({ length: n }, () => 10 * t - 4 * c + random.normal())));
+    const mean = new Float64Array(2), m2 = new Float64Array(2);
+    expect(mergeMoments(slices.map(part), 2, mean, m2)).toBe(8);
+    for (const c of [0, 1]) {
+      const all = slices.flatMap((s) => s[c]);
+      const mu = all.reduce((a, b) => a + b, 0) / all.length;
+      expect(mean[c]).toBeCloseTo(mu, 12);
+      expect(m2[c]).toBeCloseTo(all.reduce((a, b) => a + (b - mu) ** 2, 0), 10);
+    }
+    // Without the empty part: the same bits.
+    const mean2 = new Float64Array(2), m22 = new Float64Array(2);
+    mergeMoments([slices[0], slices[2]].map(part), 2, mean2, m22);
+    expect([...mean2, ...m22]).toEqual([...mean, ...m2]);
   });
 });

@@ -1,11 +1,7 @@
 import { allocF32 } from '../kernels/memory.js';
 import { F2X2_3X3, F4X4_3X3, WinogradConv, type WinogradAlgorithm } from '../kernels/winograd.js';
-import { AvgPool2d } from '../layers/avgpool2d.js';
 import { BatchNorm } from '../layers/batchnorm.js';
 import { Conv2d } from '../layers/conv2d.js';
-import { Dense } from '../layers/dense.js';
-import { GlobalAvgPool } from '../layers/globalavgpool.js';
-import { MaxPool2d } from '../layers/maxpool2d.js';
 import { Relu } from '../layers/relu.js';
 import { SoftmaxCrossEntropy } from '../layers/softmax-cross-entropy.js';
 import { fuseForTraining } from '../net/fuse.js';
@@ -13,17 +9,11 @@ import { CLASSES, createNetwork, initHe, parseArch, Sequential } from '../net/in
 import { foldBatchNorm } from '../predict/fold-batchnorm.js';
 import { Random } from '../random.js';
 import { sizeOf, type Tensor } from '../tensor/tensor.js';
-import { gradCheckLayer, gradCheckNetwork, gradCheckSoftmaxCrossEntropy, randomDistinct, type GradResult } from './gradcheck.js';
+import { gradCheckNetwork, gradCheckSoftmaxCrossEntropy } from './gradcheck.js';
+import { LAYER_CHECKS } from './layer-checks.js';
+import { gradRows, row, type CheckRow } from './row.js';
 
-/** One row of `kconv check`: a named check, its worst error, the tolerance, verdict. */
-export interface CheckRow {
-  readonly group: string;
-  readonly name: string;
-  readonly error: number;
-  readonly tolerance: number;
-  readonly pass: boolean;
-  readonly detail?: string;
-}
+export { GRAD_TOLERANCE, type CheckRow } from './row.js';
 
 export interface CheckReport {
   readonly rows: CheckRow[];
@@ -32,13 +22,7 @@ export interface CheckReport {
   readonly example: number[][];
 }
 
-/**
- * Gradients of single layers: float32 forward passes, float64 loss sums, steps on
- * which these layers are exactly (piecewise) linear: correct ones agree to ~1e-4,
- * a gradient scaled by 1.01 is off by 1e-2.
- */
-export const GRAD_TOLERANCE = 1e-3;
-/** A whole net: smaller steps (kinks everywhere downstream), so float32 noise is larger. */
+/** A whole net: smaller steps (kinks everywhere downstream) than a single layer's (GRAD_TOLERANCE, row.ts), so float32 noise is larger. */
 export const NET_GRAD_TOLERANCE = 5e-3;
 /** Naive vs im2col: both are float32 sums of the same products in different orders. */
 export const CONV_TOLERANCE = 1e-5;
@@ -50,10 +34,6 @@ export const CONV_TOLERANCE = 1e-5;
  * 3·10⁻⁵ leaves room while a wrong matrix entry (errors of 10⁻² and up) cannot pass.
  */
 export const WINOGRAD_TOLERANCE: Readonly<Record<2 | 4, number>> = { 2: 1e-5, 4: 3e-5 };
-
-function row(group: string, name: string, error: number, tolerance: number, detail?: string): CheckRow {
-  return { group, name, error, tolerance, pass: error <= tolerance, detail };
-}
 
 /** 1. The article's worked example: [[1,0,0],[1,2,3],[3,4,5]] ⋆ [[1,0],[0,1]] = [[3,3],[5,7]]. */
 export function articleExample(): { rows: CheckRow[]; output: number[][] } {
@@ -164,10 +144,6 @@ export function winogradChecks(algs: readonly WinogradAlgorithm[] = [F2X2_3X3, F
   });
 }
 
-function gradRows(name: string, results: GradResult[], tolerance = GRAD_TOLERANCE, about = ''): CheckRow[] {
-  return results.map((r) => row('gradient check', `${name}: d/d ${r.of}`, r.error, tolerance, `${about}${r.coordinates} coordinates${r.kinks ? `, ${r.kinks} at kinks skipped` : ''}`));
-}
-
 /**
  * Whole nets with every kind of layer, on a small input so few ReLUs sit near a kink. The
  * 3×3 stride-1 convs run Winograd F(2×2, 3×3), so its backward is checked in a net too;
@@ -183,33 +159,10 @@ function smallNet(arch = SMALL_NET): Sequential {
   return net;
 }
 
-/** 3. Numerical gradient checks of every layer, and of a whole small net. */
+/** 3. Numerical gradient checks of every layer (and its own rules: layer-checks.ts), the loss, and two whole small nets. */
 export function gradientChecks(): CheckRow[] {
-  const conv = new Conv2d([3, 7, 9], { inChannels: 3, outChannels: 4, kernel: 3, stride: 2, padding: 1 });
-  const conv1 = new Conv2d([2, 6, 6], { inChannels: 2, outChannels: 3, kernel: 5, stride: 1, padding: 0 });
-  const wino2 = new Conv2d([3, 7, 6], { inChannels: 3, outChannels: 5, kernel: 3, stride: 1, padding: 1 });
-  wino2.algorithm = 'winograd2';
-  const wino4 = new Conv2d([5, 9, 7], { inChannels: 5, outChannels: 3, kernel: 3, stride: 1, padding: 2 });
-  wino4.algorithm = 'winograd4';
-  const pool = new MaxPool2d([2, 6, 7], 2);
-  const poolOverlap = new MaxPool2d([2, 7, 7], 3, 2);
   return [
-    ...gradRows('conv2d 3→4, k3 s2 p1', gradCheckLayer(conv)),
-    ...gradRows('conv2d 2→3, k5', gradCheckLayer(conv1)),
-    // Linear layers: a large step is exact but for rounding, and F(4×4)'s rounding noise
-    // divided by the default step (0.01) would approach the tolerance.
-    ...gradRows('conv2d 3→5, k3 p1, Winograd F(2x2,3x3)', gradCheckLayer(wino2, { step: 0.25 })),
-    ...gradRows('conv2d 5→3, k3 p2, Winograd F(4x4,3x3)', gradCheckLayer(wino4, { step: 0.25 })),
-    ...gradRows('relu', gradCheckLayer(new Relu([3, 4, 4]))),
-    ...gradRows('maxpool2d 2', gradCheckLayer(pool, { input: randomDistinct([2, 2, 6, 7]) })),
-    ...gradRows('maxpool2d 3 s2', gradCheckLayer(poolOverlap, { input: randomDistinct([2, 2, 7, 7]) })),
-    ...gradRows('dense 20→7', gradCheckLayer(new Dense([20], 7))),
-    // Batch normalization in training mode: every output depends on every input of its channel.
-    ...gradRows('batchnorm 2d, 3 channels', gradCheckLayer(new BatchNorm([3, 4, 5]), { batch: 3 }), GRAD_TOLERANCE, 'batch 3, 3×4×5, '),
-    ...gradRows('batchnorm 1d, 6 features', gradCheckLayer(new BatchNorm([6]), { batch: 8 }), GRAD_TOLERANCE, 'batch 8, '),
-    ...gradRows('avgpool2d 2', gradCheckLayer(new AvgPool2d([2, 6, 7], 2))),
-    ...gradRows('avgpool2d 3 s2', gradCheckLayer(new AvgPool2d([2, 7, 7], 3, 2))),
-    ...gradRows('gap', gradCheckLayer(new GlobalAvgPool([3, 5, 4]))),
+    ...Object.values(LAYER_CHECKS).flatMap((rows) => rows()),
     ...gradRows('softmax cross-entropy', gradCheckSoftmaxCrossEntropy()),
     ...gradRows('softmax cross-entropy, label smoothing 0.1', gradCheckSoftmaxCrossEntropy({ smoothing: 0.1 })),
     ...gradRows('small net', gradCheckNetwork(smallNet()), NET_GRAD_TOLERANCE, `${SMALL_NET} on 1×8×8, `),

@@ -184,21 +184,46 @@ export function resizeArea(src: ArrayLike<number>, stride: number, x0: number, y
 /** The MNIST-style 28×28 image of a picture, with what was found on the way (see the file's comment). */
 export function preprocessImage(img: RasterImage): Preprocessed {
   const { width, height } = img;
-  const grey = toGrey(img);
-  const n = width * height;
+  const { background, darkInk, noise, ink, peak } = findInk(toGrey(img), width, height);
+  const blank: Preprocessed = {
+    pixels: new Uint8Array(SIDE * SIDE), ink: false, darkInk, background, noise,
+    box: { x: 0, y: 0, width: 0, height: 0 }, scaled: { width: 0, height: 0 }, offset: { x: 0, y: 0 },
+  };
+  if (peak <= noise) return blank;
+  const box = cropToInk(ink, width, height, noise, BOX_THRESHOLD * (peak - noise));
+  const scaled = scaleToBox(ink, width, box);
+  if (scaled === null) return blank;
+  const { pixels, offset } = placeByCentreOfMass(scaled);
+  return { pixels, ink: true, darkInk, background, noise, box, scaled: { width: scaled.width, height: scaled.height }, offset };
+}
 
-  // 2. Background: the border's median. Ink: the side the image's mean leans to.
+/** What step 2 finds: the background level, which way the ink goes, the noise floor, and the ink. */
+interface InkFound {
+  background: number;
+  darkInk: boolean;
+  noise: number;
+  /** Per pixel, how far it is from the background towards the ink (0 on the other side). */
+  ink: Uint8Array;
+  /** The strongest ink. */
+  peak: number;
+}
+
+/**
+ * 2. Background: the border's median b. Ink: the side the image's mean leans to, v = b − Y
+ * (dark on light) or Y − b; the noise floor t is three times the border's median deviation from b.
+ */
+function findInk(grey: Uint8Array, width: number, height: number): InkFound {
+  const n = width * height;
   const border = borderValues(grey, width, height);
   const hist = new Uint32Array(256);
   for (const v of border) hist[v]++;
   const background = histogramMedian(hist, border.length);
   let sum = 0;
   for (let i = 0; i < n; i++) sum += grey[i];
-  const mean = sum / n;
-  const darkInk = mean < background;
+  const darkInk = sum / n < background;
   const deviations = new Uint32Array(256);
   for (const v of border) deviations[Math.abs(v - background)]++;
-  const mad = histogramMedian(deviations, border.length);
+  const noise = 3 * histogramMedian(deviations, border.length);
   const ink = new Uint8Array(n);
   let peak = 0;
   for (let i = 0; i < n; i++) {
@@ -208,15 +233,14 @@ export function preprocessImage(img: RasterImage): Preprocessed {
       if (v > peak) peak = v;
     }
   }
-  const noise = 3 * mad;
-  const blank: Preprocessed = {
-    pixels: new Uint8Array(SIDE * SIDE), ink: false, darkInk, background, noise,
-    box: { x: 0, y: 0, width: 0, height: 0 }, scaled: { width: 0, height: 0 }, offset: { x: 0, y: 0 },
-  };
-  if (peak <= noise) return blank;
+  return { background, darkInk, noise, ink, peak };
+}
 
-  // 3. The bounding box of the ink that reaches BOX_THRESHOLD of the strongest.
-  const boxLevel = BOX_THRESHOLD * (peak - noise);
+/**
+ * 3. Takes the noise floor off the ink, in place (v' = max(0, v − noise)), and returns the
+ * bounding box of the ink above `level` (fainter pixels around a blurred digit would widen it).
+ */
+function cropToInk(ink: Uint8Array, width: number, height: number, noise: number, level: number): Preprocessed['box'] {
   let x0 = width;
   let y0 = height;
   let x1 = -1;
@@ -226,7 +250,7 @@ export function preprocessImage(img: RasterImage): Preprocessed {
       const i = y * width + x;
       const v = ink[i] > noise ? ink[i] - noise : 0;
       ink[i] = v;
-      if (v > boxLevel) {
+      if (v > level) {
         if (x < x0) x0 = x;
         if (x > x1) x1 = x;
         if (y < y0) y0 = y;
@@ -234,20 +258,31 @@ export function preprocessImage(img: RasterImage): Preprocessed {
       }
     }
   }
-  const bw = x1 - x0 + 1;
-  const bh = y1 - y0 + 1;
+  return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+}
 
-  // 4. Fit 20×20, keeping the aspect ratio; stretch so the strongest ink is 255.
-  const f = BOX / Math.max(bw, bh);
-  const sw = Math.max(1, Math.min(BOX, Math.round(bw * f)));
-  const sh = Math.max(1, Math.min(BOX, Math.round(bh * f)));
-  const small = resizeArea(ink, width, x0, y0, bw, bh, sw, sh);
+/** The ink scaled to fit BOX×BOX (values as area averages) and the gain that takes its strongest to 255. */
+interface ScaledInk {
+  small: Float32Array;
+  width: number;
+  height: number;
+  gain: number;
+}
+
+/** 4. The box's ink fitted into 20×20, keeping the aspect ratio, by area averaging; null if nothing is left of it. */
+function scaleToBox(ink: Uint8Array, stride: number, box: Preprocessed['box']): ScaledInk | null {
+  const f = BOX / Math.max(box.width, box.height);
+  const width = Math.max(1, Math.min(BOX, Math.round(box.width * f)));
+  const height = Math.max(1, Math.min(BOX, Math.round(box.height * f)));
+  const small = resizeArea(ink, stride, box.x, box.y, box.width, box.height, width, height);
   let top = 0;
   for (const v of small) if (v > top) top = v;
-  if (!(top > 0)) return blank;
-  const gain = 255 / top;
+  if (!(top > 0)) return null;
+  return { small, width, height, gain: 255 / top };
+}
 
-  // 5. Centre of mass (pixel indices) onto (14, 14), by whole pixels, inside the frame.
+/** 5. The scaled ink in 28×28, stretched by its gain, its centre of mass (pixel indices) on (14, 14) by whole pixels, inside the frame. */
+function placeByCentreOfMass({ small, width: sw, height: sh, gain }: ScaledInk): { pixels: Uint8Array; offset: Preprocessed['offset'] } {
   let mass = 0;
   let mx = 0;
   let my = 0;
@@ -265,10 +300,7 @@ export function preprocessImage(img: RasterImage): Preprocessed {
   for (let y = 0; y < sh; y++) {
     for (let x = 0; x < sw; x++) pixels[(oy + y) * SIDE + ox + x] = Math.min(255, Math.round(small[y * sw + x] * gain));
   }
-  return {
-    pixels, ink: true, darkInk, background, noise,
-    box: { x: x0, y: y0, width: bw, height: bh }, scaled: { width: sw, height: sh }, offset: { x: ox, y: oy },
-  };
+  return { pixels, offset: { x: ox, y: oy } };
 }
 
 /** What is said of a picture with no ink (Preprocessed.ink false: its pixels are all 0), after its name; a label would be the net's answer to nothing. */

@@ -7,6 +7,8 @@
  * The row order matches PyTorch's weight layout [out, in, k, k] flattened, so
  * W[F, C·k·k] · cols is the convolution.
  *
+ * The sizes travel as one PatchGeometry (as pooling.ts's PoolShape and winograd.ts's
+ * TileGeometry): a layer builds it once, and no call can swap two of eight numbers.
  * `ldCols` is the length of a row of cols and `colOff` the first column to write, so
  * a whole batch can share one matrix [C·k·k, N·OH·OW] with image n at column n·OH·OW.
  *
@@ -18,29 +20,45 @@
 import { arenaAddress } from './memory.js';
 import { activeWasmKernels } from './wasm.js';
 
-export function im2col(
-  x: Float32Array, xOff: number, C: number, H: number, W: number,
-  k: number, stride: number, pad: number, OH: number, OW: number,
-  cols: Float32Array, colOff: number, ldCols: number,
-): void {
+/**
+ * One image's patches: the input C×H×W (`channels`, `height`, `width`), the k×k window
+ * (`kernel`) at `stride` over it with zero padding `pad`, and the OH×OW output positions
+ * (`outHeight`, `outWidth`: floor((H + 2·pad − k) / stride) + 1 for a whole convolution,
+ * see patchGeometry; the kernels take them as given).
+ */
+export interface PatchGeometry {
+  readonly channels: number;
+  readonly height: number;
+  readonly width: number;
+  readonly kernel: number;
+  readonly stride: number;
+  readonly pad: number;
+  readonly outHeight: number;
+  readonly outWidth: number;
+}
+
+/** The geometry of a k×k convolution at `stride`, padding `pad`, over a C×H×W image: the output size follows. */
+export function patchGeometry(channels: number, height: number, width: number, kernel: number, stride: number, pad: number): PatchGeometry {
+  const out = (n: number) => Math.floor((n + 2 * pad - kernel) / stride) + 1;
+  return { channels, height, width, kernel, stride, pad, outHeight: out(height), outWidth: out(width) };
+}
+
+export function im2col(g: PatchGeometry, x: Float32Array, xOff: number, cols: Float32Array, colOff: number, ldCols: number): void {
   const wasm = activeWasmKernels();
   if (wasm !== null) {
     const xa = arenaAddress(x), ca = arenaAddress(cols);
     if (xa >= 0 && ca >= 0) {
-      checkPatchArgs('im2col', x, xOff, C, H, W, k, stride, pad, OH, OW, cols, colOff, ldCols);
-      wasm.im2col(xa + 4 * xOff, C, H, W, k, stride, pad, OH, OW, ca + 4 * colOff, ldCols);
+      checkPatchArgs('im2col', g, x, xOff, cols, colOff, ldCols);
+      wasm.im2col(xa + 4 * xOff, g.channels, g.height, g.width, g.kernel, g.stride, g.pad, g.outHeight, g.outWidth, ca + 4 * colOff, ldCols);
       return;
     }
   }
-  im2colReference(x, xOff, C, H, W, k, stride, pad, OH, OW, cols, colOff, ldCols);
+  im2colReference(g, x, xOff, cols, colOff, ldCols);
 }
 
 /** The plain-loop im2col, kept as the yardstick for the fast versions. */
-export function im2colReference(
-  x: Float32Array, xOff: number, C: number, H: number, W: number,
-  k: number, stride: number, pad: number, OH: number, OW: number,
-  cols: Float32Array, colOff: number, ldCols: number,
-): void {
+export function im2colReference(g: PatchGeometry, x: Float32Array, xOff: number, cols: Float32Array, colOff: number, ldCols: number): void {
+  const { channels: C, height: H, width: W, kernel: k, stride, pad, outHeight: OH, outWidth: OW } = g;
   for (let c = 0; c < C; c++) {
     const plane = xOff + c * H * W;
     for (let ki = 0; ki < k; ki++) {
@@ -69,29 +87,22 @@ export function im2colReference(
  * was copied from, so overlapping patches sum their gradients. dx must be zeroed
  * by the caller (it accumulates).
  */
-export function col2im(
-  cols: Float32Array, colOff: number, ldCols: number,
-  C: number, H: number, W: number, k: number, stride: number, pad: number, OH: number, OW: number,
-  dx: Float32Array, dxOff: number,
-): void {
+export function col2im(g: PatchGeometry, cols: Float32Array, colOff: number, ldCols: number, dx: Float32Array, dxOff: number): void {
   const wasm = activeWasmKernels();
   if (wasm !== null) {
     const ca = arenaAddress(cols), xa = arenaAddress(dx);
     if (xa >= 0 && ca >= 0) {
-      checkPatchArgs('col2im', dx, dxOff, C, H, W, k, stride, pad, OH, OW, cols, colOff, ldCols);
-      wasm.col2im(ca + 4 * colOff, ldCols, C, H, W, k, stride, pad, OH, OW, xa + 4 * dxOff);
+      checkPatchArgs('col2im', g, dx, dxOff, cols, colOff, ldCols);
+      wasm.col2im(ca + 4 * colOff, ldCols, g.channels, g.height, g.width, g.kernel, g.stride, g.pad, g.outHeight, g.outWidth, xa + 4 * dxOff);
       return;
     }
   }
-  col2imReference(cols, colOff, ldCols, C, H, W, k, stride, pad, OH, OW, dx, dxOff);
+  col2imReference(g, cols, colOff, ldCols, dx, dxOff);
 }
 
 /** The plain-loop col2im, kept as the yardstick for the fast versions. */
-export function col2imReference(
-  cols: Float32Array, colOff: number, ldCols: number,
-  C: number, H: number, W: number, k: number, stride: number, pad: number, OH: number, OW: number,
-  dx: Float32Array, dxOff: number,
-): void {
+export function col2imReference(g: PatchGeometry, cols: Float32Array, colOff: number, ldCols: number, dx: Float32Array, dxOff: number): void {
+  const { channels: C, height: H, width: W, kernel: k, stride, pad, outHeight: OH, outWidth: OW } = g;
   for (let c = 0; c < C; c++) {
     const plane = dxOff + c * H * W;
     for (let ki = 0; ki < k; ki++) {
@@ -116,11 +127,8 @@ export function col2imReference(
 }
 
 /** In wasm an out-of-range index would hit a neighbouring buffer, so check the extents. */
-function checkPatchArgs(
-  name: string, x: Float32Array, xOff: number, C: number, H: number, W: number,
-  k: number, stride: number, pad: number, OH: number, OW: number,
-  cols: Float32Array, colOff: number, ldCols: number,
-): void {
+function checkPatchArgs(name: string, g: PatchGeometry, x: Float32Array, xOff: number, cols: Float32Array, colOff: number, ldCols: number): void {
+  const { channels: C, height: H, width: W, kernel: k, stride, pad, outHeight: OH, outWidth: OW } = g;
   const xEnd = xOff + C * H * W;
   const colsEnd = colOff + (C * k * k - 1) * ldCols + OH * OW;
   const ints = Number.isInteger(xOff) && Number.isInteger(C) && Number.isInteger(H) && Number.isInteger(W) &&

@@ -31,10 +31,10 @@ export const BN_MOMENTUM = 0.1;
  * The passes over the data are kernels (src/kernels/elementwise.ts, WebAssembly SIMD): one
  * gives each plane's Σx and Σx² (forward) or Σdy and Σdy·x (backward) in float64, the
  * other the per-channel linear maps y = x·a + b, a = γ/√(σ² + ε), b = β − μ·a, and
- * dx = p·dy + q·x + r. Planes merge into a channel's mean and squared deviations in
- * float64 (Chan et al.), and so do threads: forward and backward sums go through
- * `BatchReduce` when threads share a batch, so every thread normalizes by the whole
- * batch's statistics (see parallel/thread-sync.ts).
+ * dx = p·dy + q·x + r. Planes sum into a channel's mean and squared deviations in
+ * float64, and threads' parts merge by Chan et al.'s update (mergeMoments): forward and
+ * backward sums go through `BatchReduce` when threads share a batch, so every thread
+ * normalizes by the whole batch's statistics (see parallel/thread-sync.ts).
  */
 export class BatchNorm implements Layer {
   readonly type = 'batchnorm';
@@ -57,8 +57,9 @@ export class BatchNorm implements Layer {
   private reduce: BatchReduce | null = null;
   private readonly partial: Float64Array;
   private readonly alone: readonly Float64Array[];
-  /** The last training batch's statistics (the whole batch's, across threads). */
+  /** The last training batch's statistics (the whole batch's, across threads): μ, M2 = Σ(x − μ)², 1/√(σ² + ε). */
   private readonly mean: Float64Array;
+  private readonly m2: Float64Array;
   private readonly invStd: Float64Array;
   private count = 0;
   /** y = x·a + b per channel, for the last forward. */
@@ -97,6 +98,7 @@ export class BatchNorm implements Layer {
     this.partial = new Float64Array(this.reduceLength);
     this.alone = [this.partial];
     this.mean = new Float64Array(C);
+    this.m2 = new Float64Array(C);
     this.invStd = new Float64Array(C);
     this.a = allocF32(C);
     this.b = allocF32(C);
@@ -139,71 +141,68 @@ export class BatchNorm implements Layer {
 
   forward(x: Tensor, training: boolean): Tensor {
     const n = x.shape[0];
-    const C = this.features;
-    const S = this.plane;
-    const xd = x.data;
     this.input = x;
     this.usedBatchStats = training;
-    if (training) {
-      // This thread's count, mean and sum of squared deviations per channel, from each
-      // plane's Σx and Σx² (float64 from float32 values: Σx² − Σx·mean loses nothing that
-      // matters unless |mean| exceeds the spread a millionfold).
-      const part = this.partial;
-      const local = n * S;
-      part[0] = local;
-      this.channelSums(xd, xd, n);
-      for (let c = 0; c < C; c++) {
-        const m = this.sumA[c] / local;
-        part[1 + c] = m;
-        part[1 + C + c] = Math.max(0, this.sumAB[c] - this.sumA[c] * m);
-      }
-      // The whole batch: merge the threads' moments in thread order (Chan et al.), the same on every thread.
-      const parts = this.gather(2 * C + 1);
-      const { eps, momentum } = this.spec;
-      let total = 0;
-      for (let c = 0; c < C; c++) {
-        let N = 0;
-        let mean = 0;
-        let M2 = 0;
-        for (const q of parts) {
-          const nb = q[0];
-          if (nb === 0) continue;
-          if (N === 0) {
-            mean = q[1 + c];
-            M2 = q[1 + C + c];
-          } else {
-            const tot = N + nb;
-            const delta = q[1 + c] - mean;
-            mean += (delta * nb) / tot;
-            M2 += q[1 + C + c] + (delta * delta * N * nb) / tot;
-          }
-          N += nb;
-        }
-        total = N;
-        const inv = 1 / Math.sqrt(M2 / N + eps);
-        this.mean[c] = mean;
-        this.invStd[c] = inv;
-        // PyTorch's running statistics, unbiased variance. One value per channel has no
-        // variance: such a batch (PyTorch refuses it) leaves them as they were.
-        if (N > 1) {
-          this.runningMean[c] = (1 - momentum) * this.runningMean[c] + momentum * mean;
-          this.runningVar[c] = (1 - momentum) * this.runningVar[c] + momentum * (M2 / (N - 1));
-        }
-        const a = this.weight[c] * inv;
-        this.a[c] = a;
-        this.b[c] = this.bias[c] - mean * a;
-      }
-      this.count = total;
-    } else {
-      for (let c = 0; c < C; c++) {
-        const a = this.weight[c] / Math.sqrt(this.runningVar[c] + this.spec.eps);
-        this.a[c] = a;
-        this.b[c] = this.bias[c] - this.runningMean[c] * a;
-      }
-    }
+    if (training) this.batchStatistics(x.data, n);
+    else this.runningStatistics();
+    // y = x·a + b per channel.
     const y = this.out.get(n);
-    channelLinear(xd, xd, y.data, n * C, C, S, this.a, this.zeros, this.b);
+    channelLinear(x.data, x.data, y.data, n * this.features, this.features, this.plane, this.a, this.zeros, this.b);
     return y;
+  }
+
+  /**
+   * Training: normalizes by the whole batch's μ and σ² (all threads'), y = x·a + b with
+   * a = γ/√(σ² + ε), b = β − μ·a, and moves the running statistics towards them.
+   */
+  private batchStatistics(xd: Float32Array, n: number): void {
+    const C = this.features;
+    const { eps, momentum } = this.spec;
+    this.threadMoments(xd, n);
+    const N = mergeMoments(this.gather(2 * C + 1), C, this.mean, this.m2);
+    for (let c = 0; c < C; c++) {
+      const mean = this.mean[c];
+      const M2 = this.m2[c];
+      const inv = 1 / Math.sqrt(M2 / N + eps);
+      this.invStd[c] = inv;
+      // PyTorch's running statistics, unbiased variance. One value per channel has no
+      // variance: such a batch (PyTorch refuses it) leaves them as they were.
+      if (N > 1) {
+        this.runningMean[c] = (1 - momentum) * this.runningMean[c] + momentum * mean;
+        this.runningVar[c] = (1 - momentum) * this.runningVar[c] + momentum * (M2 / (N - 1));
+      }
+      const a = this.weight[c] * inv;
+      this.a[c] = a;
+      this.b[c] = this.bias[c] - mean * a;
+    }
+    this.count = N;
+  }
+
+  /**
+   * This thread's part of the batch's moments, [count, mean_0..C−1, M2_0..C−1], from each
+   * plane's Σx and Σx² (float64 from float32 values: Σx² − Σx·mean loses nothing that
+   * matters unless |mean| exceeds the spread a millionfold).
+   */
+  private threadMoments(xd: Float32Array, n: number): void {
+    const C = this.features;
+    const part = this.partial;
+    const local = n * this.plane;
+    part[0] = local;
+    this.channelSums(xd, xd, n);
+    for (let c = 0; c < C; c++) {
+      const m = this.sumA[c] / local;
+      part[1 + c] = m;
+      part[1 + C + c] = Math.max(0, this.sumAB[c] - this.sumA[c] * m);
+    }
+  }
+
+  /** Predicting: the running statistics in place of the batch's, a = γ/√(running_var + ε), b = β − running_mean·a. */
+  private runningStatistics(): void {
+    for (let c = 0; c < this.features; c++) {
+      const a = this.weight[c] / Math.sqrt(this.runningVar[c] + this.spec.eps);
+      this.a[c] = a;
+      this.b[c] = this.bias[c] - this.runningMean[c] * a;
+    }
   }
 
   /** Per channel over n images (C planes of S values each): sumA = Σa, sumAB = Σa·b, in float64. */
@@ -284,6 +283,44 @@ export class BatchNorm implements Layer {
     channelLinear(g, g, dx.data, n * C, C, this.plane, this.a, this.zeros, this.zeros);
     return dx;
   }
+}
+
+/**
+ * The whole batch's moments per channel from the threads' parts [count, mean_0..C−1,
+ * M2_0..C−1] (M2 the sum of squared deviations from the part's mean), merged one part at
+ * a time in the order given (Chan, Golub & LeVeque's pairwise update):
+ *
+ *   n = n_a + n_b,   δ = mean_b − mean_a,   mean = mean_a + δ·n_b / n,   M2 = M2_a + M2_b + δ²·n_a·n_b / n
+ *
+ * Parts of no values are skipped. Writes each channel's mean and M2 (float64, so the sum
+ * of squares never cancels as Σx² − n·mean² would) and returns the count. Every thread
+ * merges the same parts in the same order, so every thread gets the same bits.
+ */
+export function mergeMoments(parts: readonly Float64Array[], channels: number, mean: Float64Array, m2: Float64Array): number {
+  let count = 0;
+  for (let c = 0; c < channels; c++) {
+    let N = 0;
+    let mu = 0;
+    let M2 = 0;
+    for (const q of parts) {
+      const nb = q[0];
+      if (nb === 0) continue;
+      if (N === 0) {
+        mu = q[1 + c];
+        M2 = q[1 + channels + c];
+      } else {
+        const tot = N + nb;
+        const delta = q[1 + c] - mu;
+        mu += (delta * nb) / tot;
+        M2 += q[1 + channels + c] + (delta * delta * N * nb) / tot;
+      }
+      N += nb;
+    }
+    mean[c] = mu;
+    m2[c] = M2;
+    count = N;
+  }
+  return count;
 }
 
 export const batchnorm: LayerKind<BatchNormSpec, BatchNorm> = {

@@ -1,6 +1,6 @@
 import { channelAffine, reluBackward, zeroFloats } from '../kernels/elementwise.js';
 import { gemmBatched, operand, type MatrixOperand } from '../kernels/gemm.js';
-import { col2im, im2col } from '../kernels/im2col.js';
+import { col2im, im2col, type PatchGeometry } from '../kernels/im2col.js';
 import { allocF32 } from '../kernels/memory.js';
 import { pickConvAlgorithm, winogradAlgorithm, winogradSupports, WinogradConv, type ConvAlgorithm } from '../kernels/winograd.js';
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
@@ -80,6 +80,8 @@ export class Conv2d implements Layer {
   readonly hasBias: boolean;
   readonly inShape: readonly number[];
   readonly outShape: readonly number[];
+  /** One image's patches (im2col and col2im): the input, the window, the output positions. */
+  private readonly patches: PatchGeometry;
   needsInputGrad = true;
 
   readonly weight: Float32Array;
@@ -138,6 +140,10 @@ export class Conv2d implements Layer {
       convOutputSize(h, this.kernel, this.stride, this.padding),
       convOutputSize(w, this.kernel, this.stride, this.padding),
     ];
+    this.patches = {
+      channels: c, height: h, width: w, kernel: this.kernel, stride: this.stride, pad: this.padding,
+      outHeight: this.outShape[1], outWidth: this.outShape[2],
+    };
     const wsize = this.outChannels * this.inChannels * this.kernel * this.kernel;
     this.weight = allocF32(wsize);
     this.weightGrad = allocF32(wsize);
@@ -257,7 +263,6 @@ export class Conv2d implements Layer {
     const [F, OH, OW] = this.outShape;
     const P = OH * OW;
     const K = this.patchSize;
-    const k = this.kernel;
     for (let f = 0; f < F; f++) {
       this.wb.set(this.weight.subarray(f * K, (f + 1) * K), f * (K + 1));
       this.wb[f * (K + 1) + K] = this.bias[f];
@@ -270,7 +275,7 @@ export class Conv2d implements Layer {
     for (let i0 = 0; i0 < n; i0 += G) {
       const cnt = Math.min(G, n - i0);
       for (let i = i0; i < i0 + cnt; i++) {
-        im2col(x.data, i * C * H * W, C, H, W, k, this.stride, this.padding, OH, OW, this.cols, i * (K + 1) * P, P);
+        im2col(this.patches, x.data, i * C * H * W, this.cols, i * (K + 1) * P, P);
       }
       ops.cols.offset = i0 * (K + 1) * P;
       ops.y.offset = i0 * F * P;
@@ -313,13 +318,12 @@ export class Conv2d implements Layer {
     // dcols_n = Wᵀ·dY_n, then col2im, a group of images at a time (dcols stays in cache).
     const G = this.groupSize();
     zeroFloats(dx.data, 0, dx.data.length);
-    const k = this.kernel;
     for (let i0 = 0; i0 < n; i0 += G) {
       const cnt = Math.min(G, n - i0);
       ops.dy.offset = i0 * F * P;
       gemmBatched(K, P, F, ops.w, ops.dy, ops.dcols, false, cnt);
       for (let i = i0; i < i0 + cnt; i++) {
-        col2im(this.dcols, (i - i0) * K * P, P, C, H, W, k, this.stride, this.padding, OH, OW, dx.data, i * C * H * W);
+        col2im(this.patches, this.dcols, (i - i0) * K * P, P, dx.data, i * C * H * W);
       }
     }
     return dx;

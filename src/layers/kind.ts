@@ -3,7 +3,8 @@
  * the registry alone (as ConvNetJS's toJSON/fromJSON and PyTorch's configuration on the
  * module): its --arch token, its shape rule, its cost, how it is built, saved, read back
  * and validated, and the ONNX nodes it becomes. Adding a layer = its file (class and
- * descriptor), one line in registry.ts, and its tests.
+ * descriptor), one line in registry.ts, its `kconv check` rows (src/check/layer-checks.ts),
+ * and its tests.
  */
 import type { BatchContext } from './batch-context.js';
 import type { Layer } from './layer.js';

@@ -3,7 +3,8 @@
  * building a network (net/sequential.ts, net/plan.ts), the weights file, the ONNX
  * exporter, `kconv check`, `show` and `info` all work from here. To add a layer: write
  * its file (the class and its LayerKind descriptor), add its spec to LayerSpec and its
- * descriptor to LAYER_KINDS, and test it.
+ * descriptor to LAYER_KINDS, give it its `kconv check` rows (LAYER_CHECKS in
+ * src/check/layer-checks.ts: the build fails without them), and test it.
  */
 import { avgpool2d, type AvgPool2dSpec } from './avgpool2d.js';
 import { batchnorm, type BatchNormSpec } from './batchnorm.js';

@@ -5,6 +5,7 @@ import type { Sequential } from '../net/sequential.js';
 import { argMax } from '../tensor/tensor.js';
 import { DataParallel } from '../parallel/data-parallel.js';
 import { EVAL_BATCH, forEachPrediction } from '../batch/evaluate.js';
+import { EnsembleMean } from './ensemble-mean.js';
 import { copyFolded, foldBatchNorm } from './fold-batchnorm.js';
 import { macsPerImage, predictThreads } from './threads.js';
 import { FixedView, ttaTransforms } from '../augment/tta.js';
@@ -35,20 +36,13 @@ export async function predict(
   const total = data.n * ttaTransforms(tta).length * members.length;
   let before = 0;
   const progress = (done: number) => onProgress?.(before + done, total);
-  let probs: Float32Array;
-  if (members.length === 1) {
-    probs = await memberProbs(members[0], data, threads, tta, progress);
-  } else {
-    // Summed in double precision and rounded once, so the mean does not depend on the members' order more than it must.
-    const sum = new Float64Array(data.n * CLASSES);
-    for (const model of members) {
-      const p = await memberProbs(model, data, threads, tta, progress);
-      before += data.n * ttaTransforms(tta).length;
-      for (let i = 0; i < p.length; i++) sum[i] += p[i];
-    }
-    probs = new Float32Array(sum.length);
-    for (let i = 0; i < sum.length; i++) probs[i] = sum[i] / members.length;
+  // One member at a time (each may use every thread), then their mean (ensemble-mean.ts).
+  const mean = new EnsembleMean();
+  for (const model of members) {
+    mean.add(await memberProbs(model, data, threads, tta, progress));
+    before += data.n * ttaTransforms(tta).length;
   }
+  const probs = mean.mean();
   const labels = new Uint8Array(data.n);
   for (let i = 0; i < data.n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
   return { labels, probs };

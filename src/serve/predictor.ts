@@ -5,6 +5,7 @@ import { activations, convLayers } from '../show/activations.js';
 import { mapRows, type MapRow } from '../show/digit-view.js';
 import { absMax, short } from '../show/layout.js';
 import { argMax } from '../tensor/tensor.js';
+import { ensembleMean } from '../predict/ensemble-mean.js';
 import { predictionNet } from '../predict/predict.js';
 import { forEachPrediction } from '../batch/evaluate.js';
 
@@ -48,20 +49,12 @@ export class Predictor {
   /** Labels and probabilities of n images (n×784 bytes, 0 background … 255 ink). */
   predict(pixels: Uint8Array, n: number): { labels: Uint8Array; probs: Float32Array } {
     const images: Images = { n, pixels: pixels.subarray(0, n * PIXELS), labels: null, ids: null };
-    let probs = new Float32Array(n * CLASSES);
-    if (this.members.length === 1) {
-      const { net, input } = this.members[0];
-      forEachPrediction(predictionNet(net), input, images, null, (start, count, p) => probs.set(p.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
-    } else {
-      // As predict/predict.ts: summed in double precision, divided once.
-      const sum = new Float64Array(n * CLASSES);
-      for (const { net, input } of this.members) {
-        forEachPrediction(predictionNet(net), input, images, null, (start, count, p) => {
-          for (let i = 0; i < count * CLASSES; i++) sum[start * CLASSES + i] += p[i];
-        }, CHUNK);
-      }
-      probs = Float32Array.from(sum, (v) => v / this.members.length);
-    }
+    // Each model's probabilities, then their mean as `kconv predict` takes it (ensemble-mean.ts).
+    const probs = ensembleMean(this.members.map(({ net, input }) => {
+      const p = new Float32Array(n * CLASSES);
+      forEachPrediction(predictionNet(net), input, images, null, (start, count, out) => p.set(out.subarray(0, count * CLASSES), start * CLASSES), CHUNK);
+      return p;
+    }));
     const labels = new Uint8Array(n);
     for (let i = 0; i < n; i++) labels[i] = argMax(probs, i * CLASSES, CLASSES);
     return { labels, probs };

@@ -1,22 +1,10 @@
-import type { Conv2d } from '../layers/conv2d.js';
 import type { Ensemble } from '../model/ensemble.js';
 import type { EpochRecord, InputSpec, ModelFile } from '../model/weights-file.js';
-import { layerSpec } from '../net/sequential.js';
-import { formatLayer } from '../net/spec.js';
+import { summarizeModel, type NetSummary } from '../model/summary.js';
 import { convLayers } from '../show/activations.js';
-import { absMax, baseName, short } from '../show/layout.js';
-import type { MapRow } from '../show/digit-view.js';
+import { baseName } from '../show/layout.js';
+import { filterRow, type MapRow } from '../show/digit-view.js';
 
-/**
- * What GET /api/model returns and the page shows: the model's layers (as `kconv info`
- * lists them), its training history, and its first conv layer's filters; for an
- * ensemble, those of its first model (whose maps the page draws), and every model in
- * `members`.
- *
- * Built here from what a loaded model has (each layer's shapes and parameters); when a
- * shared summary function exists (src/model/summary.ts), `layers` and `params` should come
- * from it, and this interface is where to adapt.
- */
 /** One model of what is served: its file's name, network, size and training. */
 export interface MemberSummary {
   file: string;
@@ -25,11 +13,18 @@ export interface MemberSummary {
   training: ModelSummary['training'];
 }
 
+/**
+ * What GET /api/model returns and the page shows: the model's layers (as `kconv info`
+ * lists them: from model/summary.ts's summarizeModel, in the server's JSON shape), its
+ * training history, and its first conv layer's filters; for an ensemble, those of its
+ * first model (whose maps the page draws), and every model in `members`.
+ */
 export interface ModelSummary {
   /** The weights file's name (not its path); an ensemble's manifest name, or its members' names joined by commas. */
   file: string;
   arch: string;
   input: InputSpec;
+  /** 0-based `index`; `spec` is the layer's --arch token. */
   layers: { index: number; type: string; spec: string; inShape: number[]; outShape: number[]; params: number }[];
   /** All learnable numbers. */
   params: number;
@@ -42,19 +37,17 @@ export interface ModelSummary {
   totalParams: number;
 }
 
-/** The first conv layer's filters as the digit view's "conv1 filters" row. */
-function firstFilters(model: ModelFile): MapRow | null {
-  const first = convLayers(model.net)[0];
-  if (!first) return null;
-  const conv: Conv2d = first.conv;
-  const k = conv.kernel;
-  const data = new Float32Array(conv.outChannels * k * k);
-  for (let f = 0; f < conv.outChannels; f++) data.set(conv.weight.subarray(f * conv.inChannels * k * k, f * conv.inChannels * k * k + k * k), f * k * k);
-  const scaleMax = absMax(data);
-  return { title: 'conv1 filters', detail: `${conv.outChannels} of ${k}×${k}, ±${short(scaleMax)}`, kind: 'filters', channels: conv.outChannels, height: k, width: k, data, scaleMax, stage: 0 };
+/** The layers as the page lists them: `kconv info`'s rows, each with the shape it takes in. */
+function layersOf(net: NetSummary): ModelSummary['layers'] {
+  return net.layers.map((l, i) => ({
+    index: l.index - 1,
+    type: l.type,
+    spec: l.token,
+    inShape: [...(i === 0 ? net.inputShape : net.layers[i - 1].outShape)],
+    outShape: [...l.outShape],
+    params: l.params,
+  }));
 }
-
-const paramsOf = (model: ModelFile) => model.net.params().reduce((sum, p) => sum + p.value.length, 0);
 
 function trainingOf(model: ModelFile): ModelSummary['training'] {
   const t = model.training;
@@ -69,23 +62,17 @@ export function modelSummary(served: ModelFile | Ensemble, weightsFile: string):
     ? (served.manifest ? baseName(served.manifest) : served.files.map(baseName).join(','))
     : baseName(weightsFile);
   const model = members[0];
-  const layers = model.net.layers.map((layer, index) => ({
-    index,
-    type: layer.type,
-    spec: formatLayer(layerSpec(layer)),
-    inShape: [...layer.inShape],
-    outShape: [...layer.outShape],
-    params: layer.params().reduce((sum, p) => sum + p.value.length, 0),
-  }));
-  const summaries = members.map((m, i) => ({ file: baseName(files[i]), arch: m.arch, params: paramsOf(m), training: trainingOf(m) }));
+  const first = convLayers(model.net)[0];
+  const nets = members.map((m) => summarizeModel(m));
+  const summaries = members.map((m, i) => ({ file: baseName(files[i]), arch: m.arch, params: nets[i].totals.params, training: trainingOf(m) }));
   return {
     file,
     arch: model.arch,
     input: model.input,
-    layers,
-    params: layers.reduce((sum, l) => sum + l.params, 0),
+    layers: layersOf(nets[0]),
+    params: nets[0].totals.params,
     training: trainingOf(model),
-    filters: firstFilters(model),
+    filters: first ? filterRow(first.conv) : null,
     members: summaries,
     totalParams: summaries.reduce((sum, m) => sum + m.params, 0),
   };
