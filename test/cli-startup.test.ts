@@ -1,10 +1,15 @@
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { commandsFor } from '../src/cli/main.js';
 
 // These go through bin/kconv.js, so they need a build (npm test builds first).
 const BIN = fileURLToPath(new URL('../bin/kconv.js', import.meta.url));
+const PICTURE = fileURLToPath(new URL('../examples/digit.png', import.meta.url));
+const WEIGHTS = fileURLToPath(new URL('fixtures/v1-seed.json', import.meta.url));
 
 /** A module hook that prints every module the process resolves, one `LOADED url` line on stderr. */
 const HOOK = `data:text/javascript,${encodeURIComponent(`
@@ -18,6 +23,9 @@ function modulesLoadedBy(args: string[]): string[] {
   expect(p.status).toBe(0);
   return p.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length));
 }
+
+/** What predicting a picture never needs: the CSV and idx readers, the pictures' canvas and font. */
+const READERS_AND_CANVAS = /node_modules\/csv-parse\/|dist\/data\/(read|read-csv|idx)\.js|dist\/show\/(canvas|font)\.js/;
 
 const HEAVY = /node_modules\/(fastify|onnx-buf|@bufbuild|cli-progress)\/|dist\/(serve\/server|export\/onnx|train\/trainer|show\/activations)\.js/;
 
@@ -50,5 +58,20 @@ describe('start-up: a command loads only its own modules', () => {
     const typo = spawnSync(process.execPath, [BIN, 'predcit'], { encoding: 'utf8' });
     expect(typo.status).toBe(2);
     expect(typo.stderr).toContain('predict');
+  });
+
+  it('kconv predict one.png loads neither the CSV readers nor the canvas; a CSV loads the readers', () => {
+    const picture = modulesLoadedBy(['predict', PICTURE, '--weights', WEIGHTS]);
+    expect(picture.some((u) => u.endsWith('dist/predict/predict.js'))).toBe(true);
+    expect(picture.filter((u) => READERS_AND_CANVAS.test(u))).toEqual([]);
+    const dir = mkdtempSync(join(tmpdir(), 'kconv-startup-'));
+    try {
+      const csv = join(dir, 'one.csv');
+      writeFileSync(csv, `label,${Array.from({ length: 784 }, (_, i) => `pixel${i}`).join(',')}\n3,${new Array(784).fill(0).join(',')}\n`);
+      const table = modulesLoadedBy(['predict', csv, '--weights', WEIGHTS]);
+      expect(table.filter((u) => /node_modules\/csv-parse\/|dist\/data\/read\.js/.test(u)).length).toBeGreaterThanOrEqual(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { NamedInput } from '../io/output-check.js';
 import { type Ensemble } from '../model/ensemble.js';
-import { baseName } from '../show/layout.js';
+import { baseName } from '../show/base-name.js';
 
 /** --weights of the commands that classify: one model, or an ensemble whose probabilities are averaged. */
 export const WEIGHTS_HELP = 'weights file written by kconv train; or an ensemble: a manifest (kconv train --ensemble K) or weights files separated by commas (a.json,b.json), whose probabilities are averaged';

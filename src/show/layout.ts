@@ -35,11 +35,7 @@ export function absMax(values: ArrayLike<number>, from = 0, to = values.length):
   return m;
 }
 
-/** The last part of a path, as a title shows it. */
-export function baseName(path: string): string {
-  const parts = path.split(/[\\/]/);
-  return parts[parts.length - 1] || path;
-}
+export { baseName } from './base-name.js';
 
 /**
  * A picture being laid out: drawing steps are recorded with the area they cover, so
