@@ -1,6 +1,5 @@
+import { createRequire } from 'node:module';
 import { inflateSync } from 'node:zlib';
-import jpeg from 'jpeg-js';
-import { PNG } from 'pngjs';
 import { pictureFormat, unreadablePicture } from '../data/magic.js';
 import { DataError } from '../errors.js';
 import type { RasterImage } from './preprocess.js';
@@ -180,6 +179,13 @@ export function orient(img: RasterImage & { data: Uint8Array }, orientation: num
   return { width: ow, height: oh, channels: 4, data: out };
 }
 
+// Each decoder is loaded when a picture of its kind first comes (both are CommonJS, so
+// `require` keeps decodeImage synchronous): a PNG never loads jpeg-js, and kconv predict
+// one.png starts faster (docs/performance.md, Start-up).
+const require = createRequire(import.meta.url);
+const pngjs = (): typeof import('pngjs') => require('pngjs');
+const jpegJs = (): typeof import('jpeg-js') => require('jpeg-js');
+
 /**
  * Decodes a PNG or JPEG file's bytes to RGBA, upright (JPEG's EXIF orientation applied).
  * `name` (a path, or "the request body") starts every error message.
@@ -192,7 +198,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxPixels = MAX_IMA
     checkInterlacedPng(bytes, header, name);
     let png: { width: number; height: number; data: Buffer };
     try {
-      png = PNG.sync.read(buffer);
+      png = pngjs().PNG.sync.read(buffer);
     } catch (error) {
       const why = /read requests/.test((error as Error).message) ? 'it ends too early' : (error as Error).message;
       throw new DataError(`${name}: not a valid PNG image (${why}: the file is damaged or truncated)`, name);
@@ -201,7 +207,7 @@ export function decodeImage(bytes: Uint8Array, name: string, maxPixels = MAX_IMA
   }
   let raw: { width: number; height: number; data: Uint8Array };
   try {
-    raw = jpeg.decode(buffer, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 1024 });
+    raw = jpegJs().decode(buffer, { useTArray: true, formatAsRGBA: true, maxResolutionInMP: maxPixels / 1e6, maxMemoryUsageInMB: 1024 });
   } catch (error) {
     throw new DataError(`${name}: not a valid JPEG image (${(error as Error).message}: the file is damaged, truncated or of a kind kconv cannot decode)`, name);
   }
