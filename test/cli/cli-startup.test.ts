@@ -1,0 +1,54 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { commandsFor } from '../../src/cli/main.js';
+
+// These go through bin/kconv.js, so they need a build (npm test builds first).
+const BIN = fileURLToPath(new URL('../../bin/kconv.js', import.meta.url));
+
+/** A module hook that prints every module the process resolves, one `LOADED url` line on stderr. */
+const HOOK = `data:text/javascript,${encodeURIComponent(`
+import { register } from 'node:module';
+register('data:text/javascript,' + encodeURIComponent(
+  'export async function resolve(s, c, next) { const r = await next(s, c); process.stderr.write("LOADED " + r.url + "\\\\n"); return r; }'));
+`)}`;
+
+function modulesLoadedBy(args: string[]): string[] {
+  const p = spawnSync(process.execPath, ['--import', HOOK, BIN, ...args], { encoding: 'utf8' });
+  expect(p.status).toBe(0);
+  return p.stderr.split('\n').filter((l) => l.startsWith('LOADED ')).map((l) => l.slice('LOADED '.length));
+}
+
+const HEAVY = /node_modules\/(fastify|onnx-buf|@bufbuild|cli-progress)\/|dist\/(serve\/server|export\/onnx|train\/trainer|show\/activations)\.js/;
+
+describe('start-up: a command loads only its own modules', () => {
+  it('the command named first is the only one loaded; anything else loads them all', () => {
+    expect(commandsFor(['node', 'kconv', 'predict', 'one.png'])).toEqual(['predict']);
+    expect(commandsFor(['node', 'kconv', 'evaluate', 'val.csv'])).toEqual(['evaluate']);
+    const all = ['check', 'train', 'predict', 'evaluate', 'export', 'show', 'serve', 'info', 'download'];
+    expect(commandsFor(['node', 'kconv'])).toEqual(all);
+    expect(commandsFor(['node', 'kconv', '--help'])).toEqual(all);
+    expect(commandsFor(['node', 'kconv', 'help', 'predict'])).toEqual(all);
+    expect(commandsFor(['node', 'kconv', 'predcit'])).toEqual(all); // commander suggests `predict`
+    expect(commandsFor(['node', 'kconv', 'toString'])).toEqual(all); // not a command, though an Object property
+  });
+
+  it('kconv predict does not load fastify, the ONNX schema, the trainer or the progress bars; kconv --help does', () => {
+    const predict = modulesLoadedBy(['predict', '--help']);
+    expect(predict.some((u) => u.endsWith('dist/cli/predict.js'))).toBe(true);
+    expect(predict.filter((u) => HEAVY.test(u))).toEqual([]);
+    // The same hook sees them when every command is loaded: the check above can fail.
+    const help = modulesLoadedBy(['--help']);
+    expect(help.filter((u) => HEAVY.test(u)).length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('kconv --help still lists every command, and a mistyped one still gets a suggestion', () => {
+    const help = spawnSync(process.execPath, [BIN, '--help'], { encoding: 'utf8' });
+    for (const name of ['check', 'train', 'predict', 'evaluate', 'export', 'show', 'serve', 'info', 'download']) {
+      expect(help.stdout).toMatch(new RegExp(`^  ${name}\\b`, 'm'));
+    }
+    const typo = spawnSync(process.execPath, [BIN, 'predcit'], { encoding: 'utf8' });
+    expect(typo.status).toBe(2);
+    expect(typo.stderr).toContain('predict');
+  });
+});
