@@ -1,7 +1,11 @@
+/**
+ * Start-up as a process: with a module hook, which modules `kconv predict` and
+ * `kconv --help` load, and that --help and a mistyped command still work. Which commands
+ * a command line loads (commandsFor) is in test/unit/cli-startup.test.ts.
+ */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { commandsFor } from '../../src/cli/main.js';
 
 // These go through bin/kconv.js, so they need a build (npm test builds first).
 const BIN = fileURLToPath(new URL('../../bin/kconv.js', import.meta.url));
@@ -22,17 +26,6 @@ function modulesLoadedBy(args: string[]): string[] {
 const HEAVY = /node_modules\/(fastify|onnx-buf|@bufbuild|cli-progress)\/|dist\/(serve\/server|export\/onnx|train\/trainer|show\/activations)\.js/;
 
 describe('start-up: a command loads only its own modules', () => {
-  it('the command named first is the only one loaded; anything else loads them all', () => {
-    expect(commandsFor(['node', 'kconv', 'predict', 'one.png'])).toEqual(['predict']);
-    expect(commandsFor(['node', 'kconv', 'evaluate', 'val.csv'])).toEqual(['evaluate']);
-    const all = ['check', 'train', 'predict', 'evaluate', 'export', 'show', 'serve', 'info', 'download'];
-    expect(commandsFor(['node', 'kconv'])).toEqual(all);
-    expect(commandsFor(['node', 'kconv', '--help'])).toEqual(all);
-    expect(commandsFor(['node', 'kconv', 'help', 'predict'])).toEqual(all);
-    expect(commandsFor(['node', 'kconv', 'predcit'])).toEqual(all); // commander suggests `predict`
-    expect(commandsFor(['node', 'kconv', 'toString'])).toEqual(all); // not a command, though an Object property
-  });
-
   it('kconv predict does not load fastify, the ONNX schema, the trainer or the progress bars; kconv --help does', () => {
     const predict = modulesLoadedBy(['predict', '--help']);
     expect(predict.some((u) => u.endsWith('dist/cli/predict.js'))).toBe(true);

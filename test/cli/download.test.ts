@@ -2,7 +2,8 @@
  * `kconv download` against an HTTP server started here on 127.0.0.1, serving small synthetic
  * gzip'd idx files under the official names. Their blob ids are computed here and injected
  * through the library's internal `blobIds` option, so the synthetic set verifies. The real
- * files are tested in test/real-data/download.test.ts.
+ * files are tested in test/real-data/download.test.ts; git blob ids in
+ * test/unit/download.test.ts.
  */
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
@@ -19,8 +20,6 @@ import type { Io } from '../../src/cli/output.js';
 import {
   DownloadInterrupted,
   downloadKannada,
-  gitBlobId,
-  OFFICIAL_BLOB_IDS,
   OFFICIAL_FILES,
   type DownloadEvent,
   type DownloadOptions,
@@ -170,19 +169,6 @@ function expectedCsv(set: (typeof SETS)[number]): string {
 }
 
 // ---- tests ------------------------------------------------------------------------------
-
-describe('git blob ids', () => {
-  it('match git hash-object', () => {
-    expect(gitBlobId(new Uint8Array(0))).toBe('e69de29bb2d1d6434b8b29ae775ad8c2e48c5391');
-    expect(gitBlobId(Buffer.from('hello\n'))).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
-  });
-
-  it('the six official ids are in the source', () => {
-    expect(Object.keys(OFFICIAL_BLOB_IDS).sort()).toEqual([...OFFICIAL_FILES].sort());
-    expect(OFFICIAL_BLOB_IDS['X_kannada_MNIST_test-idx3-ubyte.gz']).toBe('1dc875a6b5278cf9504eda58ac28530bb65817e9');
-    expect(OFFICIAL_BLOB_IDS['X_kannada_MNIST_train-idx3-ubyte.gz']).toBe('b588ed8355da1fc0dd0c2707947c132f7aa427c0');
-  });
-});
 
 describe('kconv download from an HTTP server', () => {
   it('fetches, verifies and writes the three CSVs (Kaggle layout, with labels)', async () => {

@@ -1,9 +1,13 @@
+/**
+ * kconv serve as a process: SIGTERM and SIGINT with connections open, 127.0.0.1 only,
+ * and one-line refusals (a port in use, a bad --max-body, a missing weights file). How
+ * --max-body sizes are read is in test/unit/serve-cli.test.ts.
+ */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { byteSize } from '../../src/cli/serve.js';
 import { DEFAULT_INPUT, saveModel } from '../../src/model/weights-file.js';
 import { createNetwork } from '../../src/net/index.js';
 import { main } from '../../src/cli/main.js';
@@ -119,16 +123,5 @@ describe('kconv serve, the process', () => {
     const missing = await kconv(['serve', '--weights', join(dir, 'nope.json')]);
     expect(missing.code).toBe(1);
     expect(missing.err).toMatch(/^kconv: .*nope\.json: no such weights file[^\n]*\n$/);
-  });
-});
-
-describe('--max-body sizes', () => {
-  it('reads bytes, kB and MB', () => {
-    expect(byteSize('10MB')).toBe(10 * 1048576);
-    expect(byteSize('512kB')).toBe(512 * 1024);
-    expect(byteSize('2m')).toBe(2 * 1048576);
-    expect(byteSize('4096')).toBe(4096);
-    expect(() => byteSize('10')).toThrow(/from 1kB/);
-    expect(() => byteSize('2GB')).toThrow(/from 1kB/);
   });
 });

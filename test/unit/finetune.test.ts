@@ -1,11 +1,11 @@
 /**
  * Fine-tuning (train/finetune.ts, trainer's init/freeze/replay): the init model's
  * weights are where training starts and are left untouched; frozen layers (weights and
- * batch-norm running statistics) stay bit-identical, on one thread and on two; replay
- * mixes the asked number of replay images into every epoch, drawn from (seed, epoch)
- * alone; held-out splits and k-fold measure what they say; stopping throws and leaves
- * nothing changed; bad options are refused in one line. A planted "freeze ignored" fails
- * the frozen-layer check.
+ * batch-norm running statistics) stay bit-identical; replay mixes the asked number of
+ * replay images into every epoch, drawn from (seed, epoch) alone; held-out splits and
+ * k-fold measure what they say; stopping throws and leaves nothing changed; bad options
+ * are refused in one line. A planted "freeze ignored" fails the frozen-layer check. On
+ * one thread: freezing and stopping on two are in test/cli/finetune.test.ts.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Images } from '../../src/data/index.js';
@@ -107,8 +107,8 @@ describe('fine-tuning starts from the init model', () => {
 describe('frozen layers', () => {
   const init = modelOf(ARCH, 2);
   // freeze 2 = conv4 and its batchnorm: layers 0 and 1 stay; conv8 (layer 4) learns.
-  it.each([1, 2])('freeze 2 leaves the first conv and batchnorm (weights and running statistics) bit-identical on %i thread(s), and the rest learns', async (threads) => {
-    const r = await fineTune(init, samples, { ...QUICK, threads, freeze: 2, replay, replayVal: replay });
+  it('freeze 2 leaves the first conv and batchnorm (weights and running statistics) bit-identical, and the rest learns', async () => {
+    const r = await fineTune(init, samples, { ...QUICK, freeze: 2, replay, replayVal: replay });
     expect(unchangedUpTo(init, r.model, 2)).toBe(true);
     expect(unchangedUpTo(init, r.model, 5)).toBe(false);
   });
@@ -240,16 +240,16 @@ describe('measuring', () => {
 });
 
 describe('stopping', () => {
-  it.each([1, 2])('shouldStop (or the abort signal) ends the run with FineTuneStopped, the init model untouched (%i threads)', async (threads) => {
+  it('shouldStop (or the abort signal) ends the run with FineTuneStopped, the init model untouched', async () => {
     const init = modelOf(ARCH, 6);
     const before = snapshot(init.net);
     let batches = 0;
-    await expect(fineTune(init, samples, { ...QUICK, threads, replay, events: { onBatch: () => batches++, shouldStop: () => batches >= 2 } })).rejects.toThrow(FineTuneStopped);
+    await expect(fineTune(init, samples, { ...QUICK, replay, events: { onBatch: () => batches++, shouldStop: () => batches >= 2 } })).rejects.toThrow(FineTuneStopped);
     expect(batches).toBe(2);
     expect(init.net.state().every((v, k) => same(v, before[k]))).toBe(true);
     const abort = new AbortController();
     abort.abort();
-    await expect(fineTune(init, samples, { ...QUICK, threads, signal: abort.signal })).rejects.toThrow(FineTuneStopped);
+    await expect(fineTune(init, samples, { ...QUICK, signal: abort.signal })).rejects.toThrow(FineTuneStopped);
   });
 });
 

@@ -27,7 +27,7 @@ beforeAll(() => {
 
 describe('idx files wherever a CSV is read', () => {
   it('trains on an idx images file, its labels found beside it by name', async () => {
-    const r = await run(['train', 'X_toy-idx3-ubyte.gz', '--arch', 'conv4k5,relu,pool2,dense10', '--batch-size', '16', '--epochs', '2', '--out', 'm.json']);
+    const r = await run(['train', 'X_toy-idx3-ubyte.gz', '--arch', 'conv4k5,relu,pool2,dense10', '--batch-size', '16', '--epochs', '2', '--threads', '1', '--out', 'm.json']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/: 400 images,/);
     expect(r.stdout).toMatch(/val acc (9\d|100)\.\d\d%/);

@@ -1,12 +1,11 @@
 /**
  * src/io: the one file writer, the output checks, the lock and the thread budget, on
- * their own (the CLI's use of them is in hostile-output.test.ts).
+ * their own (the CLI's use of them is in hostile-output.test.ts). A FIFO and a process
+ * that exits mid-write are in test/cli/io.test.ts.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { OutputError } from '../../src/errors.js';
 import { writeAtomic, writeFileAtomic } from '../../src/io/atomic-write.js';
@@ -53,20 +52,9 @@ describe('writeAtomic', () => {
     expect(statSync(p('c.txt')).mode & 0o777).toBe(0o640);
   });
 
-  it('a folder, or with regularOnly a FIFO, is an OutputError naming the path as given', async () => {
+  it('a folder is an OutputError naming the path as given', async () => {
     mkdirSync(p('folder'));
     await expect(writeFileAtomic(p('folder'), 'x')).rejects.toSatisfy((e) => e instanceof OutputError && e.message === `${p('folder')}: cannot write: is a folder; give a file name`);
-    execFileSync('mkfifo', [p('pipe')]);
-    await expect(writeFileAtomic(p('pipe'), 'x', { regularOnly: true, label: 'raw/x' })).rejects.toSatisfy((e) => e instanceof OutputError && e.message === 'raw/x: is a named pipe (FIFO), not a regular file; give a file name');
-  });
-
-  it('a temporary file is removed when the process exits in the middle of a write (a second Ctrl-C)', () => {
-    const module = fileURLToPath(new URL('../../dist/io/atomic-write.js', import.meta.url));
-    const script = `import { writeAtomic } from ${JSON.stringify(module)};
-      writeAtomic(${JSON.stringify(p('d.txt'))}, async (sink) => { await sink.write('part'); process.exit(130); });`;
-    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script]);
-    expect(r.status).toBe(130);
-    expect(readdirSync(dir).filter((n) => n.startsWith('d.txt'))).toEqual([]);
   });
 });
 

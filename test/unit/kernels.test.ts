@@ -1,5 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+/**
+ * The GEMM and im2col kernels: the blocked TypeScript kernel and every wasm backend
+ * against the references, on arena and ordinary arrays. KCONV_KERNELS, read at start-up,
+ * is checked in processes of its own in test/cli/kernels.test.ts.
+ */
 import { afterAll, describe, expect, it } from 'vitest';
 import { gemm, gemmBlocked, gemmReference, kernelInfo, setKernelBackend, type Backend } from '../../src/kernels/gemm.js';
 import { col2im, col2imReference, im2col, im2colReference } from '../../src/kernels/im2col.js';
@@ -263,19 +266,5 @@ describe('allocF32', () => {
     gemm(false, false, 37, 29, 41, A, 0, 41, B, 0, 29, D, 0, 29, false);
     expect(D).toEqual(C);
     checkGemm(gemm, randomCase(), allocF32);
-  });
-});
-
-describe('KCONV_KERNELS', () => {
-  const dist = fileURLToPath(new URL('../../dist/kernels/gemm.js', import.meta.url));
-  const run = (env: string) => spawnSync(process.execPath, ['--input-type=module', '-e',
-    `const m = await import(${JSON.stringify(dist)}); const mem = await import(${JSON.stringify(dist.replace('gemm.js', 'memory.js'))});
-     console.log(m.kernelInfo().backend, mem.allocF32(4).buffer instanceof SharedArrayBuffer);`],
-  { env: { ...process.env, KCONV_KERNELS: env }, encoding: 'utf8' });
-
-  it.skipIf(!wasmAvailable)('=js forces the TypeScript kernels and ordinary arrays; =simd pins plain SIMD', () => {
-    expect(run('js').stdout.trim()).toBe('js false');
-    expect(run('simd').stdout.trim()).toBe('wasm-simd true');
-    expect(run('').stdout.trim()).toMatch(/^wasm-(relaxed-)?simd true$/);
   });
 });

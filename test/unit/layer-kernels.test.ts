@@ -3,8 +3,6 @@
  * backend against the TypeScript reference on random data, odd sizes and offsets, and
  * the layers built on them under both the wasm and the TypeScript path.
  */
-import { spawnSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   channelLinear, channelLinearReference, planeDots, planeDotsReference, reluBackward, reluBackwardReference, reluForward, reluForwardReference,
@@ -19,6 +17,7 @@ import { loadWasmKernels } from '../../src/kernels/wasm.js';
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { MaxPool2d } from '../../src/layers/maxpool2d.js';
 import { Relu } from '../../src/layers/relu.js';
+import { expectLikeReference, runStack } from '../helpers/layer-stack.js';
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -341,38 +340,9 @@ describe.skipIf(!wasmAvailable)('the wasm kernels are really used', () => {
   });
 });
 
-/**
- * A deterministic conv → relu → pool stack, run forward and backward on three batch
- * sizes; returns every output. Plain JavaScript source, so that the KCONV_KERNELS=js
- * child process below runs exactly the same code on the built modules.
- */
-const STACK_SRC = `
-  const { Conv2d, Relu, MaxPool2d, allocF32 } = lib;
-  let seed = 77;
-  const r = () => { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; return seed / 2 ** 32; };
-  const conv = new Conv2d([3, 11, 10], { inChannels: 3, outChannels: 4, kernel: 3, padding: 1 });
-  for (let i = 0; i < conv.weight.length; i++) conv.weight[i] = r() - 0.5;
-  for (let i = 0; i < conv.bias.length; i++) conv.bias[i] = r() - 0.5;
-  conv.needsInputGrad = true;
-  const relu = new Relu(conv.outShape);
-  const pool = new MaxPool2d(conv.outShape, 2);
-  const out = [];
-  for (const n of [5, 2, 7]) { // a first, a smaller and a larger batch size
-    const x = { data: allocF32(n * 3 * 11 * 10), shape: [n, 3, 11, 10] };
-    for (let i = 0; i < x.data.length; i++) x.data[i] = r() * 2 - 1;
-    const y = pool.forward(relu.forward(conv.forward(x, true), true), true);
-    const g = { data: allocF32(y.data.length), shape: y.shape };
-    for (let i = 0; i < g.data.length; i++) g.data[i] = r() - 0.5;
-    const dx = conv.backward(relu.backward(pool.backward(g)));
-    out.push(Float32Array.from(conv.forwardNaive(x).data), Float32Array.from(conv.forward(x, true).data));
-    out.push(Float32Array.from(y.data), Float32Array.from(dx.data), Float32Array.from(conv.weightGrad), Float32Array.from(conv.biasGrad));
-  }
-  return out;`;
-
-const runStack = new Function('lib', STACK_SRC) as (lib: object) => Float32Array[];
 
 describe('conv2d → relu → maxpool2d on every path', () => {
-  it('forward matches forwardNaive, and wasm agrees with the TypeScript path and KCONV_KERNELS=js', () => {
+  it('forward matches forwardNaive, and wasm agrees with the TypeScript path', () => {
     const results = new Map<string, Float32Array[]>();
     for (const { backend, available } of backends) {
       if (!available) continue;
@@ -384,34 +354,6 @@ describe('conv2d → relu → maxpool2d on every path', () => {
       }
       results.set(backend, out);
     }
-    // A separate process with KCONV_KERNELS=js: plain arrays everywhere, TypeScript kernels only.
-    const dist = (path: string) => JSON.stringify(fileURLToPath(new URL(`../../dist/${path}`, import.meta.url)));
-    const proc = spawnSync(process.execPath, ['--input-type=module', '-e', `
-      const { Conv2d } = await import(${dist('layers/conv2d.js')});
-      const { MaxPool2d } = await import(${dist('layers/maxpool2d.js')});
-      const { Relu } = await import(${dist('layers/relu.js')});
-      const { kernelInfo } = await import(${dist('kernels/gemm.js')});
-      const { allocF32 } = await import(${dist('kernels/memory.js')});
-      const out = new Function('lib', ${JSON.stringify(STACK_SRC)})({ Conv2d, Relu, MaxPool2d, allocF32 });
-      console.log(JSON.stringify({ backend: kernelInfo().backend, plain: !(allocF32(1).buffer instanceof SharedArrayBuffer),
-        out: out.map((a) => Array.from(a)) }));`],
-    { env: { ...process.env, KCONV_KERNELS: 'js' }, encoding: 'utf8' });
-    expect(proc.stderr).toBe('');
-    const js = JSON.parse(proc.stdout) as { backend: string; plain: boolean; out: number[][] };
-    expect(js.backend).toBe('js');
-    expect(js.plain).toBe(true);
-    results.set('KCONV_KERNELS=js', js.out.map((a) => Float32Array.from(a)));
-    const reference = results.get('js')!;
-    for (const [name, out] of results) {
-      expect(out.length, name).toBe(reference.length);
-      out.forEach((a, i) => {
-        for (let j = 0; j < a.length; j++) {
-          // relu and pooling are exact; the GEMMs differ in summation order only
-          if (!(Math.abs(a[j]! - reference[i]![j]!) <= 1e-5 * (1 + Math.abs(reference[i]![j]!)))) {
-            throw new Error(`${name}: output ${i}[${j}] = ${a[j]}, TypeScript path ${reference[i]![j]}`);
-          }
-        }
-      });
-    }
+    expectLikeReference(results, results.get('js')!);
   });
 });
