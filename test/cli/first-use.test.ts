@@ -100,7 +100,7 @@ beforeAll(async () => {
   writeFileSync(p('big.png'), pngBytes(big));
 });
 
-describe('2: pictures are told by their first bytes, for files and standard input', () => {
+describe('pictures are told by their first bytes, for files and standard input', () => {
   it('the same pictures from standard input', async () => {
     for (const [name, format, bytes] of OTHER_PICTURES) {
       const r = await spawnKconv(['predict', '-', '--weights', p('m.json')], { input: bytes });
@@ -141,14 +141,14 @@ describe('2: pictures are told by their first bytes, for files and standard inpu
   });
 });
 
-describe('3: a blank picture is not given a label', () => {
+describe('a blank picture is not given a label', () => {
   it('from standard input: one line, nothing on stdout, exit 1', async () => {
     const stdin = await spawnKconv(['predict', '-', '--weights', p('m.json')], { input: readFileSync(p('blank.png')) });
     expect([stdin.code, stdin.out, stdin.err]).toEqual([1, '', 'kconv: stdin: no ink found (an empty or uniform picture): nothing to classify\n']);
   });
 });
 
-describe('4: Ctrl-C while training: the bar is cleared first, the hint is the command as typed, a resumed run says where', () => {
+describe('Ctrl-C while training: the bar is cleared first, the hint is the command as typed, a resumed run says where', () => {
   it('a spawned train on a forced "terminal" (KCONV_PROGRESS=1): SIGINT clears the bar, then the messages, whole', async () => {
     const big = writeDigits(dir, 'sig.csv', 3000, 2);
     const args = ['train', relative(ROOT, big), '--arch', 'conv8k5,relu,pool2,dense10', '--batch-size', '4', '--epochs', '50', '--threads', '1', '--no-val'];
@@ -193,7 +193,7 @@ describe('4: Ctrl-C while training: the bar is cleared first, the hint is the co
   }, 60_000);
 });
 
-describe('5: progress on a terminal only', () => {
+describe('progress on a terminal only', () => {
   it('predict --tta on a forced terminal shows a bar on stderr; on a pipe, stderr stays empty', async () => {
     const data = writeDigits(dir, 'many.csv', 4000, 3, 'id');
     const args = ['predict', data, '--weights', p('m.json'), '--tta', '8', '--threads', '1'];
@@ -217,7 +217,7 @@ describe('5: progress on a terminal only', () => {
   }, 60_000);
 });
 
-describe('9: words', () => {
+describe('the words of common mistakes', () => {
   it('download from a source that cannot be reached: one line that mentions --mirror, no URLs (--verbose lists them)', async () => {
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', () => resolve()));
@@ -251,7 +251,7 @@ describe('9: words', () => {
   }, 60_000);
 });
 
-describe('10: serve exits when the process that started it dies (npx does not pass SIGTERM on)', () => {
+describe('serve exits when the process that started it dies (npx does not pass SIGTERM on)', () => {
   it('a parent that spawned kconv serve is SIGKILLed: serve exits within seconds and its port closes', async () => {
     const parentCode = `
       const { spawn } = require('node:child_process');

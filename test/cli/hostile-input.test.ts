@@ -33,7 +33,7 @@ afterAll(async () => {
 const labelsOf = (d: unknown) => Array.from((((d as { images?: unknown }).images ?? d) as { labels: Uint8Array }).labels);
 const pixelsOf = (d: unknown) => ((d as { images?: unknown }).images ?? d) as { pixels: Uint8Array };
 
-describe('12: FIFOs and standard input are read as streams', () => {
+describe('FIFOs and standard input are read as streams', () => {
   it('a FIFO is read once, as a stream (CSV and gzip\'d CSV)', { timeout: 15_000 }, async () => {
     const fx = makeCsv({ rows: 40, seed: 5 });
     for (const [name, bytes] of [['fifo.csv', Buffer.from(fx.text)], ['fifo.csv.gz', gzipSync(fx.text)]] as const) {
@@ -70,7 +70,7 @@ describe('12: FIFOs and standard input are read as streams', () => {
 
 });
 
-describe('16: an address-space limit (ulimit -v) gets fewer threads, not a fatal OOM', () => {
+describe('an address-space limit (ulimit -v) gets fewer threads, not a fatal OOM', () => {
   it('evaluate of a 5 MB file under ulimit -v 2000000 succeeds on one thread', async () => {
     writeDigits(tmp.dir, 'big.csv', 2700, 2);
     const child = spawn('sh', ['-c', `ulimit -v 2000000 && exec "${process.execPath}" "${KCONV}" evaluate big.csv --weights m.json`], { cwd: tmp.dir });

@@ -39,7 +39,7 @@ function folder(name: string): string {
 }
 const temporaries = (f: string) => readdirSync(f).filter((n) => /\.tmp$/.test(n));
 
-describe('8: --out through a symlink, to a device or a FIFO', () => {
+describe('--out to a FIFO, a device or a pipe', () => {
   it('a FIFO is written to, not replaced', { timeout: 15_000 }, async () => {
     const fifo = p('out.fifo');
     execFileSync('mkfifo', [fifo]);
@@ -78,8 +78,8 @@ describe('8: --out through a symlink, to a device or a FIFO', () => {
   });
 });
 
-describe.skipIf(SKIP_MOUNTS)('10 and 20: a full disk and a read-only disk (tmpfs mounts: needs root)', () => {
-  it('10: a full disk while saving predictions: exit 1, one line, the old file intact, no temporary file', async () => {
+describe.skipIf(SKIP_MOUNTS)('a full disk and a read-only disk (tmpfs mounts: needs root)', () => {
+  it('a full disk while saving predictions: exit 1, one line, the old file intact, no temporary file', async () => {
     const full = folder('full');
     mountTmpfs(full, 'size=256k');
     mounts.push(full);
@@ -93,7 +93,7 @@ describe.skipIf(SKIP_MOUNTS)('10 and 20: a full disk and a read-only disk (tmpfs
     expect(temporaries(full)).toEqual([]);
   });
 
-  it('10: a full disk while saving weights after an epoch: exit 1, one line, the old file intact', async () => {
+  it('a full disk while saving weights after an epoch: exit 1, one line, the old file intact', async () => {
     const full = folder('full2');
     mountTmpfs(full, 'size=256k');
     mounts.push(full);
@@ -107,7 +107,7 @@ describe.skipIf(SKIP_MOUNTS)('10 and 20: a full disk and a read-only disk (tmpfs
     expect(readdirSync(full).filter((n) => n !== 'model.json' && n !== 'filler')).toEqual([]); // no temporary file, no lock
   });
 
-  it('20: a read-only folder is found before training, naming the path typed', async () => {
+  it('a read-only folder is found before training, naming the path typed', async () => {
     const ro = folder('ro');
     mountTmpfs(ro, 'ro,size=64k');
     mounts.push(ro);
@@ -118,7 +118,7 @@ describe.skipIf(SKIP_MOUNTS)('10 and 20: a full disk and a read-only disk (tmpfs
   });
 });
 
-describe('5: one run per output: <out>.lock', () => {
+describe('one run per output: <out>.lock', () => {
   it('a second run on the same --out is refused while the first holds the lock', async () => {
     const out = p('busy.json');
     const holder = spawn('sleep', ['30']);
@@ -164,7 +164,7 @@ function run(args: string[], opts: { stdout?: number | 'closed' } = {}): Promise
   });
 }
 
-describe('11: a closed pipe ends kconv quietly; other write errors are one line', () => {
+describe('a closed pipe ends kconv quietly; other write errors are one line', () => {
   it.each([
     ['predict --probs', ['predict', 'val.csv', '--weights', 'm.json', '--probs']],
     ['help train', ['help', 'train']],

@@ -74,7 +74,7 @@ beforeAll(async () => {
   writeDigits(dir, 'unlabelled.csv', 20, 2, 'id');
 });
 
-describe('2: pictures are told by their first bytes, for files and standard input', () => {
+describe('pictures are told by their first bytes, for files and standard input', () => {
   it('GIF, WebP, BMP and TIFF files get one line: what they are, and to convert them (not read as CSV)', async () => {
     for (const [name, format] of OTHER_PICTURES) {
       const r = await kconv(['predict', p(name), '--weights', p('m.json')]);
@@ -92,7 +92,7 @@ describe('2: pictures are told by their first bytes, for files and standard inpu
 
 });
 
-describe('3: a blank picture is not given a label', () => {
+describe('a blank picture is not given a label', () => {
   const BLANK = 'no ink found (an empty or uniform picture): nothing to classify';
 
   it('preprocessing says so: ink false, all pixels 0 (the flag the server and the page use)', () => {
@@ -137,7 +137,7 @@ describe('3: a blank picture is not given a label', () => {
   });
 });
 
-describe('4: Ctrl-C while training: the bar is cleared first, the hint is the command as typed, a resumed run says where', () => {
+describe('Ctrl-C while training: the bar is cleared first, the hint is the command as typed, a resumed run says where', () => {
   it('how kconv was started: npx kconv, kconv on PATH, a path to the link, node and the script', () => {
     const cwd = '/home/u/proj';
     expect(invokedAs({ npm_command: 'exec', PATH: '/usr/bin' }, ['node', '/root/.npm/_npx/ab12/node_modules/.bin/kconv'], cwd)).toBe('npx kconv');
@@ -152,7 +152,7 @@ describe('4: Ctrl-C while training: the bar is cleared first, the hint is the co
 
 });
 
-describe('5: progress on a terminal only', () => {
+describe('progress on a terminal only', () => {
   it('KCONV_PROGRESS forces bars on or off; otherwise a terminal decides (not TERM=dumb)', () => {
     expect(wantsProgress(false, {})).toBe(false);
     expect(wantsProgress(true, {})).toBe(true);
@@ -185,7 +185,7 @@ describe('5: progress on a terminal only', () => {
 
 });
 
-describe('9: words', () => {
+describe('the words of common mistakes', () => {
   it('evaluate on a file without labels says evaluation needs them, and to use kconv predict', async () => {
     const r = await kconv(['evaluate', p('unlabelled.csv'), '--weights', p('m.json')]);
     expect(r.code).toBe(1);

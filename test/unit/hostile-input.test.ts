@@ -52,7 +52,7 @@ function relabelled(text: string): string {
   return text.split('\n').map((line, i) => (i === 0 || line === '' ? line : `${(Number(line[0]) + 3) % 10}${line.slice(1)}`)).join('\n');
 }
 
-describe('1: a file replaced while it is read is scanned and parsed as the same bytes', () => {
+describe('a file replaced while it is read is scanned and parsed as the same bytes', () => {
   it('mv of a same-size file with other labels between the scan and the parse', async () => {
     const a = makeCsv({ rows: 600, seed: 3 });
     const b = relabelled(a.text);
@@ -95,7 +95,7 @@ describe('1: a file replaced while it is read is scanned and parsed as the same 
   });
 });
 
-describe('12: FIFOs and standard input are read as streams', () => {
+describe('devices and standard input are read as streams', () => {
   it('a character device is a stream too: /dev/zero is refused from its first bytes (not after reading a GiB), /dev/null is empty', async () => {
     const zero = await failure(readDataset('/dev/zero'));
     expect(zero.message).toBe('/dev/zero:1: line 1 has a NUL byte (byte 1 of the file): binary data, not CSV text');
@@ -110,7 +110,7 @@ describe('12: FIFOs and standard input are read as streams', () => {
   });
 });
 
-describe('17: what is wrong with a binary file, and where', () => {
+describe('what is wrong with a binary file, and where', () => {
   it('a NUL byte on line 4 is named with its line, as one on line 300 is', async () => {
     const lines = makeCsv({ rows: 400, seed: 6 }).text.split('\n');
     lines[3] = lines[3].slice(0, 10) + '\0' + lines[3].slice(11);
@@ -142,7 +142,7 @@ describe('17: what is wrong with a binary file, and where', () => {
   });
 });
 
-describe('18: LF and CRLF line endings in any mix', () => {
+describe('LF and CRLF line endings in any mix', () => {
   const fx = makeCsv({ rows: 500, seed: 7 });
   const [header, ...rows] = fx.text.trimEnd().split('\n');
   const mixes = {
@@ -159,7 +159,7 @@ describe('18: LF and CRLF line endings in any mix', () => {
   }
 });
 
-describe('19: a line far longer than a row is refused early, with its line number', () => {
+describe('a line far longer than a row is refused early, with its line number', () => {
   it('plain: found by the scan, before any parsing', async () => {
     const fx = makeCsv({ rows: 3, seed: 8 }).text.split('\n');
     fx.splice(2, 0, '0,'.repeat(1_500_000) + '0');

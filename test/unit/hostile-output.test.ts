@@ -32,7 +32,7 @@ function folder(name: string): string {
 }
 const temporaries = (f: string) => readdirSync(f).filter((n) => /\.tmp$/.test(n));
 
-describe('7: --out must not be an input', () => {
+describe('--out must not be an input', () => {
   it.each([
     ['train data', (d: string) => ['train', d, ...TINY, '--out', d], '--out {d} is the same file as the input file {d}'],
     ['train --val', (d: string) => ['train', p('digits.csv'), '--val', d, ...TINY, '--out', d], '--out {d} is the same file as --val {d}'],
@@ -63,7 +63,7 @@ describe('7: --out must not be an input', () => {
   });
 });
 
-describe('8: --out through a symlink, to a device or a FIFO', () => {
+describe('--out through a symlink', () => {
   it('a symlink stays a link; the file it points to is replaced (also when it does not exist yet)', async () => {
     const real = folder('real');
     writeFileSync(path.join(real, 'preds.csv'), 'old\n');
@@ -79,7 +79,7 @@ describe('8: --out through a symlink, to a device or a FIFO', () => {
   });
 });
 
-describe('20: --out in a missing folder, or under a file, fails before training', () => {
+describe('--out in a missing folder, or under a file, fails before training', () => {
   it.each([
     ['a missing folder', () => p('no/such/dir/model.json'), (o: string) => `--out ${o}: the folder ${path.dirname(o)} does not exist; create it or give another path`],
     ['a file used as a folder', () => p('digits.csv/model.json'), (o: string) => `--out ${o}: a part of the path is a file, not a folder; give another path`],
@@ -92,7 +92,7 @@ describe('20: --out in a missing folder, or under a file, fails before training'
   });
 });
 
-describe('5: one run per output: <out>.lock', () => {
+describe('one run per output: <out>.lock', () => {
   it('a run holds <out>.lock while it trains and removes it when done', async () => {
     const out = p('locked.json');
     let heldDuringEpoch = false;

@@ -23,7 +23,7 @@ beforeAll(() => {
   writeDigits(dir, 'other.csv', 300, 7);
 });
 
-describe('3: --save-best needs validation', () => {
+describe('--save-best needs validation', () => {
   it('--save-best with --val-split 0 is refused before training (it used to claim a file it never wrote)', async () => {
     const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--val-split', '0', '--save-best', '--out', p('sb.json')]);
     expect(r.stderr).toBe('kconv: --save-best keeps the epoch with the best validation accuracy, but with --val-split 0 no images are held out for it; give --val file.csv or --val-split F (F > 0)\n');
@@ -33,7 +33,7 @@ describe('3: --save-best needs validation', () => {
   });
 });
 
-describe('6: weights that overflow are never written', () => {
+describe('weights that overflow are never written', () => {
   it('--lr 1e300 with one batch per epoch: exit 1, no Infinity saved over good weights', async () => {
     const r0 = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--out', p('inf.json')]);
     expect(r0.code, r0.stderr).toBe(0);
@@ -45,7 +45,7 @@ describe('6: weights that overflow are never written', () => {
   });
 });
 
-describe('9: --resume with an explicit --out writes there', () => {
+describe('--resume with an explicit --out writes there', () => {
   it('--resume r.json --out model.json (the default name, typed) leaves r.json alone', async () => {
     const r1 = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--out', p('r.json')]);
     expect(r1.code, r1.stderr).toBe(0);
@@ -64,7 +64,7 @@ describe('9: --resume with an explicit --out writes there', () => {
   });
 });
 
-describe('21: --val-split at its edges', () => {
+describe('--val-split at its edges', () => {
   it('0.999 says why nothing is left to train on and what to do', async () => {
     const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--val-split', '0.999', '--out', p('vs.json')]);
     expect(r.stderr).toBe(`kconv: --val-split 0.999 holds out all 300 images of ${p('digits.csv')} (the split is per digit, rounded), leaving none to train on; give a smaller --val-split, e.g. 0.1\n`);
@@ -80,7 +80,7 @@ describe('21: --val-split at its edges', () => {
   });
 });
 
-describe('22: what --resume may change, and what it refuses', () => {
+describe('what --resume may change, and what it refuses', () => {
   beforeAll(async () => {
     const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '2', '--lr-schedule', 'constant', '--out', p('base.json')]);
     expect(r.code, r.stderr).toBe(0);
@@ -131,7 +131,7 @@ describe('22: what --resume may change, and what it refuses', () => {
   });
 });
 
-describe('23: a NaN loss names what is actually on disk', () => {
+describe('a NaN loss names what is actually on disk', () => {
   const diverge = ['--lr', '1e30', '--lr-schedule', 'constant', '--epochs', '2'];
 
   it('an unrelated older file at --out: "as it was before this run", not "the last good weights"', async () => {
@@ -150,7 +150,7 @@ describe('23: a NaN loss names what is actually on disk', () => {
   });
 });
 
-describe('24: a signal during the final save', () => {
+describe('a signal during the final save', () => {
   it('SIGTERM as the last epoch is saved: exit 130, the file complete', async () => {
     // The signal arrives once the last checkpoint is written (kconv prints the epoch line then).
     const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--out', p('sig.json')], {

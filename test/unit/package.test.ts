@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 const ROOT = new URL('../../', import.meta.url);
 const read = (name: string) => readFileSync(new URL(name, ROOT), 'utf8');
 
-describe('26: the docs warn where evaluating the official test set would be misleading', () => {
+describe('the docs warn where evaluating the official test set would be misleading', () => {
   it('next to the idx evaluate example (docs/formats.md)', () => {
     const readme = read('docs/formats.md');
     const example = readme.indexOf('npx kconv evaluate ../shared/data/kannada/raw/X_kannada_MNIST_test-idx3-ubyte.gz');
@@ -20,7 +20,7 @@ describe('26: the docs warn where evaluating the official test set would be misl
   });
 });
 
-describe('28: the npm package and the examples', () => {
+describe('the npm package and the examples', () => {
   const pkg = JSON.parse(read('package.json'));
 
   it('ships examples/ and a LICENSE, and has no install-time script a user would have to approve', () => {

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { progressLine, type ProgressState } from '../../src/cli/progress.js';
 
-describe('25: the progress line fits the terminal, numbers first, with the whole run\'s ETA', () => {
+describe('the progress line fits the terminal, numbers first, with the whole run\'s ETA', () => {
   const state: ProgressState = { epoch: 2, epochs: 12, batch: 40, batches: 113, loss: 0.123456, acc: 0.9712, imagesPerSecond: 2400, batchSize: 64 };
 
   it('at 80 columns: every number, the epoch ETA and the run ETA (the bar gives way)', () => {

@@ -13,7 +13,7 @@ import { renderFilters } from '../../src/show/filters.js';
 import { tempDir } from '../helpers/digits.js';
 import { kconv } from '../helpers/in-process.js';
 
-describe('27: show --filters on a wide net', () => {
+describe('show --filters on a wide net', () => {
   let dir: string;
   let wide: string;
   beforeAll(async () => {

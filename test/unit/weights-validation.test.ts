@@ -49,7 +49,7 @@ const mutated = (change: (doc: any) => void, arch = 'seed') => {
   return doc;
 };
 
-describe('13.2: absurd input preprocessing', () => {
+describe('absurd input preprocessing', () => {
   it.each([
     ['std 1e-300 (every probability NaN)', { std: 1e-300 }],
     ['mean 1e39 (every image "6")', { mean: 1e39 }],
@@ -66,7 +66,7 @@ describe('13.2: absurd input preprocessing', () => {
   });
 });
 
-describe('13.4: an "arch" that disagrees with the layers', () => {
+describe('an "arch" that disagrees with the layers', () => {
   it('is refused', () => {
     expect(message(mutated((d) => (d.arch = 'conv2k3,relu,pool2,dense10')))).toBe(
       'model.json: "arch" is "conv2k3,relu,pool2,dense10" but the layers are conv2k5,relu,pool2,flatten,dense10: the file was edited; fix "arch" or remove it',
@@ -83,7 +83,7 @@ describe('13.4: an "arch" that disagrees with the layers', () => {
   });
 });
 
-describe('13.13: sizes bounded at load, before allocating', () => {
+describe('sizes bounded at load, before allocating', () => {
   /** The 515-byte file of the issue: a 1×1 conv padded by `padding`, then a pool as wide as its output. */
   function padded(padding: number): string {
     const side = 28 + 2 * padding;
@@ -122,7 +122,7 @@ describe('13.13: sizes bounded at load, before allocating', () => {
   });
 });
 
-describe('13.14: oversized and over-deep files are refused before parsing', () => {
+describe('oversized and over-deep files are refused before parsing', () => {
   it('a file larger than the cap (a sparse file: nothing is read)', async () => {
     const file = join(dir, 'huge.json');
     const fd = openSync(file, 'w');
@@ -152,7 +152,7 @@ describe('13.14: oversized and over-deep files are refused before parsing', () =
   });
 });
 
-describe('13.15: a damaged training record', () => {
+describe('a damaged training record', () => {
   it.each([
     ['no optimizer', (t: any) => delete t.optimizer, 'training.optimizer must be an object'],
     ['batchSize 0', (t: any) => (t.batchSize = 0), 'training.batchSize must be an integer ≥ 1, got 0'],
