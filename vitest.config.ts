@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Three projects (docs/development.md, "Tests"); `npm test` runs unit and cli.
-//   unit: in this process only, with nothing outside the repository.
+//   unit: in this process only, with nothing outside the repository. Its setup file makes
+//         starting a process, a worker thread or a listening socket throw.
 //   cli:  tests that spawn bin/kconv.js or other processes, start worker threads (kconv's
 //         --threads) or listen on a port.
 //   data: the real Kannada-MNIST files from $KCONV_DATA (default ../shared/data/kannada).
@@ -12,6 +13,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          setupFiles: ['test/helpers/in-process-only.ts'],
           testTimeout: 60_000,
         },
       },
