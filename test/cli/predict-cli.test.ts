@@ -1,8 +1,17 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { DataParallel } from '../../src/parallel/data-parallel.js';
 import { inProcessIn } from '../helpers/in-process.js';
 import { digitsCsv, tempDir, writeDigits } from '../helpers/digits.js';
+
+// predict() keeps small jobs on one thread whatever --threads says (src/predict/threads.ts):
+// while `force.threads` is on, every job gets the threads it is given, so that workers run.
+const force = vi.hoisted(() => ({ threads: false }));
+vi.mock('../../src/predict/threads.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/predict/threads.js')>();
+  return { ...actual, predictThreads: (...args: Parameters<typeof actual.predictThreads>) => (force.threads ? args[0] : actual.predictThreads(...args)) };
+});
 
 let dir: string;
 // In this process (the CLI's code, without a Node start-up per run).
@@ -71,7 +80,11 @@ describe('kconv predict', () => {
   it('--threads 2 gives the same predictions and probabilities as one thread', async () => {
     writeDigits(dir, 'many.csv', 1200, 4, 'id');
     const one = await run(['predict', 'many.csv', '--weights', 'm.json', '--probs', '--threads', '1']);
-    const two = await run(['predict', 'many.csv', '--weights', 'm.json', '--probs', '--threads', '2']);
+    const create = vi.spyOn(DataParallel, 'create');
+    force.threads = true;
+    const two = await run(['predict', 'many.csv', '--weights', 'm.json', '--probs', '--threads', '2']).finally(() => (force.threads = false));
+    expect(create.mock.calls.map((call) => call[0])).toEqual([2]);
+    create.mockRestore();
     expect(one.code).toBe(0);
     expect(two.stdout.split('\n')).toHaveLength(1202);
     expect(two.stdout).toBe(one.stdout);

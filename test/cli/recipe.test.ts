@@ -1,13 +1,28 @@
 /**
- * The accuracy recipe (augmentation, label smoothing, EMA) through kconv train on two
- * worker threads: the weights one thread gives. The rest is in test/unit/recipe.test.ts.
+ * The accuracy recipe on two worker threads: kconv train with augmentation, label
+ * smoothing and EMA gives the weights one thread gives, and test-time augmentation the
+ * probabilities. predict() keeps small jobs on one thread whatever it is given
+ * (src/predict/threads.ts): here every job gets the threads it is given, so that the
+ * workers really run. The rest is in test/unit/recipe.test.ts.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { readDataset } from '../../src/data/index.js';
 import { parseModel } from '../../src/model/weights-file.js';
+import { DataParallel } from '../../src/parallel/data-parallel.js';
+import { predict } from '../../src/predict/predict.js';
 import { inProcessIn } from '../helpers/in-process.js';
 import { tempDir, writeDigits } from '../helpers/digits.js';
+
+vi.mock('../../src/predict/threads.js', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('../../src/predict/threads.js')>();
+  return { ...actual, predictThreads: (available: number) => available };
+});
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
 
 let dir: string;
 let data: string;
@@ -30,5 +45,18 @@ describe('the recipe options in kconv train', () => {
     const a = weights('r1.json');
     const b = weights('r2.json');
     a.forEach((arr, k) => arr.forEach((v, i) => expect(Math.abs(v - b[k][i])).toBeLessThan(1e-5 * Math.max(1, Math.abs(v)))));
+  });
+});
+
+describe('test-time augmentation', () => {
+  it('--tta N on 2 threads gives the probabilities one thread gives', async () => {
+    await run(['train', data, ...SMALL, '--epochs', '1', '--threads', '1', '--out', 't.json']);
+    const model = read('t.json');
+    const { images } = await readDataset(writeDigits(dir, 'big.csv', 600, 3));
+    const create = vi.spyOn(DataParallel, 'create');
+    const one = await predict(model, images, 1, 4);
+    const two = await predict(model, images, 2, 4);
+    expect(create.mock.calls.map((call) => call[0])).toEqual([2]);
+    expect(Array.from(two.probs)).toEqual(Array.from(one.probs));
   });
 });

@@ -75,7 +75,16 @@ describe('kconv serve --collect: fine-tune', () => {
     const done = await finished(app);
     expect(done.state, done.error).toBe('done');
     expect(done).toMatchObject({ file: 'model.finetuned.json', heldOut: 20, runs: 6, error: null });
-    for (const v of [done.before.user, done.after.user, done.before.replay, done.after.replay]) expect(v).toBeGreaterThanOrEqual(0);
+    // Accuracies over the 20 held-out samples and the replay validation images: whole counts of
+    // them, and the fine-tune learned (the init model, random, reads none of them right).
+    expect(done.replayVal).toBeGreaterThan(0);
+    for (const [accuracy, n] of [[done.before.user, 20], [done.after.user, 20], [done.before.replay, done.replayVal], [done.after.replay, done.replayVal]]) {
+      const right = Math.round(accuracy * n);
+      expect(accuracy, `${accuracy} of ${n}`).toBeCloseTo(right / n, 12);
+      expect(right >= 0 && right <= n, `${right} of ${n}`).toBe(true);
+    }
+    expect(done.after.user).toBeGreaterThan(done.before.user);
+    expect(done.after.replay).toBeGreaterThan(done.before.replay);
     expect(lines.at(-1)).toMatch(/^kconv serve: fine-tuned on 20 samples in [\d.]+ s: your held-out digits [\d.]+% → [\d.]+%, replay validation [\d.]+% → [\d.]+%; wrote .*model\.finetuned\.json\n$/);
     const tuned = await loadModel(join(dir, 'model.finetuned.json'));
     expect(tuned.training?.init?.file).toBe('model.json');

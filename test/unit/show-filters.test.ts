@@ -41,6 +41,7 @@ describe('show --filters on a wide net', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/: the filters of conv layer 2 of 2\n$/);
     const all = await kconv(['show', '--weights', small, '--filters', '--out', path.join(dir, 'f-all.png')]);
+    expect(all.code, all.stderr).toBe(0);
     expect(png(out).height).toBeLessThan(png(path.join(dir, 'f-all.png')).height);
     const bad = await kconv(['show', '--weights', small, '--filters', '--layer', '9', '--out', out]);
     expect(bad.stderr).toBe(`kconv: --layer 9: ${small} has 2 conv layers; give a number from 1 to 2, or all\n`);
