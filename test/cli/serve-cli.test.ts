@@ -82,7 +82,7 @@ describe('kconv serve, the process', () => {
     expect(s.stderr()).toMatch(/kconv serve: stopped\n$/);
   });
 
-  it('binds 127.0.0.1 only; on Ctrl-C (SIGINT) with an idle keep-alive connection open, exits 0 at once', async () => {
+  it('binds 127.0.0.1 only; on Ctrl-C (SIGINT) with an idle keep-alive connection open, exits 0 without waiting for it', async () => {
     const s = await serve();
     // The machine's other addresses do not reach it (when it has any besides loopback).
     const { networkInterfaces } = await import('node:os');
@@ -95,17 +95,17 @@ describe('kconv serve, the process', () => {
       });
       expect(reached).toBe(false);
     }
-    // A keep-alive connection that stays open and idle must not hold the shutdown up.
+    // A keep-alive connection that stays open and idle must not hold the shutdown up: were it
+    // waited for, the exit would come after fastify's keep-alive timeout (72 s), and this test
+    // would time out (30 s). How soon it exits is not measured.
     const socket = connect(s.port, '127.0.0.1');
     await once(socket, 'connect');
     socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
     await once(socket, 'data');
-    const t = Date.now();
     s.child.kill('SIGINT');
     expect(await s.exit).toEqual([0, null]);
-    expect(Date.now() - t).toBeLessThan(5000);
     socket.destroy();
-  });
+  }, 30_000);
 
   it('a port in use, a bad --max-body, a missing weights file: one line each', async () => {
     const blocker = createServer();
