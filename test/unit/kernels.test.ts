@@ -64,7 +64,8 @@ function checkGemm(kernel: Gemm, c: Case, alloc: (n: number) => Float32Array): v
   gemmReference(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, want, cOff, ldc, accumulate);
   kernel(transA, transB, M, N, K, A, aOff, lda, B, bOff, ldb, C, cOff, ldc, accumulate);
   const isC = (idx: number) => idx >= cOff && (idx - cOff) % ldc < N && idx < cOff + M * ldc;
-  for (let idx = 0; idx < C.length; idx++) {
+  let wrong: string | null = null;
+  for (let idx = 0; idx < C.length && wrong === null; idx++) {
     let tol = 0;
     if (isC(idx)) {
       const i = Math.floor((idx - cOff) / ldc), j = (idx - cOff) % ldc;
@@ -77,10 +78,9 @@ function checkGemm(kernel: Gemm, c: Case, alloc: (n: number) => Float32Array): v
       tol = 1e-5 * mag + 1e-30;
     }
     const err = Math.abs(C[idx]! - want[idx]!);
-    if (!(err <= tol)) {
-      throw new Error(`C[${idx}] = ${C[idx]}, want ${want[idx]} (err ${err}, tol ${tol}) in ${JSON.stringify(c)}`);
-    }
+    if (!(err <= tol)) wrong = `C[${idx}] = ${C[idx]}, want ${want[idx]} (err ${err}, tol ${tol}) in ${JSON.stringify(c)}`;
   }
+  expect(wrong).toBeNull();
 }
 
 /** The shapes that dominate training (conv forward, weight and input gradients; dense). */
