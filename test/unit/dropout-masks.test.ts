@@ -1,7 +1,7 @@
 /**
  * Dropout's masks are keyed by (seed, step, dataset row, layer) alone (src/layers/dropout.ts,
  * src/layers/batch-context.ts): an image gets the same mask wherever it sits in a batch, and
- * so on whichever thread computes it (test/thread-weights.test.ts trains on 1, 2 and 3).
+ * so on whichever thread computes it (test/cli/thread-weights.test.ts trains on 1, 2 and 3).
  */
 import { describe, expect, it } from 'vitest';
 import { BatchContext } from '../../src/layers/batch-context.js';

@@ -398,7 +398,7 @@ describe('kconv train --ensemble', () => {
 
   it('Ctrl-C saves the model in training and a manifest naming all; --resume finishes the rest, equal to plain runs', async () => {
     // In process: the signal is raised as model 1's first epoch is reported, so the stop lands, every time, between its
-    // epochs 1 and 2 (a resume from inside an epoch is proven equal to a straight run in train-cli.test.ts).
+    // epochs 1 and 2 (a resume from inside an epoch is proven equal to a straight run in test/cli/train-cli.test.ts).
     const opts = [...SMALL, '--epochs', '2', '--no-val', '--lr-schedule', 'constant', '--lr', '0.01'];
     let raised = false;
     const r = await kconv(['train', data, ...opts, '--ensemble', '2', '--out', at('int.json')], {

@@ -1,6 +1,6 @@
 /**
  * src/io: the one file writer, the output checks, the lock and the thread budget, on
- * their own (the CLI's use of them is in hostile-output.test.ts). A FIFO and a process
+ * their own (the CLI's use of them is in the hostile-output tests). A FIFO and a process
  * that exits mid-write are in test/cli/io.test.ts.
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
