@@ -1,5 +1,5 @@
 /**
- * The pure parts of bench/bench.js, apart so test/bench-stats.test.ts can check them: the order
+ * The pure parts of bench/bench.js, apart so test/unit/bench-stats.test.ts can check them: the order
  * in which the two sides are measured, the median and range over rounds, and the tables.
  */
 

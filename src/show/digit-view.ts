@@ -5,7 +5,7 @@ import type { Sequential } from '../net/sequential.js';
 import { argMax } from '../tensor/tensor.js';
 import { activations, convLayers, type Activations } from './activations.js';
 import { capHeight, type Canvas } from './canvas.js';
-import { AXIS, BAD, BAR, diverging, GOOD, GRID, MUTED, sequential, TEXT, TILE_FRAME, TRAIN, type Rgb } from './colors.js';
+import { AXIS, BAD, BAR, GOOD, GRID, MUTED, sequential, TEXT, TILE_FRAME, TRAIN } from './colors.js';
 import { absMax, baseName, divergingKey, MARGIN, short, Sketch, type Box } from './layout.js';
 
 /** What the digit view shows: one image of a data file and the model that looks at it. */

@@ -2,7 +2,7 @@ import type { Conv2d } from '../layers/conv2d.js';
 import type { Sequential } from '../net/sequential.js';
 import { convLayers } from './activations.js';
 import { capHeight, type Canvas } from './canvas.js';
-import { diverging, MUTED, TEXT, TILE_FRAME, type Rgb } from './colors.js';
+import { MUTED, TEXT, TILE_FRAME } from './colors.js';
 import { absMax, baseName, divergingKey, MARGIN, short, Sketch, type Box } from './layout.js';
 
 export interface FiltersLayout {

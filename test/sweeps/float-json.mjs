@@ -1,6 +1,6 @@
 /**
  * The long comparison of the fast float32 formatter with the reference rule (too slow
- * for `npm test`, which runs a sample of it in test/float-json.test.ts). Needs
+ * for `npm test`, which runs a sample of it in test/unit/float-json.test.ts). Needs
  * `npm run build` first.
  *
  *   node test/sweeps/float-json.mjs [--random MILLIONS] [--binades LIST]
