@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/model/weights-file.js';
 import { Random } from '../../src/random.js';
+import type { SampleCounts } from '../../src/serve/samples.js';
 import { KCONV, runKconv } from '../helpers/cli.js';
 import { digitPixels, tempDir } from '../helpers/digits.js';
 import { modelOf } from '../helpers/models.js';
@@ -88,6 +89,6 @@ describe('kconv serve --collect, the command', () => {
     const s = await serve(dir, ['--collect', mine]);
     expect(s.err()).toMatch(/\nkconv serve: collecting is off until samples\.csv is fixed: .*samples\.csv:1: the header is not label,pixel0,…,pixel783/);
     const r = await fetch(`http://127.0.0.1:${s.port}/api/samples`);
-    expect((await r.json()).problem).toMatch(/samples\.csv:1:/);
+    expect(((await r.json()) as SampleCounts).problem).toMatch(/samples\.csv:1:/);
   });
 });

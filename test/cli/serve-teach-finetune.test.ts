@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/model/weights-file.js';
-import { FineTuneJob } from '../../src/serve/finetune-job.js';
+import { FineTuneJob, type JobStatus } from '../../src/serve/finetune-job.js';
 import { HEADER, SampleStore } from '../../src/serve/samples.js';
 import { buildServer } from '../../src/serve/server.js';
 import { Random } from '../../src/random.js';
@@ -107,11 +107,11 @@ describe('kconv serve --collect, the process', () => {
     expect((await fetch(`http://127.0.0.1:${port}/api/finetune`, { method: 'POST' })).status).toBe(202);
     // Well inside the run: some batches done.
     for (let i = 0; i < 400; i++) {
-      const s = await (await fetch(`http://127.0.0.1:${port}/api/finetune`)).json();
+      const s = (await (await fetch(`http://127.0.0.1:${port}/api/finetune`)).json()) as JobStatus;
       if (s.epoch >= 1 && s.loss !== null) break;
       await new Promise((r) => setTimeout(r, 25));
     }
-    expect((await (await fetch(`http://127.0.0.1:${port}/api/finetune`)).json()).state).toBe('running');
+    expect(((await (await fetch(`http://127.0.0.1:${port}/api/finetune`)).json()) as JobStatus).state).toBe('running');
     child.kill('SIGTERM');
     const [code] = await exit;
     expect(code, err).toBe(0);

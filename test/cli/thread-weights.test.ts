@@ -15,13 +15,14 @@ import { digitsDataset, tempDir } from '../helpers/digits.js';
 
 /** Parameters and running statistics after one epoch of `arch` on `threads` threads. */
 export async function trainedState(data: Dataset, arch: string, threads: number, dir: string): Promise<{ params: Float32Array[]; buffers: Float32Array[] }> {
+  const out = join(dir, `t${threads}.json`);
   const opts: TrainOptions = {
     arch, epochs: 1, batchSize: 64, optimizer: 'momentum', lr: 0.05, schedule: 'constant', weightDecay: 0, seed: 5,
-    validation: { kind: 'none' }, limit: null, out: join(dir, `t${threads}.json`), saveBest: false, optimizerState: false,
+    validation: { kind: 'none' }, limit: null, out, saveBest: false, optimizerState: false,
     threads, augment: NO_AUGMENTATION, labelSmoothing: 0, ema: 0,
   };
   await train(data, null, opts);
-  const { net } = await loadModel(opts.out);
+  const { net } = await loadModel(out);
   return { params: net.params().map((p) => p.value), buffers: net.buffers().map((b) => b.value) };
 }
 

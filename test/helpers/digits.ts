@@ -31,7 +31,7 @@ export function digitsDataset(n: number, seed: number): Dataset {
     labels[i] = random.int(10);
     pixels.set(digitPixels(labels[i], random), i * 784);
   }
-  return { n, pixels, labels, ids: null, file: 'digits', skipped: { count: 0, lines: [] }, header: 'label' };
+  return { n, pixels, labels, ids: null };
 }
 
 export type Header = 'label' | 'id' | 'id+label' | 'pixels';

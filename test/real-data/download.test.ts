@@ -15,11 +15,11 @@ import path from 'node:path';
 import { downloadCommand } from '../../src/cli/download.js';
 import type { Io } from '../../src/cli/output.js';
 import { readIdxDataset } from '../../src/data/idx.js';
-import { downloadKannada, gitBlobIdOfFile, OFFICIAL_BLOB_IDS, OFFICIAL_FILES } from '../../src/download/index.js';
+import { downloadKannada, gitBlobIdOfFile, OFFICIAL_BLOB_IDS, OFFICIAL_FILES, type OfficialFileName } from '../../src/download/index.js';
 import { DATA_DIR, dataFile } from '../helpers/real-data.js';
 
 const RAW = path.join(DATA_DIR, 'raw');
-const PRESENT = OFFICIAL_FILES.filter((f) => f !== 'X_kannada_MNIST_train-idx3-ubyte.gz');
+const PRESENT: readonly OfficialFileName[] = OFFICIAL_FILES.filter((f) => f !== 'X_kannada_MNIST_train-idx3-ubyte.gz');
 /** sha256 of Kaggle's Dig-MNIST.csv, from the data folder's README. */
 const KAGGLE_DIG_SHA256 = 'a9b3cac459416289a1d1e94f6536988a11e92abcf8c2ddf360bb8f8bdf697f54';
 

@@ -23,6 +23,42 @@ const CHROMIUM = process.env.KCONV_CHROMIUM ?? '/usr/bin/chromium';
 const CELL = 10; // canvas pixels per digit pixel: the pad is 280×280
 const PEN = 12;
 
+// The callbacks given to page.evaluate (and locator.evaluate, waitForFunction) run in
+// Chromium, not in Node. This program is type-checked with Node's types only (the DOM lib
+// would clash with Node's ReadableStream in src/download/fetch-file.ts), so the browser
+// globals those callbacks use are declared here, for this file alone: just the members used.
+interface Element {
+  textContent: string | null;
+  readonly parentElement: Element | null;
+  readonly firstChild: { textContent: string | null } | null;
+  readonly scrollWidth: number;
+  readonly clientWidth: number;
+  readonly classList: { contains(name: string): boolean };
+  getBoundingClientRect(): { width: number; right: number };
+  querySelector(selector: string): Element | null;
+  querySelectorAll(selector: string): ArrayLike<Element>;
+}
+interface HTMLElement extends Element {
+  blur(): void;
+}
+interface HTMLCanvasElement extends HTMLElement {
+  width: number;
+  height: number;
+  readonly dataset: Record<string, string | undefined>;
+  getContext(kind: '2d'): { getImageData(x: number, y: number, width: number, height: number): { data: Uint8ClampedArray } } | null;
+}
+interface HTMLImageElement extends HTMLElement {
+  readonly naturalWidth: number;
+  readonly complete: boolean;
+}
+declare const document: {
+  readonly documentElement: Element;
+  readonly activeElement: Element | null;
+  getElementById(id: string): HTMLElement | null;
+  querySelectorAll(selector: string): ArrayLike<Element>;
+};
+declare const window: { readonly scrollX: number; readonly scrollY: number; readonly innerWidth: number };
+
 let dir: string;
 let server: ChildProcess;
 let url: string;
@@ -130,7 +166,7 @@ describe('kconv serve in a real browser', () => {
       simulated.set(preprocess({ width: 280, height: 280, channels: 1, data: simulatePad(val.pixels.subarray(i * 784, (i + 1) * 784)) }), candidates.length * 784);
       candidates.push(i);
     }
-    const sim = await predict(model, { n: candidates.length, pixels: simulated.subarray(0, candidates.length * 784), labels: null, ids: null, file: 'x', skipped: { count: 0, lines: [] }, header: 'pixels' }, 1);
+    const sim = await predict(model, { n: candidates.length, pixels: simulated.subarray(0, candidates.length * 784), labels: null, ids: null }, 1);
     const row = candidates.find((i, k) => sim.labels[k] === csvLabels[i]);
     expect(row, 'no val.csv row whose drawing the model reads as it reads the row').toBeDefined();
     const want = csvLabels[row!];

@@ -20,6 +20,13 @@ const CELL = 10;
 const PEN = 12;
 const SHOT = new URL('../../examples/serve-teach.png', import.meta.url);
 
+// The callbacks given to page.evaluate and waitForFunction run in Chromium, not in Node.
+// This program is type-checked with Node's types only (the DOM lib would clash with
+// Node's ReadableStream in src/download/fetch-file.ts), so the browser globals those
+// callbacks use are declared here, for this file alone: just the members used.
+declare const window: { scrollTo(x: number, y: number): void };
+declare const document: { getElementById(id: string): { textContent: string | null } | null };
+
 let dir: string;
 let server: ChildProcess;
 let url: string;
@@ -53,7 +60,7 @@ async function draw(row: number): Promise<void> {
 async function probsOf(inputs: number[][]): Promise<number[][]> {
   return page.evaluate(async (images) => {
     const r = await fetch('/api/predict', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ images }) });
-    return (await r.json()).predictions.map((p: { probs: number[] }) => p.probs);
+    return ((await r.json()) as { predictions: { probs: number[] }[] }).predictions.map((p) => p.probs);
   }, inputs);
 }
 

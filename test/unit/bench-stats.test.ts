@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain JavaScript module of the benchmark, without type declarations
 import * as stats from '../../bench/stats.mjs';
 
 const { alternation, formatNumber, formatRange, formatRatio, markdownTable, median, roundRatios, summarize, textTable } = stats;

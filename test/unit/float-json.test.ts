@@ -116,7 +116,7 @@ describe('the weights file as bytes', () => {
     const net = createNetwork('conv4k3p1,bn,relu,pool2,dense10', 2);
     const next = rng(9);
     const m = net.params().map((p) => Float32Array.from(p.value, () => fromBits(next() & 0xbfffffff)));
-    const bytes = modelBytes({ input: DEFAULT_INPUT, arch: 'x', net, optimizerState: { step: 3, m } });
+    const bytes = modelBytes({ input: DEFAULT_INPUT, arch: 'x', net, optimizerState: { step: 3, m, v: [] } });
     const parsed = JSON.parse(bytes.toString('utf8'));
     // Rebuild the text from the parsed document: numbers in arrays by the reference rule, the rest as JSON.stringify writes it.
     const reference = JSON.stringify(parsed, (_k, v) => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? `\u0000[${v.map(float32ToStringReference).join(',')}]` : v), 1)

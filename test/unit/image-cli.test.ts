@@ -40,7 +40,7 @@ async function expectedLabels(files: string[]): Promise<number[]> {
   const { readFileSync } = await import('node:fs');
   const pixels = new Uint8Array(files.length * 784);
   files.forEach((f, i) => pixels.set(preprocess(decodeImage(readFileSync(f), f)), i * 784));
-  const out = await predict(model, { n: files.length, pixels, labels: null, ids: null, file: 'x', skipped: { count: 0, lines: [] }, header: 'pixels' }, 1);
+  const out = await predict(model, { n: files.length, pixels, labels: null, ids: null }, 1);
   return Array.from(out.labels);
 }
 

@@ -17,7 +17,7 @@ import { mapRowJson } from '../../src/serve/api.js';
 import { buildServer } from '../../src/serve/server.js';
 import { modelSummary } from '../../src/serve/summary.js';
 import { Random } from '../../src/random.js';
-import { digitPixels, tempDir } from '../helpers/digits.js';
+import { digitPixels } from '../helpers/digits.js';
 import { digitRgba, jpegBytes, pngBombHeader, pngBytes } from '../helpers/images.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
@@ -41,7 +41,7 @@ const IMAGES = [0, 3, 6, 9].map((label) => digitPixels(label, random));
 async function expected(pixels: number[][]) {
   const data = new Uint8Array(pixels.length * 784);
   pixels.forEach((p, i) => data.set(p, i * 784));
-  return predict(model, { n: pixels.length, pixels: data, labels: null, ids: null, file: 'x', skipped: { count: 0, lines: [] }, header: 'pixels' }, 1);
+  return predict(model, { n: pixels.length, pixels: data, labels: null, ids: null }, 1);
 }
 
 const post = (payload: string | Buffer, type: string, url = '/api/predict', method: 'POST' | 'PUT' = 'POST') =>

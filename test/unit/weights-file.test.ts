@@ -154,7 +154,7 @@ describe('a format-1 file written by kconv before the layer registry (test/fixtu
     const rows = text.trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
     const data: Dataset = {
       n: rows.length, pixels: Uint8Array.from(rows.flatMap((r) => r.slice(1))), labels: Uint8Array.from(rows.map((r) => r[0])),
-      ids: null, file: 'probe.csv', skipped: { count: 0, lines: [] }, header: 'label',
+      ids: null,
     };
     const p = await predict(model, data, 1);
     const expected = readFileSync(PROBS, 'utf8').trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
