@@ -5,32 +5,16 @@
  */
 import { describe, expect, it } from 'vitest';
 import { NO_AUGMENTATION } from '../../src/augment/augment.js';
-import type { ModelFile } from '../../src/model/weights-file.js';
-import type { Sequential } from '../../src/net/sequential.js';
 import { fineTune, FineTuneStopped, type FineTuneOptions } from '../../src/train/finetune.js';
 import { digitsDataset } from '../helpers/digits.js';
 import { modelOf } from '../helpers/models.js';
+import { same, snapshot, unchangedUpTo } from '../helpers/network-arrays.js';
 
 /** Four layers with parameters: conv, bn, conv, dense. */
 const ARCH = 'conv4k3p1,bn,relu,pool2,conv8k3p1,relu,pool2,dense10';
 const samples = digitsDataset(120, 7);
 const replay = digitsDataset(300, 8);
 const TWO: FineTuneOptions = { epochs: 2, lr: 0.01, batchSize: 16, augment: NO_AUGMENTATION, threads: 2, seed: 3 };
-
-/** Every array of a network (parameters, then buffers), copied. */
-const snapshot = (net: Sequential) => net.state().map((v) => Float32Array.from(v));
-const layerArrays = (net: Sequential, i: number) => [...net.layers[i].params().map((p) => p.value), ...(net.layers[i].buffers?.() ?? []).map((b) => b.value)];
-const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
-
-/** True when layers [0, upTo) hold exactly the arrays they hold in `init`. */
-function unchangedUpTo(init: ModelFile, model: ModelFile, upTo: number): boolean {
-  for (let i = 0; i < upTo; i++) {
-    const a = layerArrays(init.net, i);
-    const b = layerArrays(model.net, i);
-    if (!a.every((v, k) => same(v, b[k]))) return false;
-  }
-  return true;
-}
 
 describe('frozen layers', () => {
   const init = modelOf(ARCH, 2);

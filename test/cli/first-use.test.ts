@@ -11,53 +11,19 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { dirname, join, relative } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/output.js';
-import { decodeImage } from '../../src/image/decode.js';
-import { preprocess } from '../../src/image/preprocess.js';
 import { DEFAULT_INPUT, loadModel, saveModel, type ModelFile } from '../../src/model/weights-file.js';
 import { createNetwork } from '../../src/net/index.js';
-import { predict } from '../../src/predict/predict.js';
 import { KCONV } from '../helpers/cli.js';
-import { digitPixels, tempDir, writeDigits } from '../helpers/digits.js';
-import { digitRgba, jpegBytes, pngBytes, type Rgba } from '../helpers/images.js';
+import { tempDir, writeDigits } from '../helpers/digits.js';
+import { pngBytes, type Rgba } from '../helpers/images.js';
+import { kconv } from '../helpers/in-process.js';
+import { digitPicture, labelsOf, OTHER_PICTURES, writePictures } from '../helpers/pictures.js';
 import { Random } from '../../src/random.js';
 
 let dir: string;
 let model: ModelFile;
 const p = (...parts: string[]) => join(dir, ...parts);
 const ROOT = dirname(dirname(KCONV));
-
-/** A digit picture: dark ink on light paper, 40×40. */
-function digitPicture(label: number, seed: number): Rgba {
-  const small = digitRgba(digitPixels(label, new Random(seed)), true);
-  const data = new Uint8Array(40 * 40 * 4).fill(255);
-  for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) data.set(small.data.subarray((y * 28 + x) * 4, (y * 28 + x) * 4 + 4), ((y + 6) * 40 + x + 6) * 4);
-  return { width: 40, height: 40, data };
-}
-
-/** A uniform picture of one grey (an empty page, a photo of nothing). */
-function uniform(width: number, height: number, grey: number): Rgba {
-  const data = new Uint8Array(width * height * 4).fill(grey);
-  for (let i = 3; i < data.length; i += 4) data[i] = 255;
-  return { width, height, data };
-}
-
-/** Starts of files in formats kconv does not decode. */
-const OTHER_PICTURES: [string, string, Buffer][] = [
-  ['x.webp', 'WebP', Buffer.concat([Buffer.from('RIFF\x24\0\0\0WEBPVP8 ', 'latin1'), Buffer.alloc(40, 7)])],
-  ['x.gif', 'GIF', Buffer.concat([Buffer.from('GIF89a\x10\0\x10\0\x80\0\0', 'latin1'), Buffer.alloc(40)])],
-  ['x.bmp', 'BMP', Buffer.concat([Buffer.from('BM\x46\0\0\0\0\0\0\0\x36\0\0\0', 'latin1'), Buffer.alloc(40)])],
-  ['x.tiff', 'TIFF', Buffer.concat([Buffer.from('II*\0\x08\0\0\0', 'latin1'), Buffer.alloc(40)])],
-];
-
-async function kconv(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => (out += s), err: (s) => (err += s), errIsTTY: false };
-  const code = await main(['node', 'kconv', ...args], io);
-  return { code, out, err };
-}
 
 /** The built CLI, spawned, with bytes on its standard input. */
 function spawnKconv(args: string[], opts: { input?: Buffer; env?: NodeJS.ProcessEnv; cwd?: string } = {}): Promise<{ code: number | null; out: string; err: string }> {
@@ -74,21 +40,11 @@ function spawnKconv(args: string[], opts: { input?: Buffer; env?: NodeJS.Process
   });
 }
 
-async function labelsOf(files: string[]): Promise<number[]> {
-  const pixels = new Uint8Array(files.length * 784);
-  files.forEach((f, i) => pixels.set(preprocess(decodeImage(readFileSync(f), f)), i * 784));
-  return Array.from((await predict(model, { n: files.length, pixels, labels: null, ids: null }, 1)).labels);
-}
-
 beforeAll(async () => {
   dir = tempDir('kconv-edges-');
   await saveModel(p('m.json'), { input: DEFAULT_INPUT, arch: 'conv4k5,relu,pool2,dense10', net: createNetwork('conv4k5,relu,pool2,dense10', 1) });
   model = await loadModel(p('m.json'));
-  writeFileSync(p('one.png'), pngBytes(digitPicture(3, 1)));
-  writeFileSync(p('two.jpg'), jpegBytes(digitPicture(7, 2), 90));
-  writeFileSync(p('blank.png'), pngBytes(uniform(60, 40, 250)));
-  writeFileSync(p('black.jpg'), jpegBytes(uniform(30, 30, 0)));
-  for (const [name, , bytes] of OTHER_PICTURES) writeFileSync(p(name), bytes);
+  writePictures(dir);
   // Larger than the 64 KiB that standard input is sniffed by: noise compresses badly.
   const noisy = digitPicture(5, 3);
   const r = new Random(9);
@@ -112,7 +68,7 @@ describe('pictures are told by their first bytes, for files and standard input',
   it('`cat one.png | kconv predict -` decodes the PNG; a JPEG and a PNG over 64 KiB too', async () => {
     const files = [p('one.png'), p('two.jpg'), p('big.png')];
     expect(readFileSync(p('big.png')).length).toBeGreaterThan(64 * 1024);
-    const expected = await labelsOf(files);
+    const expected = await labelsOf(model, files);
     for (const [i, file] of files.entries()) {
       const r = await spawnKconv(['predict', '-', '--weights', p('m.json')], { input: readFileSync(file) });
       expect(r.err).toBe('');
@@ -137,7 +93,7 @@ describe('pictures are told by their first bytes, for files and standard input',
     const r = await spawnKconv(['predict', fifo, '--weights', p('m.json')]);
     expect((await written)[0]).toBe(0);
     expect(r.err).toBe('');
-    expect(r.out).toBe(`file,label\n${fifo},${(await labelsOf([p('one.png')]))[0]}\n`);
+    expect(r.out).toBe(`file,label\n${fifo},${(await labelsOf(model, [p('one.png')]))[0]}\n`);
   });
 });
 
@@ -224,10 +180,10 @@ describe('the words of common mistakes', () => {
     await new Promise((resolve) => closed.close(resolve));
     const r = await kconv(['download', '--dir', p('dl'), '--mirror', `http://127.0.0.1:${port}/k/`]);
     expect(r.code).toBe(1);
-    const errors = r.err.split('\n').filter((l) => l.startsWith('kconv:'));
+    const errors = r.stderr.split('\n').filter((l) => l.startsWith('kconv:'));
     expect(errors).toEqual([`kconv: none of the 6 files could be fetched from 127.0.0.1:${port}: connection refused; run kconv download again once it can be reached, or fetch from elsewhere with --mirror <URL or folder> (--verbose lists each file's URL)`]);
     const verbose = await kconv(['download', '--dir', p('dl'), '--mirror', `http://127.0.0.1:${port}/k/`, '--verbose']);
-    expect(verbose.err.split('\n').filter((l) => l.startsWith(`kconv: X_kannada_MNIST_train-idx3-ubyte.gz: connection refused (from http://127.0.0.1:${port}/k/X_kannada_MNIST_train`))).toHaveLength(1);
+    expect(verbose.stderr.split('\n').filter((l) => l.startsWith(`kconv: X_kannada_MNIST_train-idx3-ubyte.gz: connection refused (from http://127.0.0.1:${port}/k/X_kannada_MNIST_train`))).toHaveLength(1);
   });
 
   it('npm install says "building kconv…" (the dependencies script, shown by the project\'s .npmrc) before it builds', async () => {

@@ -5,39 +5,23 @@
  * the code before its fix. The rest is in test/unit/hostile-output.test.ts.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { KCONV } from '../helpers/cli.js';
-import { tempDir, writeDigits } from '../helpers/digits.js';
 import { kconv } from '../helpers/in-process.js';
+import { temporaries, TINY, trainedFolder } from '../helpers/trained-folder.js';
 import { fillDisk, mountTmpfs, SKIP_MOUNTS, unmount } from '../helpers/mounts.js';
 
-let dir: string;
-const p = (name: string) => path.join(dir, name);
-const TINY = ['--arch', 'conv2k5,relu,pool2,dense10', '--threads', '1'];
+const trained = trainedFolder();
+const { p, folder } = trained;
 const mounts: string[] = [];
 
-beforeAll(async () => {
-  dir = tempDir('kconv-hostile-out-');
-  writeDigits(dir, 'digits.csv', 300, 1);
-  writeDigits(dir, 'val.csv', 60, 2);
-  const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--out', p('m.json')]);
-  expect(r.code, r.stderr).toBe(0);
-});
 afterAll(() => {
   for (const m of mounts) unmount(m);
 });
-
-/** A fresh folder to write in. */
-function folder(name: string): string {
-  const f = p(name);
-  mkdirSync(f);
-  return f;
-}
-const temporaries = (f: string) => readdirSync(f).filter((n) => /\.tmp$/.test(n));
 
 describe('--out to a FIFO, a device or a pipe', () => {
   it('a FIFO is written to, not replaced', { timeout: 15_000 }, async () => {
@@ -60,12 +44,12 @@ describe('--out to a FIFO, a device or a pipe', () => {
     const r = await kconv(['predict', p('val.csv'), '--weights', p('m.json'), '--out', node]);
     expect(r.code, r.stderr).toBe(0);
     expect(statSync(node).isCharacterDevice()).toBe(true);
-    expect(temporaries(dir)).toEqual([]);
+    expect(temporaries(trained.dir)).toEqual([]);
   });
 
   it('--out /proc/self/fd/1 (standard output, a pipe) writes to the pipe', async () => {
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-      const child = spawn('sh', ['-c', `"${process.execPath}" "${KCONV}" predict val.csv --weights m.json --out /proc/self/fd/1 | cat`], { cwd: dir });
+      const child = spawn('sh', ['-c', `"${process.execPath}" "${KCONV}" predict val.csv --weights m.json --out /proc/self/fd/1 | cat`], { cwd: trained.dir });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d) => (stdout += d));
@@ -150,7 +134,7 @@ describe('one run per output: <out>.lock', () => {
 function run(args: string[], opts: { stdout?: number | 'closed' } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [KCONV, ...args], {
-      cwd: dir,
+      cwd: trained.dir,
       env: { ...process.env, XDG_CACHE_HOME: p('cache') },
       stdio: ['ignore', typeof opts.stdout === 'number' ? opts.stdout : 'pipe', 'pipe'],
     });

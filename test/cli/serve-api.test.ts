@@ -12,25 +12,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INPUT, type ModelFile } from '../../src/model/weights-file.js';
 import { createNetwork } from '../../src/net/index.js';
-import { predict } from '../../src/predict/predict.js';
 import { buildServer } from '../../src/serve/server.js';
-import { Random } from '../../src/random.js';
-import { digitPixels, tempDir } from '../helpers/digits.js';
+import { tempDir } from '../helpers/digits.js';
+import { IMAGES, predictPixels } from '../helpers/four-digits.js';
 import { digitRgba, jpegBytes, pngBytes } from '../helpers/images.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
 const model: ModelFile = { input: DEFAULT_INPUT, arch: ARCH, net: createNetwork(ARCH, 3) };
 const MAX_BODY = 256 * 1024;
-
-/** Four synthetic digits, as numbers 0..255. */
-const random = new Random(5);
-const IMAGES = [0, 3, 6, 9].map((label) => digitPixels(label, random));
-
-async function expected(pixels: number[][]) {
-  const data = new Uint8Array(pixels.length * 784);
-  pixels.forEach((p, i) => data.set(p, i * 784));
-  return predict(model, { n: pixels.length, pixels: data, labels: null, ids: null }, 1);
-}
 
 describe('kconv serve: the page', () => {
   it('every module of the page, as served, parses as a JavaScript module (node --check)', async () => {
@@ -142,7 +131,7 @@ describe('kconv serve over a real socket', () => {
     const jpg = await curl(['-T', 'one.jpg']);
     expect(jpg.body.predictions?.[0].label).toBe((await server.inject({ method: 'POST', url: '/api/predict', headers: { 'content-type': 'image/jpeg' }, payload: readFileSync(join(files, 'one.jpg')) })).json().predictions[0].label);
     const all = await curl(['-F', 'file=@four.csv']);
-    expect(all.body.predictions?.map((p) => p.label)).toEqual(Array.from((await expected(IMAGES)).labels));
+    expect(all.body.predictions?.map((p) => p.label)).toEqual(Array.from((await predictPixels(model, IMAGES)).labels));
     expect((await curl(['--data-binary', '@four.csv'])).body.predictions).toHaveLength(4);
     expect((await curl(['-T', 'four.csv'])).body.predictions).toHaveLength(4);
     const bad = await curl(['-F', 'file=@notes.png']);

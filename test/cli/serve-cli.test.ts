@@ -3,7 +3,7 @@
  * and one-line refusals (a port in use, a bad --max-body, a missing weights file). How
  * --max-body sizes are read is in test/unit/serve-cli.test.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_INPUT, saveModel } from '../../src/model/weights-file.js';
 import { createNetwork } from '../../src/net/index.js';
 import { main } from '../../src/cli/main.js';
-import { KCONV } from '../helpers/cli.js';
+import { startServe } from '../helpers/cli.js';
 import { digitPixels, tempDir } from '../helpers/digits.js';
 import { Random } from '../../src/random.js';
 
@@ -27,21 +27,7 @@ afterEach(() => {
 });
 
 /** Starts `kconv serve --port 0` and resolves once it says where it listens. */
-async function serve(args: string[] = []): Promise<{ child: ChildProcess; port: number; stderr: () => string; exit: Promise<[number | null, NodeJS.Signals | null]> }> {
-  const child = spawn(process.execPath, [KCONV, 'serve', '--weights', join(dir, 'm.json'), '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', () => {
-      const m = /on http:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
-      if (m) resolve(Number(m[1]));
-    });
-    void exit.then(() => reject(new Error(`kconv serve exited: ${err}`)));
-  });
-  return { child, port, stderr: () => err, exit };
-}
+const serve = (args: string[] = []) => startServe(['--weights', join(dir, 'm.json'), '--port', '0', ...args], { children });
 
 /** The CLI in-process, for errors that come before anything listens. */
 async function kconv(args: string[]): Promise<{ code: number; err: string }> {

@@ -1,12 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/model/weights-file.js';
 import { Random } from '../../src/random.js';
 import type { SampleCounts } from '../../src/serve/samples.js';
-import { KCONV, runKconv } from '../helpers/cli.js';
+import { runKconv, startServe } from '../helpers/cli.js';
 import { digitPixels, tempDir } from '../helpers/digits.js';
 import { modelOf } from '../helpers/models.js';
 
@@ -20,21 +19,9 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
 });
 
-async function serve(cwd: string, args: string[]) {
-  const child = spawn(process.execPath, [KCONV, 'serve', '--weights', join(dir, 'm.json'), '--port', '0', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let err = '';
-  child.stderr!.on('data', (d) => (err += d));
-  const exit = once(child, 'exit');
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', () => {
-      const m = /on http:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
-      if (m && (!args.includes('--collect') || /teaching|collecting is off/.test(err))) resolve(Number(m[1]));
-    });
-    void exit.then(() => reject(new Error(err)));
-  });
-  return { child, port, err: () => err, exit };
-}
+/** Starts `kconv serve` in cwd; with --collect, resolves once it has said how it teaches. */
+const serve = (cwd: string, args: string[]) =>
+  startServe(['--weights', join(dir, 'm.json'), '--port', '0', ...args], { cwd, children, ready: args.includes('--collect') ? /teaching|collecting is off/ : undefined });
 
 const sample = JSON.stringify({ pixels: digitPixels(3, new Random(1)), label: 3 });
 
@@ -54,7 +41,7 @@ describe('kconv serve --collect, the command', () => {
   it('creates DIR, says so in one line, and refuses a second server on the same DIR in one line', async () => {
     const mine = join(tempDir('kconv-teach-two-'), 'a', 'b');
     const s = await serve(dir, ['--collect', mine]);
-    expect(s.err()).toMatch(/\nkconv serve: teaching: 0 samples in .*b\/samples\.csv \(at most 10000\); fine-tunes replay nothing \(the model names no training file; give --replay FILE so a fine-tune keeps what the model knew\)\n$/);
+    expect(s.stderr()).toMatch(/\nkconv serve: teaching: 0 samples in .*b\/samples\.csv \(at most 10000\); fine-tunes replay nothing \(the model names no training file; give --replay FILE so a fine-tune keeps what the model knew\)\n$/);
     expect((await fetch(`http://127.0.0.1:${s.port}/api/samples`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: sample })).status).toBe(201);
     const second = await runKconv(['serve', '--weights', join(dir, 'm.json'), '--port', '0', '--collect', mine]);
     expect(second.code).toBe(1);
@@ -87,7 +74,7 @@ describe('kconv serve --collect, the command', () => {
     mkdirSync(mine);
     writeFileSync(join(mine, 'samples.csv'), 'label,pixel0\n');
     const s = await serve(dir, ['--collect', mine]);
-    expect(s.err()).toMatch(/\nkconv serve: collecting is off until samples\.csv is fixed: .*samples\.csv:1: the header is not label,pixel0,…,pixel783/);
+    expect(s.stderr()).toMatch(/\nkconv serve: collecting is off until samples\.csv is fixed: .*samples\.csv:1: the header is not label,pixel0,…,pixel783/);
     const r = await fetch(`http://127.0.0.1:${s.port}/api/samples`);
     expect(((await r.json()) as SampleCounts).problem).toMatch(/samples\.csv:1:/);
   });

@@ -3,50 +3,27 @@
  * as Server-Sent Events to a listening server, and SIGTERM to a kconv serve process in
  * the middle of a fine-tune. The rest is in test/unit/serve-teach-finetune.test.ts.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { saveModel } from '../../src/model/weights-file.js';
-import { FineTuneJob, type JobStatus } from '../../src/serve/finetune-job.js';
-import { HEADER, SampleStore } from '../../src/serve/samples.js';
-import { buildServer } from '../../src/serve/server.js';
+import type { JobStatus } from '../../src/serve/finetune-job.js';
+import { HEADER } from '../../src/serve/samples.js';
 import { Random } from '../../src/random.js';
-import { KCONV } from '../helpers/cli.js';
-import { digitPixels, digitsCsv, digitsDataset, tempDir } from '../helpers/digits.js';
+import { startServe } from '../helpers/cli.js';
+import { digitsCsv, tempDir } from '../helpers/digits.js';
 import { modelOf } from '../helpers/models.js';
+import { closeServers, fineTuneServer } from '../helpers/teach-server.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
 const random = new Random(21);
 
-const open: FastifyInstance[] = [];
-afterEach(async () => {
-  for (const app of open.splice(0)) await app.close();
-});
-
-async function server(opts: { samples?: number; replay?: boolean; epochs?: number } = {}) {
-  const dir = join(tempDir('kconv-ft-'), 'mine');
-  const lines: string[] = [];
-  const log = (line: string) => lines.push(line);
-  const store = await SampleStore.open(dir, { log });
-  const model = modelOf(ARCH, 5);
-  const replay = opts.replay === false ? null : { file: 'replay.csv', images: digitsDataset(300, 9) };
-  const job = new FineTuneJob({ store, replay, log, threads: 1, epochs: opts.epochs ?? 3 });
-  const app = buildServer({ model, weightsFile: 'model.json', log, teach: { store, job } });
-  open.push(app);
-  for (let i = 0; i < (opts.samples ?? 20); i++) {
-    const r = await app.inject({ method: 'POST', url: '/api/samples', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pixels: digitPixels(i % 10, random), label: i % 10 }) });
-    expect(r.statusCode).toBe(201);
-  }
-  return { app, dir, lines, model };
-}
+afterEach(closeServers);
 
 describe('kconv serve --collect: fine-tune', () => {
   it('pushes progress as Server-Sent Events, ending with the result', async () => {
-    const { app } = await server();
+    const { app } = await fineTuneServer(random);
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.server.address() as AddressInfo).port;
     const response = await fetch(`http://127.0.0.1:${port}/api/finetune/events`);
@@ -92,18 +69,8 @@ describe('kconv serve --collect, the process', () => {
     expect(samples.startsWith(HEADER)).toBe(true);
     writeFileSync(join(mine, 'samples.csv'), samples);
     writeFileSync(join(mine, 'model.finetuned.json'), 'the old one');
-    const child = spawn(process.execPath, [KCONV, 'serve', '--weights', join(dir, 'm.json'), '--port', '0', '--collect', mine, '--replay', join(dir, 'replay.csv')], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, XDG_CACHE_HOME: join(dir, 'cache'), KCONV_THREADS: '2' } });
-    let err = '';
-    child.stderr!.on('data', (d) => (err += d));
-    const exit = once(child, 'exit');
-    const port = await new Promise<number>((resolve, reject) => {
-      child.stderr!.on('data', () => {
-        const m = /on http:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
-        if (m && /teaching: 400 samples/.test(err)) resolve(Number(m[1]));
-      });
-      void exit.then(() => reject(new Error(err)));
-    });
-    expect(err).toMatch(/fine-tunes replay 3000 images of .*replay\.csv\n/);
+    const { child, port, stderr, exit } = await startServe(['--weights', join(dir, 'm.json'), '--port', '0', '--collect', mine, '--replay', join(dir, 'replay.csv')], { env: { XDG_CACHE_HOME: join(dir, 'cache'), KCONV_THREADS: '2' }, ready: /teaching: 400 samples/ });
+    expect(stderr()).toMatch(/fine-tunes replay 3000 images of .*replay\.csv\n/);
     expect((await fetch(`http://127.0.0.1:${port}/api/finetune`, { method: 'POST' })).status).toBe(202);
     // Well inside the run: some batches done.
     for (let i = 0; i < 400; i++) {
@@ -114,9 +81,9 @@ describe('kconv serve --collect, the process', () => {
     expect(((await (await fetch(`http://127.0.0.1:${port}/api/finetune`)).json()) as JobStatus).state).toBe('running');
     child.kill('SIGTERM');
     const [code] = await exit;
-    expect(code, err).toBe(0);
-    expect(err).toMatch(/SIGTERM: no new connections/);
-    expect(err).not.toMatch(/fine-tuned on/);
+    expect(code, stderr()).toBe(0);
+    expect(stderr()).toMatch(/SIGTERM: no new connections/);
+    expect(stderr()).not.toMatch(/fine-tuned on/);
     expect(readFileSync(join(mine, 'model.finetuned.json'), 'utf8')).toBe('the old one');
     expect(readdirSync(mine).sort()).toEqual(['model.finetuned.json', 'samples.csv']);
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);

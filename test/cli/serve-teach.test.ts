@@ -6,48 +6,29 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readDataset } from '../../src/data/index.js';
-import { FineTuneJob } from '../../src/serve/finetune-job.js';
 import { SampleStore } from '../../src/serve/samples.js';
-import { buildServer } from '../../src/serve/server.js';
 import { Random } from '../../src/random.js';
 import { digitPixels, tempDir } from '../helpers/digits.js';
 import { fillDisk, mountTmpfs, SKIP_MOUNTS, unmount } from '../helpers/mounts.js';
 import { modelOf } from '../helpers/models.js';
+import { closeServers, postSample, teachServer } from '../helpers/teach-server.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
 const model = modelOf(ARCH, 3);
 const random = new Random(11);
 const DIGITS = Array.from({ length: 10 }, (_, k) => digitPixels(k, random));
 
-const open: { app: FastifyInstance; store: SampleStore }[] = [];
 const mounted: string[] = [];
 afterEach(async () => {
-  for (const { app } of open.splice(0)) await app.close();
+  await closeServers();
   for (const dir of mounted.splice(0)) unmount(dir);
 });
 
-/** A server with --collect DIR (DIR a new temporary folder unless given). */
-async function teachServer(opts: { dir?: string; max?: number } = {}) {
-  const dir = opts.dir ?? join(tempDir('kconv-teach-'), 'mine');
-  const lines: string[] = [];
-  const log = (line: string) => lines.push(line);
-  const store = await SampleStore.open(dir, { max: opts.max, log });
-  const job = new FineTuneJob({ store, replay: null, log });
-  const app = buildServer({ model, weightsFile: 'model.json', log, teach: { store, job } });
-  open.push({ app, store });
-  return { app, store, dir, lines, file: join(dir, 'samples.csv') };
-}
-
-const postSample = (app: FastifyInstance, body: unknown) =>
-  app.inject({ method: 'POST', url: '/api/samples', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
-
 describe('kconv serve --collect: samples', () => {
   it('keeps 1,000 concurrent posts to a listening server: 1,000 whole rows, none lost, torn or interleaved', async () => {
-    const { app, file } = await teachServer();
+    const { app, file } = await teachServer(model);
     await app.listen({ port: 0, host: '127.0.0.1' });
     const port = (app.server.address() as AddressInfo).port;
     const labels = Array.from({ length: 1000 }, (_, i) => (i * 7) % 10);
@@ -74,7 +55,7 @@ describe('kconv serve --collect: a disk that fills up or turns read-only', () =>
     const dir = tempDir('kconv-teach-full-');
     mountTmpfs(dir, 'size=64k');
     mounted.push(dir);
-    const { app, file, lines } = await teachServer({ dir });
+    const { app, file, lines } = await teachServer(model, { dir });
     expect((await postSample(app, { pixels: DIGITS[0], label: 0 })).statusCode).toBe(201);
     fillDisk(dir);
     // The file's last page may still have room for a row or two; then the disk is full.
@@ -101,7 +82,7 @@ describe('kconv serve --collect: a disk that fills up or turns read-only', () =>
     const dir = tempDir('kconv-teach-ro-');
     mountTmpfs(dir, 'size=1m');
     mounted.push(dir);
-    const { app, file, lines } = await teachServer({ dir });
+    const { app, file, lines } = await teachServer(model, { dir });
     expect((await postSample(app, { pixels: DIGITS[0], label: 0 })).statusCode).toBe(201);
     const before = readFileSync(file);
     execFileSync('mount', ['-o', 'remount,ro', dir]);

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 
 export const KCONV = fileURLToPath(new URL('../../bin/kconv.js', import.meta.url));
@@ -26,4 +27,33 @@ export function runKconv(args: string[], opts: { cwd?: string; env?: NodeJS.Proc
     child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+export interface Served {
+  child: ChildProcess;
+  port: number;
+  /** Its stderr so far. */
+  stderr: () => string;
+  exit: Promise<[number | null, NodeJS.Signals | null]>;
+}
+
+/**
+ * Starts the built `kconv serve ...args` (give --port 0) and resolves once it says where it
+ * listens and its stderr so far matches `ready` (when given); rejects with its stderr if it
+ * exits before. The child is pushed onto `children` (when given) as soon as it starts.
+ */
+export async function startServe(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; ready?: RegExp; children?: ChildProcess[] } = {}): Promise<Served> {
+  const child = spawn(process.execPath, [KCONV, 'serve', ...args], { cwd: opts.cwd, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.children?.push(child);
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', () => {
+      const m = /on http:\/\/127\.0\.0\.1:(\d+)\//.exec(err);
+      if (m && (!opts.ready || opts.ready.test(err))) resolve(Number(m[1]));
+    });
+    void exit.then(() => reject(new Error(`kconv serve exited: ${err}`)));
+  });
+  return { child, port, stderr: () => err, exit };
 }

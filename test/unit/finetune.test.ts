@@ -21,6 +21,7 @@ import { arenaStats } from '../../src/kernels/memory.js';
 import { copyNetwork } from '../../src/train/trainer.js';
 import { digitsDataset } from '../helpers/digits.js';
 import { modelOf } from '../helpers/models.js';
+import { layerArrays, same, snapshot, unchangedUpTo } from '../helpers/network-arrays.js';
 
 /** Four layers with parameters: conv, bn, conv, dense. */
 const ARCH = 'conv4k3p1,bn,relu,pool2,conv8k3p1,relu,pool2,dense10';
@@ -29,21 +30,6 @@ const replay = digitsDataset(300, 8);
 /** How many of the images a stratified split (the seed's) holds out. */
 const heldOutOf = (images: Images, fraction: number, seed: number) => stratifiedSplit(images.labels!, images.n, fraction, seed).val.length;
 const QUICK: FineTuneOptions = { epochs: 2, lr: 0.01, batchSize: 16, augment: NO_AUGMENTATION, threads: 1, seed: 3 };
-
-/** Every array of a network (parameters, then buffers), copied. */
-const snapshot = (net: Sequential) => net.state().map((v) => Float32Array.from(v));
-const layerArrays = (net: Sequential, i: number) => [...net.layers[i].params().map((p) => p.value), ...(net.layers[i].buffers?.() ?? []).map((b) => b.value)];
-const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((x, i) => Object.is(x, b[i]));
-
-/** True when layers [0, upTo) hold exactly the arrays they hold in `init`. */
-function unchangedUpTo(init: ModelFile, model: ModelFile, upTo: number): boolean {
-  for (let i = 0; i < upTo; i++) {
-    const a = layerArrays(init.net, i);
-    const b = layerArrays(model.net, i);
-    if (!a.every((v, k) => same(v, b[k]))) return false;
-  }
-  return true;
-}
 
 afterEach(() => {
   vi.restoreAllMocks();

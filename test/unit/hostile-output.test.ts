@@ -5,32 +5,16 @@
  * devices, full disks, other processes' locks and closed pipes are in
  * test/cli/hostile-output.test.ts.
  */
-import { existsSync, linkSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { tempDir, writeDigits } from '../helpers/digits.js';
+import { describe, expect, it } from 'vitest';
 import { kconv } from '../helpers/in-process.js';
+import { temporaries, TINY, trainedFolder } from '../helpers/trained-folder.js';
 
-let dir: string;
-const p = (name: string) => path.join(dir, name);
-const TINY = ['--arch', 'conv2k5,relu,pool2,dense10', '--threads', '1'];
+const trained = trainedFolder();
+const { p, folder } = trained;
 
-beforeAll(async () => {
-  dir = tempDir('kconv-hostile-out-');
-  writeDigits(dir, 'digits.csv', 300, 1);
-  writeDigits(dir, 'val.csv', 60, 2);
-  const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--out', p('m.json')]);
-  expect(r.code, r.stderr).toBe(0);
-});
-
-/** A fresh folder to write in. */
-function folder(name: string): string {
-  const f = p(name);
-  mkdirSync(f);
-  return f;
-}
-const temporaries = (f: string) => readdirSync(f).filter((n) => /\.tmp$/.test(n));
 
 describe('--out must not be an input', () => {
   it.each([
@@ -83,7 +67,7 @@ describe('--out in a missing folder, or under a file, fails before training', ()
   it.each([
     ['a missing folder', () => p('no/such/dir/model.json'), (o: string) => `--out ${o}: the folder ${path.dirname(o)} does not exist; create it or give another path`],
     ['a file used as a folder', () => p('digits.csv/model.json'), (o: string) => `--out ${o}: a part of the path is a file, not a folder; give another path`],
-    ['a folder', () => dir, (o: string) => `--out ${o}: is a folder; give a file name`],
+    ['a folder', () => trained.dir, (o: string) => `--out ${o}: is a folder; give a file name`],
   ])('%s', async (_, outOf, message) => {
     const out = outOf();
     const r = await kconv(['train', p('digits.csv'), ...TINY, '--epochs', '1', '--out', out]);

@@ -6,23 +6,14 @@
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main } from '../../src/cli/main.js';
-import type { Io } from '../../src/cli/output.js';
 import { DEFAULT_INPUT, stringifyModel } from '../../src/model/weights-file.js';
 import { createNetwork } from '../../src/net/index.js';
 import { summarizeArch } from '../../src/model/summary.js';
 import { tempDir } from '../helpers/digits.js';
+import { kconv } from '../helpers/in-process.js';
 
 const dir = tempDir('kconv-info-');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-async function kconv(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = { out: (s) => void (out += s), err: (s) => void (err += s), errIsTTY: false };
-  const code = await main(['node', 'kconv', ...args], io);
-  return { code, out, err };
-}
 
 describe('kconv info', () => {
   it('counts the bn preset\'s parameters as PyTorch does: 468,138', async () => {
@@ -35,8 +26,8 @@ describe('kconv info', () => {
     //   dense10     128·10 + 10 = 1,290
     //   466,208 + 1,290 + 640 = 468,138 (../shared/anchors: torch_ref.py --arch bn has 468,138).
     const r = await kconv(['info', '--arch', 'bn', '--json']);
-    expect(r.code, r.err).toBe(0);
-    const s = JSON.parse(r.out);
+    expect(r.code, r.stderr).toBe(0);
+    const s = JSON.parse(r.stdout);
     expect(s.totals.params).toBe(468_138);
     expect(s.layers.map((l: { params: number }) => l.params).filter((p: number) => p > 0)).toEqual([288, 64, 9216, 64, 18432, 128, 36864, 128, 401408, 256, 1290]);
     expect(s.layers[15]).toEqual({ index: 16, token: 'flatten', type: 'flatten', implied: true, outShape: [3136], params: 0, macs: 0 });
@@ -59,11 +50,11 @@ describe('kconv info', () => {
   it('prints a table, the preprocessing, and from a file the training story', async () => {
     const table = await kconv(['info', '--arch', 'seed']);
     expect(table.code).toBe(0);
-    expect(table.out).toMatch(/^architecture: conv2k5,relu,pool2,dense10\n\n#\s+layer\s+output\s+parameters\s+mult-adds\n/);
-    expect(table.out).toMatch(/\n1\s+conv2k5\s+2×24×24\s+52\s+28,800\n/);
-    expect(table.out).toMatch(/\n4\s+flatten \(implied\)\s+288\s+0\s+0\n/);
-    expect(table.out).toMatch(/\n\s+total\s+2,942\s+31,680\n/);
-    expect(table.out).toContain('input: 1×28×28 pixels, 0 = background … 255 = ink, as (pixel / 255 − 0) / 1');
+    expect(table.stdout).toMatch(/^architecture: conv2k5,relu,pool2,dense10\n\n#\s+layer\s+output\s+parameters\s+mult-adds\n/);
+    expect(table.stdout).toMatch(/\n1\s+conv2k5\s+2×24×24\s+52\s+28,800\n/);
+    expect(table.stdout).toMatch(/\n4\s+flatten \(implied\)\s+288\s+0\s+0\n/);
+    expect(table.stdout).toMatch(/\n\s+total\s+2,942\s+31,680\n/);
+    expect(table.stdout).toContain('input: 1×28×28 pixels, 0 = background … 255 = ink, as (pixel / 255 − 0) / 1');
 
     const file = join(dir, 'trained.json');
     const history = [1, 2].map((epoch) => ({ epoch, loss: 1 / epoch, acc: 0.8, valLoss: 0.5, valAcc: [0.91, 0.905][epoch - 1], seconds: 1.25, lr: 0.01 }));
@@ -76,30 +67,30 @@ describe('kconv info', () => {
       },
     }));
     const r = await kconv(['info', file]);
-    expect(r.code, r.err).toBe(0);
-    expect(r.out).toContain(`${file}: conv2k5,relu,pool2,dense10`);
-    expect(r.out).toContain('as (pixel / 255 − 0.1307) / 0.3081');
-    expect(r.out).toContain('training: 2 of 3 epochs, stopped in epoch 3 after 5 batches, 2.5 s in epochs');
-    expect(r.out).toContain('options: adam (β1 0.9, β2 0.999), lr 0.003 (onecycle), batch 32, weight decay 0.0005, augmented (affine), seed 7, 2 threads, first 2,000 rows');
-    expect(r.out).toContain('validation: val.csv');
-    expect(r.out).toContain('last epoch: loss 0.5000, val acc 90.50%');
-    expect(r.out).toContain('best val acc: 91.00% (epoch 1)');
-    const json = JSON.parse((await kconv(['info', file, '--json'])).out);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`${file}: conv2k5,relu,pool2,dense10`);
+    expect(r.stdout).toContain('as (pixel / 255 − 0.1307) / 0.3081');
+    expect(r.stdout).toContain('training: 2 of 3 epochs, stopped in epoch 3 after 5 batches, 2.5 s in epochs');
+    expect(r.stdout).toContain('options: adam (β1 0.9, β2 0.999), lr 0.003 (onecycle), batch 32, weight decay 0.0005, augmented (affine), seed 7, 2 threads, first 2,000 rows');
+    expect(r.stdout).toContain('validation: val.csv');
+    expect(r.stdout).toContain('last epoch: loss 0.5000, val acc 90.50%');
+    expect(r.stdout).toContain('best val acc: 91.00% (epoch 1)');
+    const json = JSON.parse((await kconv(['info', file, '--json'])).stdout);
     expect(json.training).toMatchObject({ epochsDone: 2, epochsTarget: 3, best: { epoch: 1, valAcc: 0.91 }, seconds: 2.5, stoppedAt: { epoch: 3, batch: 5 } });
   });
 
   it('one line and a non-zero exit for every mistake', async () => {
     const both = await kconv(['info', 'model.json', '--arch', 'seed']);
-    expect([both.code, both.err]).toEqual([2, 'kconv: give a weights file or --arch, not both: "model.json" already says its architecture\n']);
+    expect([both.code, both.stderr]).toEqual([2, 'kconv: give a weights file or --arch, not both: "model.json" already says its architecture\n']);
     const bad = await kconv(['info', '--arch', 'conv8k5,pol2,dense10']);
     expect(bad.code).toBe(2);
-    expect(bad.err).toMatch(/^kconv: architecture "conv8k5,pol2,dense10": token 2 "pol2" is not a layer; expected one of convFkK.*\n$/);
+    expect(bad.stderr).toMatch(/^kconv: architecture "conv8k5,pol2,dense10": token 2 "pol2" is not a layer; expected one of convFkK.*\n$/);
     const huge = await kconv(['info', '--arch', 'conv2048k3p1,dense10']);
     expect(huge.code).toBe(2);
-    expect(huge.err).toMatch(/^kconv: layer 1 \(conv2048k3p1\): its output, 2048×28×28 = 1,605,632 values per image, is more than kconv allows/);
+    expect(huge.stderr).toMatch(/^kconv: layer 1 \(conv2048k3p1\): its output, 2048×28×28 = 1,605,632 values per image, is more than kconv allows/);
     const missing = await kconv(['info', join(dir, 'none.json')]);
     expect(missing.code).toBe(1);
-    expect(missing.err).toBe(`kconv: ${join(dir, 'none.json')}: no such weights file: train one with kconv train, or give its path with --weights\n`);
-    for (const r of [both, bad, huge, missing]) expect(r.out).toBe('');
+    expect(missing.stderr).toBe(`kconv: ${join(dir, 'none.json')}: no such weights file: train one with kconv train, or give its path with --weights\n`);
+    for (const r of [both, bad, huge, missing]) expect(r.stdout).toBe('');
   });
 });

@@ -6,33 +6,22 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readDataset } from '../../src/data/index.js';
 import { parseModel } from '../../src/model/weights-file.js';
 import { CLASSES } from '../../src/net/input.js';
 import { predict } from '../../src/predict/predict.js';
 import { FixedView, ttaTransforms } from '../../src/augment/tta.js';
 import { forEachPrediction } from '../../src/batch/evaluate.js';
-import { inProcessIn } from '../helpers/in-process.js';
-import { tempDir, writeDigits } from '../helpers/digits.js';
+import { writeDigits } from '../helpers/digits.js';
+import { RECIPE, recipeFolder, SMALL } from '../helpers/recipe.js';
 
-let dir: string;
-let data: string;
-const env = () => ({ XDG_CACHE_HOME: join(dir, 'cache') });
-const run = inProcessIn(() => dir, env);
-const SMALL = ['--arch', 'conv4k5,relu,pool2,dense10', '--batch-size', '16', '--lr-schedule', 'constant'];
-const RECIPE = ['--augment', '--elastic', '20', '--stroke', '0.4', '--contrast', '0.2', '--erase', '0.3', '--label-smoothing', '0.1', '--ema', '0.9'];
-const read = (f: string) => parseModel(readFileSync(join(dir, f), 'utf8'), f);
-const weights = (f: string) => read(f).net.state().map((v) => Array.from(v));
-
-beforeAll(() => {
-  dir = tempDir();
-  data = writeDigits(dir, 'digits.csv', 300, 1);
-});
+const folder = recipeFolder();
+const { run, read, weights } = folder;
 
 describe('the recipe options in kconv train', () => {
   it('records augmentation, label smoothing and EMA, and kconv info says them', async () => {
-    const r = await run(['train', data, ...SMALL, ...RECIPE, '--epochs', '2', '--threads', '1', '--out', 'r1.json']);
+    const r = await run(['train', folder.data, ...SMALL, ...RECIPE, '--epochs', '2', '--threads', '1', '--out', 'r1.json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/augmented \(affine, elastic 20, stroke 0\.4, contrast 0\.2, erase 0\.3\), label smoothing 0\.1, EMA 0\.9/);
     const t = read('r1.json').training!;
@@ -44,8 +33,8 @@ describe('the recipe options in kconv train', () => {
   });
 
   it('affine-only augmentation is still written as "augment": true (files as before)', async () => {
-    await run(['train', data, ...SMALL, '--augment', '--epochs', '1', '--threads', '1', '--out', 'aff.json']);
-    expect(readFileSync(join(dir, 'aff.json'), 'utf8')).toMatch(/"augment": true,/);
+    await run(['train', folder.data, ...SMALL, '--augment', '--epochs', '1', '--threads', '1', '--out', 'aff.json']);
+    expect(readFileSync(join(folder.dir, 'aff.json'), 'utf8')).toMatch(/"augment": true,/);
   });
 
   it('saves the moving average, keeps the live weights for a resume, and resumes exactly', async () => {
@@ -55,24 +44,24 @@ describe('the recipe options in kconv train', () => {
     expect(m.optimizerState!.emaUpdates).toBe(2 * Math.ceil(270 / 16));
     // The file's weights are the average, not the live ones.
     expect(Array.from(m.net.state()[0])).not.toEqual(Array.from(live[0]));
-    await run(['train', data, ...SMALL, ...RECIPE, '--epochs', '4', '--threads', '1', '--out', 'four.json']);
-    await run(['train', data, ...SMALL, ...RECIPE, '--epochs', '2', '--threads', '1', '--out', 'two.json']);
-    const r = await run(['train', data, '--resume', 'two.json', '--epochs', '4']);
+    await run(['train', folder.data, ...SMALL, ...RECIPE, '--epochs', '4', '--threads', '1', '--out', 'four.json']);
+    await run(['train', folder.data, ...SMALL, ...RECIPE, '--epochs', '2', '--threads', '1', '--out', 'two.json']);
+    const r = await run(['train', folder.data, '--resume', 'two.json', '--epochs', '4']);
     expect(r.code).toBe(0);
     expect(weights('two.json')).toEqual(weights('four.json'));
     expect(read('two.json').optimizerState!.live!.map((v) => Array.from(v))).toEqual(read('four.json').optimizerState!.live!.map((v) => Array.from(v)));
   });
 
   it('refuses to change augmentation, label smoothing or EMA on resume, naming what it was', async () => {
-    const r = await run(['train', data, '--resume', 'two.json', '--epochs', '5', '--elastic', '10']);
+    const r = await run(['train', folder.data, '--resume', 'two.json', '--epochs', '5', '--elastic', '10']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--elastic cannot change when resuming: .*augmentation affine, elastic 20/);
-    const s = await run(['train', data, '--resume', 'two.json', '--epochs', '5', '--ema', '0.5']);
+    const s = await run(['train', folder.data, '--resume', 'two.json', '--epochs', '5', '--ema', '0.5']);
     expect(s.stderr).toMatch(/--ema cannot change when resuming: .*--ema 0\.9/);
   });
 
   it('validates the recorded settings and the live weights when loading', () => {
-    const text = readFileSync(join(dir, 'r1.json'), 'utf8');
+    const text = readFileSync(join(folder.dir, 'r1.json'), 'utf8');
     const doc = JSON.parse(text);
     doc.training.augment.elastic = -1;
     expect(() => parseModel(JSON.stringify(doc), 'bad.json')).toThrow(/bad\.json: training\.augment\.elastic must be a number from 0 to 100, got -1/);
@@ -87,8 +76,8 @@ describe('the recipe options in kconv train', () => {
 
 describe('test-time augmentation', () => {
   it('--tta 1 is plain prediction; --tta N averages the N fixed views', async () => {
-    await run(['train', data, ...SMALL, '--epochs', '1', '--threads', '1', '--out', 't.json']);
-    const big = writeDigits(dir, 'big.csv', 600, 3);
+    await run(['train', folder.data, ...SMALL, '--epochs', '1', '--threads', '1', '--out', 't.json']);
+    const big = writeDigits(folder.dir, 'big.csv', 600, 3);
     const model = read('t.json');
     const { images } = await readDataset(big);
     const plain = await predict(model, images, 1);
@@ -106,10 +95,10 @@ describe('test-time augmentation', () => {
   });
 
   it('kconv evaluate --tta and predict --tta take 1 to 32 views', async () => {
-    const r = await run(['evaluate', data, '--weights', 't.json', '--tta', '3', '--json']);
+    const r = await run(['evaluate', folder.data, '--weights', 't.json', '--tta', '3', '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).accuracy).toBeGreaterThan(0.5);
-    const bad = await run(['predict', data, '--weights', 't.json', '--tta', '33']);
+    const bad = await run(['predict', folder.data, '--weights', 't.json', '--tta', '33']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--tta takes 1 to 32 views, got "33"/);
   });

@@ -10,14 +10,12 @@ import { decodeImage } from '../../src/image/decode.js';
 import { preprocess } from '../../src/image/preprocess.js';
 import { DEFAULT_INPUT, type EpochRecord, type ModelFile } from '../../src/model/weights-file.js';
 import { createNetwork, formatLayer } from '../../src/net/index.js';
-import { predict } from '../../src/predict/predict.js';
 import { activations } from '../../src/show/activations.js';
 import { mapRows } from '../../src/show/digit-view.js';
 import { mapRowJson } from '../../src/serve/api.js';
 import { buildServer } from '../../src/serve/server.js';
 import { modelSummary } from '../../src/serve/summary.js';
-import { Random } from '../../src/random.js';
-import { digitPixels } from '../helpers/digits.js';
+import { IMAGES, predictPixels } from '../helpers/four-digits.js';
 import { digitRgba, jpegBytes, pngBombHeader, pngBytes } from '../helpers/images.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
@@ -33,16 +31,6 @@ const MAX_BODY = 256 * 1024;
 
 let app: FastifyInstance;
 let bare: FastifyInstance;
-
-/** Four synthetic digits, as numbers 0..255. */
-const random = new Random(5);
-const IMAGES = [0, 3, 6, 9].map((label) => digitPixels(label, random));
-
-async function expected(pixels: number[][]) {
-  const data = new Uint8Array(pixels.length * 784);
-  pixels.forEach((p, i) => data.set(p, i * 784));
-  return predict(model, { n: pixels.length, pixels: data, labels: null, ids: null }, 1);
-}
 
 const post = (payload: string | Buffer, type: string, url = '/api/predict', method: 'POST' | 'PUT' = 'POST') =>
   app.inject({ method, url, headers: type ? { 'content-type': type } : {}, payload });
@@ -183,7 +171,7 @@ describe('kconv serve: GET /api/model and /healthz', () => {
 
 describe('kconv serve: POST /api/predict', () => {
   it('classifies {"pixels"} and {"images"} exactly as kconv predict does', async () => {
-    const want = await expected(IMAGES);
+    const want = await predictPixels(model, IMAGES);
     const one = await json({ pixels: IMAGES[1] });
     expect(one.statusCode).toBe(200);
     // Probabilities are float32 written in the fewest digits that read back to the same bits.
@@ -222,7 +210,7 @@ describe('kconv serve: POST /api/predict', () => {
     const jpg = jpegBytes(digitRgba(IMAGES[3]), 75);
     for (const [body, type] of [[png, 'image/png'], [jpg, 'image/jpeg']] as const) {
       const pixels = preprocess(decodeImage(body, 'x'));
-      const want = await expected([Array.from(pixels)]);
+      const want = await predictPixels(model, [Array.from(pixels)]);
       const r = await post(body, type, '/api/predict?maps=1');
       expect(r.statusCode).toBe(200);
       const p = r.json().predictions[0];
@@ -237,7 +225,7 @@ describe('kconv serve: POST /api/predict', () => {
     const csv = '\ufeff' + [head, ...IMAGES.map((p, i) => `${70 + i},${p.join(',')}`)].join('\r\n') + '\r\n\r\n';
     const r = await post(csv, 'text/csv; charset=utf-8');
     expect(r.statusCode).toBe(200);
-    const want = await expected(IMAGES);
+    const want = await predictPixels(model, IMAGES);
     const got = r.json().predictions.map((p: { id: number; label: number; probs: number[] }) => ({ ...p, probs: p.probs.map(Math.fround) }));
     expect(got).toEqual(IMAGES.map((_, i) => ({ id: 70 + i, label: want.labels[i], probs: Array.from(want.probs.subarray(i * 10, i * 10 + 10)) })));
     // Columns by name, in any order; labels checked and ignored.
@@ -395,7 +383,7 @@ describe('kconv serve: every bad request gets a 4xx and a one-line JSON error, a
 
   it('is still healthy and right after all of them', async () => {
     expect((await app.inject('/healthz')).statusCode).toBe(200);
-    expect((await json({ pixels: IMAGES[1] })).json().predictions[0].label).toBe((await expected([IMAGES[1]])).labels[0]);
+    expect((await json({ pixels: IMAGES[1] })).json().predictions[0].label).toBe((await predictPixels(model, [IMAGES[1]])).labels[0]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

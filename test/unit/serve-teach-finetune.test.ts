@@ -10,38 +10,14 @@ import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/model/weights-file.js';
 import { predict } from '../../src/predict/predict.js';
-import { FineTuneJob } from '../../src/serve/finetune-job.js';
 import { heldOutFor } from '../../src/serve/finetune-run.js';
-import { SampleStore } from '../../src/serve/samples.js';
-import { buildServer } from '../../src/serve/server.js';
 import { Random } from '../../src/random.js';
-import { digitPixels, digitsDataset, tempDir } from '../helpers/digits.js';
-import { modelOf } from '../helpers/models.js';
+import { digitPixels, digitsDataset } from '../helpers/digits.js';
+import { closeServers, fineTuneServer } from '../helpers/teach-server.js';
 
-const ARCH = 'conv4k5,relu,pool2,dense10';
 const random = new Random(21);
 
-const open: FastifyInstance[] = [];
-afterEach(async () => {
-  for (const app of open.splice(0)) await app.close();
-});
-
-async function server(opts: { samples?: number; replay?: boolean; epochs?: number } = {}) {
-  const dir = join(tempDir('kconv-ft-'), 'mine');
-  const lines: string[] = [];
-  const log = (line: string) => lines.push(line);
-  const store = await SampleStore.open(dir, { log });
-  const model = modelOf(ARCH, 5);
-  const replay = opts.replay === false ? null : { file: 'replay.csv', images: digitsDataset(300, 9) };
-  const job = new FineTuneJob({ store, replay, log, threads: 1, epochs: opts.epochs ?? 3 });
-  const app = buildServer({ model, weightsFile: 'model.json', log, teach: { store, job } });
-  open.push(app);
-  for (let i = 0; i < (opts.samples ?? 20); i++) {
-    const r = await app.inject({ method: 'POST', url: '/api/samples', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pixels: digitPixels(i % 10, random), label: i % 10 }) });
-    expect(r.statusCode).toBe(201);
-  }
-  return { app, dir, lines, model };
-}
+afterEach(closeServers);
 
 async function finished(app: FastifyInstance) {
   for (let i = 0; i < 1200; i++) {
@@ -61,7 +37,7 @@ const predictOn = async (app: FastifyInstance) => {
 
 describe('kconv serve --collect: fine-tune', () => {
   it('fine-tunes in the server (409 while one runs), writes DIR/model.finetuned.json, and serves it only once accepted', async () => {
-    const { app, dir, lines, model } = await server();
+    const { app, dir, lines, model } = await fineTuneServer(random);
     const before = await predictOn(app);
     const start = await app.inject({ method: 'POST', url: '/api/finetune' });
     expect(start.statusCode, start.body).toBe(202);
@@ -106,7 +82,7 @@ describe('kconv serve --collect: fine-tune', () => {
   }, 120_000);
 
   it('fine-tunes again and again in one server (a new sample each time), each from the model being served', async () => {
-    const { app, dir } = await server({ samples: 12 });
+    const { app, dir } = await fineTuneServer(random, { samples: 12 });
     const files: string[] = [];
     for (let round = 0; round < 3; round++) {
       expect((await app.inject({ method: 'POST', url: '/api/finetune' })).statusCode).toBe(202);
@@ -123,7 +99,7 @@ describe('kconv serve --collect: fine-tune', () => {
   }, 180_000);
 
   it('needs 10 samples; measures by 5-fold below 100 samples, by a held-out third above', async () => {
-    const { app } = await server({ samples: 9 });
+    const { app } = await fineTuneServer(random, { samples: 9 });
     const r = await app.inject({ method: 'POST', url: '/api/finetune' });
     expect(r.statusCode).toBe(409);
     expect(r.json().error).toMatch(/at least 10 samples, and there are 9/);

@@ -13,42 +13,26 @@ import { readDataset } from '../../src/data/index.js';
 import { OutputError } from '../../src/errors.js';
 import { decodeImage } from '../../src/image/decode.js';
 import { preprocess } from '../../src/image/preprocess.js';
-import { FineTuneJob } from '../../src/serve/finetune-job.js';
 import { HEADER, SampleStore } from '../../src/serve/samples.js';
 import { buildServer } from '../../src/serve/server.js';
 import { Random } from '../../src/random.js';
 import { digitPixels, tempDir } from '../helpers/digits.js';
 import { digitRgba, pngBytes } from '../helpers/images.js';
 import { modelOf } from '../helpers/models.js';
+import { closeServers, openServers, postSample, teachServer } from '../helpers/teach-server.js';
 
 const ARCH = 'conv4k5,relu,pool2,dense10';
 const model = modelOf(ARCH, 3);
 const random = new Random(11);
 const DIGITS = Array.from({ length: 10 }, (_, k) => digitPixels(k, random));
 
-const open: { app: FastifyInstance; store: SampleStore }[] = [];
 afterEach(async () => {
-  for (const { app } of open.splice(0)) await app.close();
+  await closeServers();
 });
-
-/** A server with --collect DIR (DIR a new temporary folder unless given). */
-async function teachServer(opts: { dir?: string; max?: number } = {}) {
-  const dir = opts.dir ?? join(tempDir('kconv-teach-'), 'mine');
-  const lines: string[] = [];
-  const log = (line: string) => lines.push(line);
-  const store = await SampleStore.open(dir, { max: opts.max, log });
-  const job = new FineTuneJob({ store, replay: null, log });
-  const app = buildServer({ model, weightsFile: 'model.json', log, teach: { store, job } });
-  open.push({ app, store });
-  return { app, store, dir, lines, file: join(dir, 'samples.csv') };
-}
-
-const postSample = (app: FastifyInstance, body: unknown) =>
-  app.inject({ method: 'POST', url: '/api/samples', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(body) });
 
 describe('kconv serve --collect: samples', () => {
   it('appends a JSON sample to DIR/samples.csv in the Kaggle layout, counts it, and kconv reads the file back', async () => {
-    const { app, file } = await teachServer();
+    const { app, file } = await teachServer(model);
     expect(readFileSync(file, 'utf8')).toBe(HEADER);
     for (const k of [3, 3, 7]) {
       const r = await postSample(app, { pixels: DIGITS[k], label: k });
@@ -69,7 +53,7 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('takes a PNG with ?label=N, prepared as POST /api/predict prepares it', async () => {
-    const { app, file } = await teachServer();
+    const { app, file } = await teachServer(model);
     const png = pngBytes(digitRgba(DIGITS[5]));
     const r = await app.inject({ method: 'POST', url: '/api/samples?label=5', headers: { 'content-type': 'image/png' }, payload: png });
     expect(r.statusCode, r.body).toBe(201);
@@ -82,7 +66,7 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('refuses a label of 10, −1, "x", 2.5 or none, and pixels of the wrong length or range, with 400 JSON, writing nothing', async () => {
-    const { app, file } = await teachServer();
+    const { app, file } = await teachServer(model);
     await postSample(app, { pixels: DIGITS[1], label: 1 });
     const before = readFileSync(file);
     const cases: [unknown, RegExp][] = [
@@ -109,7 +93,7 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('a write that fails half way is cut back: the row lands whole or not at all (and without the cut-back the file would be torn)', async () => {
-    const { app, file, lines } = await teachServer();
+    const { app, file, lines } = await teachServer(model);
     await postSample(app, { pixels: DIGITS[1], label: 1 });
     const before = readFileSync(file);
     // A disk that fills up in the middle of a row: half of it is written, then ENOSPC.
@@ -144,7 +128,7 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('undoes the last sample (the file as before it), and says when there is none', async () => {
-    const { app, file } = await teachServer();
+    const { app, file } = await teachServer(model);
     await postSample(app, { pixels: DIGITS[2], label: 2 });
     const one = readFileSync(file);
     await postSample(app, { pixels: DIGITS[4], label: 4 });
@@ -160,7 +144,7 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('caps DIR at --max-samples: 409 JSON once full, the file unchanged', async () => {
-    const { app, file } = await teachServer({ max: 3 });
+    const { app, file } = await teachServer(model, { max: 3 });
     for (let i = 0; i < 3; i++) expect((await postSample(app, { pixels: DIGITS[i], label: i })).statusCode).toBe(201);
     const full = readFileSync(file);
     const r = await postSample(app, { pixels: DIGITS[3], label: 3 });
@@ -170,11 +154,11 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('reads an existing samples.csv at start and goes on appending to it', async () => {
-    const first = await teachServer();
+    const first = await teachServer(model);
     await postSample(first.app, { pixels: DIGITS[6], label: 6 });
     await first.app.close();
-    open.splice(0);
-    const again = await teachServer({ dir: first.dir });
+    openServers.splice(0);
+    const again = await teachServer(model, { dir: first.dir });
     expect(again.store.summary()).toMatchObject({ total: 1, collecting: true });
     await postSample(again.app, { pixels: DIGITS[8], label: 8 });
     expect(Array.from((await readDataset(again.file)).images.labels!)).toEqual([6, 8]);
@@ -194,7 +178,7 @@ describe('kconv serve --collect: samples', () => {
       const sub = join(dir, String(i));
       mkdirSync(sub);
       writeFileSync(join(sub, 'samples.csv'), text);
-      const { app, file } = await teachServer({ dir: sub });
+      const { app, file } = await teachServer(model, { dir: sub });
       const s = (await app.inject('/api/samples')).json();
       expect(s.collecting).toBe(false);
       expect(s.problem).toMatch(message);
@@ -207,7 +191,7 @@ describe('kconv serve --collect: samples', () => {
   });
 
   it('a second server on the same DIR is refused by the lock; a file where DIR should be, or a samples.csv link, is refused', async () => {
-    const { dir } = await teachServer();
+    const { dir } = await teachServer(model);
     await expect(SampleStore.open(dir)).rejects.toThrow(/--collect .*mine: another kconv run \(pid \d+\) is writing this file/);
     const base = tempDir('kconv-teach-odd-');
     writeFileSync(join(base, 'afile'), 'x');

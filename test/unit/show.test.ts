@@ -14,7 +14,7 @@ import { showCommand } from '../../src/cli/show.js';
 import { readDataset, type Dataset } from '../../src/data/index.js';
 import { DataError, KconvError, ModelFileError, UsageError } from '../../src/errors.js';
 import type { Conv2d } from '../../src/layers/conv2d.js';
-import { DEFAULT_INPUT, loadModel, saveModel, type EpochRecord, type ModelFile, type TrainingRecord } from '../../src/model/weights-file.js';
+import { DEFAULT_INPUT, loadModel, saveModel, type ModelFile } from '../../src/model/weights-file.js';
 import { createNetwork, formatArch, parseArch } from '../../src/net/index.js';
 import { predict } from '../../src/predict/predict.js';
 import { Canvas } from '../../src/show/canvas.js';
@@ -28,18 +28,9 @@ import { renderMistakes } from '../../src/show/mistakes.js';
 import { encodePng } from '../../src/show/png.js';
 import { grey256, halfBlocks, terminalView, UPPER_HALF } from '../../src/show/terminal.js';
 import { digitsCsv, tempDir, writeDigits } from '../helpers/digits.js';
+import { TRAINING } from '../helpers/training-record.js';
 
 const ARCH = formatArch(parseArch('default'));
-const HISTORY: EpochRecord[] = [
-  { epoch: 1, loss: 1.2, acc: 0.61, valLoss: 0.9, valAcc: 0.7, seconds: 1, lr: 0.05 },
-  { epoch: 2, loss: 0.6, acc: 0.82, valLoss: null, valAcc: null, seconds: 1, lr: 0.04 },
-  { epoch: 3, loss: 0.3, acc: 0.91, valLoss: 0.35, valAcc: 0.89, seconds: 1, lr: 0.02 },
-];
-const TRAINING: TrainingRecord = {
-  epochs: 3, seed: 1, batchSize: 64,
-  optimizer: { name: 'momentum', lr: 0.05, momentum: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 },
-  schedule: 'cosine', validation: { kind: 'split', fraction: 0.1 }, augment: false, limit: null, history: HISTORY,
-};
 
 let dir: string;
 let model: ModelFile;
