@@ -12,6 +12,7 @@ import { loadModel } from '../../src/model/weights-file.js';
 import { NO_AUGMENTATION } from '../../src/augment/augment.js';
 import { train, type TrainOptions } from '../../src/train/trainer.js';
 import { digitsDataset, tempDir } from '../helpers/digits.js';
+import { worstDiff } from '../helpers/network-arrays.js';
 
 /** Parameters and running statistics after one epoch of `arch` on `threads` threads. */
 export async function trainedState(data: Dataset, arch: string, threads: number, dir: string): Promise<{ params: Float32Array[]; buffers: Float32Array[] }> {
@@ -24,16 +25,6 @@ export async function trainedState(data: Dataset, arch: string, threads: number,
   await train(data, null, opts);
   const { net } = await loadModel(out);
   return { params: net.params().map((p) => p.value), buffers: net.buffers().map((b) => b.value) };
-}
-
-/** The largest |a − b| over arrays, divided by `relativeTo` each array's largest |a| when asked. */
-export function worstDiff(a: Float32Array[], b: Float32Array[], relative = false): number {
-  let worst = 0;
-  a.forEach((v, k) => {
-    const scale = relative ? v.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-6) : 1;
-    v.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - b[k][i]) / scale)));
-  });
-  return worst;
 }
 
 describe('the same weights on any thread count', () => {

@@ -17,3 +17,13 @@ export function unchangedUpTo(init: ModelFile, model: ModelFile, upTo: number): 
   }
   return true;
 }
+
+/** The largest |a − b| over arrays, divided by each array's largest |a| when `relative`. */
+export function worstDiff(a: Float32Array[], b: Float32Array[], relative = false): number {
+  let worst = 0;
+  a.forEach((v, k) => {
+    const scale = relative ? v.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-6) : 1;
+    v.forEach((x, i) => (worst = Math.max(worst, Math.abs(x - b[k][i]) / scale)));
+  });
+  return worst;
+}

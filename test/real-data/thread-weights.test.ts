@@ -17,6 +17,7 @@ import { DataParallel } from '../../src/parallel/data-parallel.js';
 import { GradientStep } from '../../src/batch/step.js';
 import { runKconv } from '../helpers/cli.js';
 import { tempDir } from '../helpers/digits.js';
+import { worstDiff } from '../helpers/network-arrays.js';
 import { dataFile } from '../helpers/real-data.js';
 
 const ROWS = 1500;
@@ -48,20 +49,11 @@ async function gradient(threads: number): Promise<Float32Array[]> {
   return net.params().map((p) => p.grad.slice());
 }
 
-function worst(a: Float32Array[], b: Float32Array[], relative: boolean): number {
-  let w = 0;
-  a.forEach((v, k) => {
-    const scale = relative ? v.reduce((m, x) => Math.max(m, Math.abs(x)), 1e-6) : 1;
-    v.forEach((x, i) => (w = Math.max(w, Math.abs(x - b[k][i]) / scale)));
-  });
-  return w;
-}
-
 describe('the bn preset on 1, 2 and 3 threads, real data', () => {
   it('one gradient step, dropout included, is one thread\'s to float rounding (1e-4 of each gradient\'s scale)', async () => {
     const one = await gradient(1);
     // Measured 6e-6 (float sums in another order); per-thread dropout masks give differences of the gradients' own size.
-    for (const threads of [2, 3]) expect(worst(one, await gradient(threads), true), `${threads} threads`).toBeLessThan(1e-4);
+    for (const threads of [2, 3]) expect(worstDiff(one, await gradient(threads), true), `${threads} threads`).toBeLessThan(1e-4);
   });
 
   it('one epoch of train.csv\'s first 1,500 rows by the CLI ends within float rounding\'s reach of one thread', async () => {
@@ -72,6 +64,6 @@ describe('the bn preset on 1, 2 and 3 threads, real data', () => {
     };
     const one = await weights(1);
     // 2e-2: 3× what the thread count measured, 4× what a 1e-7 nudge does alone; per-thread masks gave 0.09–0.1.
-    for (const threads of [2, 3]) expect(worst(one, await weights(threads), false), `${threads} threads`).toBeLessThan(2e-2);
+    for (const threads of [2, 3]) expect(worstDiff(one, await weights(threads), false), `${threads} threads`).toBeLessThan(2e-2);
   });
 });

@@ -8,15 +8,7 @@ import { gemm, gemmBlocked, gemmReference, kernelInfo, setKernelBackend, type Ba
 import { col2im, col2imReference, im2col, im2colReference, patchGeometry, type PatchGeometry } from '../../src/kernels/im2col.js';
 import { allocF32, arenaAddress, arenaStats } from '../../src/kernels/memory.js';
 import { loadWasmKernels } from '../../src/kernels/wasm.js';
-
-/** Small deterministic PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
+import { rng } from '../helpers/rng.js';
 
 const rand = rng(12345);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));

@@ -18,14 +18,8 @@ import { Conv2d } from '../../src/layers/conv2d.js';
 import { MaxPool2d } from '../../src/layers/maxpool2d.js';
 import { Relu } from '../../src/layers/relu.js';
 import { expectLikeReference, runStack } from '../helpers/layer-stack.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 const rand = rng(2024);
 const int = (lo: number, hi: number) => lo + Math.floor(rand() * (hi - lo + 1));
 

@@ -21,14 +21,8 @@ import {
 import { Conv2d } from '../../src/layers/conv2d.js';
 import { Relu } from '../../src/layers/relu.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import { rng } from '../helpers/rng.js';
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 const rand = rng(99);
 const fill = (a: Float32Array) => {
   for (let i = 0; i < a.length; i++) a[i] = rand() * 2 - 1;
