@@ -53,6 +53,8 @@ export interface WasmKernels {
   wgFilterAdjoint2(du: number, uStride: number, count: number, dw: number): void;
   wgFilterAdjoint4(du: number, uStride: number, count: number, dw: number): void;
   zeroFloats(dst: number, n: number): void;
+  dropoutMask(x: number, y: number, m: number, n: number, state: number, limit: number, keep: number): void;
+  mulFloats(a: number, b: number, d: number, n: number): void;
   copyPlanesMasked(src: number, mask: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
     planes: number, rows: number, cols: number): void;
   copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
