@@ -256,6 +256,27 @@ describe('Conv2d through Winograd', () => {
     }
   });
 
+  it('forward and backward work group by group (several groups, the last one ragged) as im2col does at once', () => {
+    // 64→64 on 28×28: F(4×4) takes 2 images a group, F(2×2) 1, so 5 images are 3 and 5 groups, the last one ragged.
+    for (const algorithm of ['winograd2', 'winograd4'] as const) {
+      const { conv } = setup(64, 28, 28, 64, 1, 1);
+      const ref = new Conv2d([64, 28, 28], { inChannels: 64, outChannels: 64, kernel: 3, padding: 1 });
+      ref.algorithm = 'im2col';
+      conv.algorithm = algorithm;
+      ref.weight.set(conv.weight);
+      ref.bias.set(conv.bias);
+      const n = 5;
+      const x: Tensor = { data: fill(allocF32(n * 64 * 784)), shape: [n, 64, 28, 28] };
+      const y = Float32Array.from(conv.forward(x, true).data);
+      expect(relErr(ref.forward(x, true).data, y)).toBeLessThan(3e-5);
+      const dy: Tensor = { data: fill(allocF32(y.length)), shape: [n, 64, 28, 28] };
+      const dx = Float32Array.from(conv.backward(dy)!.data), dW = Float32Array.from(conv.weightGrad), db = Float32Array.from(conv.biasGrad);
+      expect(relErr(ref.backward(dy)!.data, dx)).toBeLessThan(3e-5);
+      expect(relErr(ref.weightGrad, dW)).toBeLessThan(3e-5);
+      expect(relErr(ref.biasGrad, db)).toBeLessThan(1e-6);
+    }
+  });
+
   it('passes numerical gradient checks, and they catch a 1% wrong weight gradient through it', () => {
     class ScaledGrad extends Conv2d {
       override backward(dy: Tensor): Tensor | null {

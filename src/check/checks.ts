@@ -106,6 +106,8 @@ export function naiveVsIm2col(): CheckRow {
 const WINOGRAD_SHAPES: ReadonlyArray<readonly [number, number, number, number, number, number]> = [
   [1, 1, 1, 1, 1, 1], [1, 3, 3, 2, 0, 2], [3, 5, 7, 5, 0, 1], [3, 7, 9, 5, 1, 2], [5, 8, 8, 6, 1, 3], [2, 9, 13, 3, 2, 2],
   [6, 17, 6, 7, 1, 2], [4, 12, 12, 4, 1, 1], [7, 10, 11, 9, 0, 2], [32, 16, 16, 32, 1, 1], [64, 9, 10, 64, 1, 1],
+  // Two groups of images (2 + 1: see GROUP_BYTES in winograd.ts), so backward's group-by-group weight gradient is covered.
+  [64, 28, 28, 64, 1, 3],
 ];
 
 function randomArray(n: number, random: Random, alloc: (n: number) => Float32Array = allocF32): Float32Array {
@@ -121,7 +123,7 @@ function relativeError(want: Float32Array, got: Float32Array): number {
   return worst / Math.max(scale, 1e-30);
 }
 
-const WINOGRAD_DETAIL = 'C 1–64, F 1–64, inputs 1×1 to 16×16 and 17×6 (odd sizes, partial tiles), padding 0–2, N 1–3';
+const WINOGRAD_DETAIL = 'C 1–64, F 1–64, inputs 1×1 to 28×28 and 17×6 (odd sizes, partial tiles), padding 0–2, N 1–3 (64×28×28: 2–3 groups)';
 
 /**
  * 2b. Winograd against the naive loops (forward) and against im2col (backward: input,

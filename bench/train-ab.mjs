@@ -1,0 +1,61 @@
+/**
+ * End-to-end A/B of training speed: this checkout against another build (`--old DIR`, a
+ * checkout with dist/ built, default /tmp/main-copy; see bench/dropout-ab.mjs), each
+ * measurement bench/kconv-measure.mjs of its own side in a fresh process (the fastest
+ * epoch after the first, batch 64, as `npm run bench`), in alternating rounds (old, new,
+ * then new, old, …). Prints per net the median rate of each side and the median of the
+ * rounds' ratios new/old (images/s: above 1 is faster) with min–max, and the load average
+ * before and after every measurement.
+ *
+ *   node bench/train-ab.mjs [--old DIR] [--nets wide,bn] [--threads 1] [--rounds 5] [--epochs 3] [--limit-3x3 2000]
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { median } from './stats.mjs';
+
+const { values } = parseArgs({
+  options: {
+    old: { type: 'string', default: '/tmp/main-copy' }, nets: { type: 'string', default: 'wide,bn' }, threads: { type: 'string', default: '1' },
+    rounds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '3' }, 'limit-3x3': { type: 'string', default: '2000' },
+  },
+});
+const here = import.meta.dirname;
+const roots = { old: resolve(values.old), new: resolve(here, '..') };
+const dataDir = resolve(process.env.KCONV_DATA ?? join(here, '../../shared/data/kannada'));
+const nets = values.nets.split(',');
+const tmp = mkdtempSync(join(tmpdir(), 'kconv-train-ab-'));
+
+function measure(sideName, net) {
+  const job = {
+    dataDir, net, epochs: +values.epochs, limit: net === 'wide' || net === 'bn' ? +values['limit-3x3'] : null,
+    threads: +values.threads, predictImages: 256, out: join(tmp, `${sideName}-${net}.json`),
+  };
+  const p = spawnSync(process.execPath, [join(roots[sideName], 'bench/kconv-measure.mjs'), JSON.stringify(job)], { encoding: 'utf8' });
+  if (p.status !== 0) throw new Error(`${sideName} ${net}: ${p.stderr}`);
+  const r = JSON.parse(p.stdout.trim().split('\n').pop());
+  return r.train;
+}
+
+const results = Object.fromEntries(nets.map((n) => [n, { old: [], new: [], ratio: [], loads: [] }]));
+for (let round = 0; round < +values.rounds; round++) {
+  const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
+  for (const net of nets) {
+    const t = {};
+    for (const s of order) {
+      t[s] = measure(s, net);
+      results[net][s].push(t[s].rate);
+      results[net].loads.push(t[s].load_before, t[s].load_after);
+    }
+    results[net].ratio.push(t.new.rate / t.old.rate);
+    process.stderr.write(`round ${round + 1} ${net}: old ${t.old.rate.toFixed(0)}, new ${t.new.rate.toFixed(0)} images/s (${(t.new.rate / t.old.rate).toFixed(3)})\n`);
+  }
+}
+rmSync(tmp, { recursive: true, force: true });
+console.log(`training A/B, ${values.threads} thread(s), ${values.rounds} alternating rounds, old = ${roots.old}`);
+for (const net of nets) {
+  const r = results[net];
+  console.log(`${net}: old ${median(r.old).toFixed(0)}, new ${median(r.new).toFixed(0)} images/s; new/old ${median(r.ratio).toFixed(3)} (${Math.min(...r.ratio).toFixed(3)}–${Math.max(...r.ratio).toFixed(3)}); load ${Math.min(...r.loads).toFixed(2)}–${Math.max(...r.loads).toFixed(2)}`);
+}
