@@ -178,7 +178,7 @@ for (const { backend, available } of backends) {
       }
     });
 
-    it('copyPlanes pads and crops between strides, masked by a ReLU output or not', () => {
+    it('copyPlanes pads and crops between strides, masked by a ReLU output or input, or through a ReLU, or plain', () => {
       use();
       const src = fill(allocF32(3 * 7 * 9 + 2)), dst = fill(allocF32(3 * 10 * 13)), want = Float32Array.from(dst);
       copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9);
@@ -192,6 +192,21 @@ for (const { backend, available } of backends) {
       copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9, mask);
       expect(dst).toEqual(want);
       expect(dst.filter((v) => v === 0).length).toBeGreaterThan(50);
+      // a ReLU before the conv: applied in the padding copy, and its backward in the cropping copy (mask laid out like dst)
+      src[3] = NaN;
+      src[4] = -0;
+      copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9, null, 'src', true);
+      copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9, null, 'src', true);
+      expect(dst).toEqual(want);
+      expect(Object.is(dst[14 + 1], 0) && Object.is(dst[14 + 2], 0)).toBe(true);
+      const dmask = fill(allocF32(dst.length));
+      dmask[14] = NaN;
+      dmask[15] = -0;
+      const back = fill(allocF32(src.length)), backWant = Float32Array.from(back);
+      copyPlanes(dst, 14, 130, 13, back, 2, 63, 9, 3, 7, 9, dmask, 'dst');
+      copyPlanesReference(dst, 14, 130, 13, backWant, 2, 63, 9, 3, 7, 9, dmask, 'dst');
+      expect(back).toEqual(backWant);
+      expect(back[2]).toBe(0);
     });
 
     it('zeroFloats clears exactly its range (and refuses one past the array)', () => {

@@ -282,14 +282,16 @@ export function presetChecks(): CheckRow[] {
 }
 
 /**
- * The fused ReLU (src/net/fuse.ts: in a Winograd conv's output transform, or clamping a
- * max-pool's output) against the same net with every ReLU a layer of its own: one
+ * The fused ReLU (src/net/fuse.ts: in a Winograd conv's output transform, clamping a
+ * max-pool's output, or in the input copies of a Winograd conv after it) against the same net with every ReLU a layer of its own: one
  * training step's outputs and parameter gradients. Fusing moves no arithmetic, only where
  * the max(0, ·) happens, so they agree exactly.
  */
 export const FUSION_NETS: ReadonlyArray<readonly [string, readonly number[]]> = [
   ['conv8k5,relu,pool2,conv16k5,relu,pool2,dense10', [1, 28, 28]],
   ['conv4k3p1,relu,conv8k3p1,relu,pool2,conv8k3p1,bn,relu,pool2,dense10', [1, 12, 12]],
+  // batch norm, ReLU, Winograd conv (the bn net's pattern): the ReLU goes into the conv's input copies
+  ['conv4k3p1,bn,relu,conv8k3p1,bn,relu,pool2,conv8k3p1,relu,dense10', [1, 12, 12]],
 ];
 
 export function fusionCheck(fused: Sequential, separate: Sequential, batch = 4, seed = 23): number {
@@ -314,7 +316,11 @@ export function fusionChecks(): CheckRow[] {
     initHe(fused, 1);
     initHe(separate, 1);
     fuseForTraining(separate.layers, false);
-    const where = fused.layers.flatMap((l, i) => (l instanceof Relu && l.fusedInTraining ? [`${i}: into ${fused.layers[i - 1] instanceof Conv2d ? 'conv' : 'pool'}`] : []));
+    const into = (i: number) => {
+      const before = fused.layers[i - 1], after = fused.layers[i + 1];
+      return before instanceof Conv2d && before.reluInTraining ? 'conv' : after instanceof Conv2d && after.reluBeforeInTraining ? 'next conv' : 'pool';
+    };
+    const where = fused.layers.flatMap((l, i) => (l instanceof Relu && l.fusedInTraining ? [`${i}: into ${into(i)}`] : []));
     return row('fusion', `${arch}: fused ReLU = separate ReLU (training step)`, fusionCheck(fused, separate), 1e-6, `ReLUs fused at ${where.join(', ')}`);
   });
 }

@@ -59,6 +59,10 @@ export interface WasmKernels {
     planes: number, rows: number, cols: number): void;
   copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
     planes: number, rows: number, cols: number): void;
+  copyPlanesRelu(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
+  copyPlanesMaskedDst(src: number, srcPlane: number, srcRow: number, dst: number, mask: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */
   scratch: number;
   /** Rows per packed panel of A (the broadcast kernel's MR). */

@@ -285,17 +285,21 @@ export function winogradInputAdjointReference(alg: WinogradAlgorithm, geo: TileG
 
 /**
  * A stack of planes copied between two row and plane strides: pads an image into xp,
- * crops dxp back. With `mask` (laid out like src, from srcOff), a ReLU's backward is
- * folded in: dst = src where mask > 0, else 0 (mask: the ReLU's output).
+ * crops dxp back. With `mask`, a ReLU's backward is folded in: dst = src where mask > 0,
+ * else 0, the mask laid out like src from srcOff (`maskAt` 'src': the output of a ReLU
+ * after the convolution) or like dst from dstOff ('dst': the input of a ReLU before it).
+ * With `relu` (and no mask), a ReLU's forward: dst = max(0, src), NaN and −0 giving +0.
  */
 export function copyPlanesReference(src: Float32Array, srcOff: number, srcPlane: number, srcRow: number,
   dst: Float32Array, dstOff: number, dstPlane: number, dstRow: number, planes: number, rows: number, cols: number,
-  mask: Float32Array | null = null): void {
+  mask: Float32Array | null = null, maskAt: 'src' | 'dst' = 'src', relu = false): void {
   for (let p = 0; p < planes; p++) {
     for (let r = 0; r < rows; r++) {
       const s = srcOff + p * srcPlane + r * srcRow, d = dstOff + p * dstPlane + r * dstRow;
-      if (mask === null) dst.set(src.subarray(s, s + cols), d);
-      else for (let c = 0; c < cols; c++) dst[d + c] = mask[s + c] > 0 ? src[s + c] : 0;
+      const m = maskAt === 'src' ? s : d;
+      if (mask !== null) for (let c = 0; c < cols; c++) dst[d + c] = mask[m + c] > 0 ? src[s + c] : 0;
+      else if (relu) for (let c = 0; c < cols; c++) dst[d + c] = src[s + c] > 0 ? src[s + c] : 0;
+      else dst.set(src.subarray(s, s + cols), d);
     }
   }
 }
@@ -435,7 +439,7 @@ export function winogradInputAdjoint(alg: WinogradAlgorithm, geo: TileGeometry, 
 
 export function copyPlanes(src: Float32Array, srcOff: number, srcPlane: number, srcRow: number,
   dst: Float32Array, dstOff: number, dstPlane: number, dstRow: number, planes: number, rows: number, cols: number,
-  mask: Float32Array | null = null): void {
+  mask: Float32Array | null = null, maskAt: 'src' | 'dst' = 'src', relu = false): void {
   if (planes <= 0 || rows <= 0 || cols <= 0) return;
   const wasm = activeWasmKernels();
   if (wasm !== null) {
@@ -445,18 +449,24 @@ export function copyPlanes(src: Float32Array, srcOff: number, srcPlane: number, 
         throw new RangeError(`copyPlanes: ${rows}×${cols} planes do not fit strides ${srcRow}/${srcPlane}, ${dstRow}/${dstPlane}`);
       }
       const srcEnd = srcOff + (planes - 1) * srcPlane + (rows - 1) * srcRow + cols;
+      const dstEnd = dstOff + (planes - 1) * dstPlane + (rows - 1) * dstRow + cols;
       fits('copyPlanes', src, srcOff, srcEnd);
-      fits('copyPlanes', dst, dstOff, dstOff + (planes - 1) * dstPlane + (rows - 1) * dstRow + cols);
-      if (mask === null) {
-        wasm.copyPlanes(sa + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
-      } else {
+      fits('copyPlanes', dst, dstOff, dstEnd);
+      if (mask !== null && maskAt === 'src') {
         fits('copyPlanes (mask)', mask, srcOff, srcEnd);
         wasm.copyPlanesMasked(sa + 4 * srcOff, ma + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
+      } else if (mask !== null) {
+        fits('copyPlanes (mask)', mask, dstOff, dstEnd);
+        wasm.copyPlanesMaskedDst(sa + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, ma + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
+      } else if (relu) {
+        wasm.copyPlanesRelu(sa + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
+      } else {
+        wasm.copyPlanes(sa + 4 * srcOff, srcPlane, srcRow, da + 4 * dstOff, dstPlane, dstRow, planes, rows, cols);
       }
       return;
     }
   }
-  copyPlanesReference(src, srcOff, srcPlane, srcRow, dst, dstOff, dstPlane, dstRow, planes, rows, cols, mask);
+  copyPlanesReference(src, srcOff, srcPlane, srcRow, dst, dstOff, dstPlane, dstRow, planes, rows, cols, mask, maskAt, relu);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -534,6 +544,8 @@ export class WinogradConv {
   /** Ones over a padded gradient plane: db = Σ dY·1 from the padded planes. */
   private readonly ones: Float32Array;
   private capacity = 0;
+  /** The last forward's input when it applied a ReLU to it (inputRelu): backward masks dx by it. */
+  private inputRelu: Float32Array | null = null;
   private ldT = 0;
   private v: Float32Array = allocF32(0);
   private dm: Float32Array = allocF32(0);
@@ -626,10 +638,13 @@ export class WinogradConv {
 
   /**
    * y[n, F, OH, OW] = act(scale ⊙ conv(x, weight) + shift) per filter (the bias goes in
-   * `shift`), for x[n, C, H, W]. Keeps the transformed input for backward.
+   * `shift`), for x[n, C, H, W], or for max(0, x) with `inputRelu` (a ReLU before the
+   * convolution, applied in the copy that pads x; backward then masks dx where x ≤ 0, so
+   * keep x unchanged until then). Keeps the transformed input for backward.
    */
-  forward(x: Float32Array, n: number, weight: Float32Array, epilogue: WinogradEpilogue, y: Float32Array): void {
+  forward(x: Float32Array, n: number, weight: Float32Array, epilogue: WinogradEpilogue, y: Float32Array, inputRelu = false): void {
     this.ensureCapacity(n);
+    this.inputRelu = inputRelu ? x : null;
     const { C, H, W, F, padding: p, alg, geo } = this;
     const a2 = alg.alpha * alg.alpha, T = geo.tiles;
     const inPlane = geo.inH * geo.inW, yImage = F * geo.OH * geo.OW;
@@ -639,7 +654,7 @@ export class WinogradConv {
       const cnt = Math.min(this.group, n - i0);
       for (let i = i0; i < i0 + cnt; i++) {
         const xpOff = (i - i0) * C * inPlane;
-        copyPlanes(x, i * C * H * W, H * W, W, this.xp, xpOff + p * geo.inW + p, inPlane, geo.inW, C, H, W);
+        copyPlanes(x, i * C * H * W, H * W, W, this.xp, xpOff + p * geo.inW + p, inPlane, geo.inW, C, H, W, null, 'src', inputRelu);
         winogradInput(alg, geo, C, this.xp, xpOff, this.v, i * T, this.ldT, this.xsV);
       }
       // M_ξ = U_ξ·V_ξ for the group's tiles, all α² positions in one batched call.
@@ -683,7 +698,7 @@ export class WinogradConv {
         const dxpOff = (i - i0) * C * inPlane;
         zeroFloats(this.dxp, dxpOff, C * inPlane);
         winogradInputAdjoint(alg, geo, C, this.dvg, (i - i0) * T, this.ldG, this.xsDVG, this.dxp, dxpOff);
-        copyPlanes(this.dxp, dxpOff + p * geo.inW + p, inPlane, geo.inW, dx, i * C * H * W, H * W, W, C, H, W);
+        copyPlanes(this.dxp, dxpOff + p * geo.inW + p, inPlane, geo.inW, dx, i * C * H * W, H * W, W, C, H, W, this.inputRelu, 'dst');
       }
     }
     // dU_ξ = Σ_tiles dM_ξ·V_ξᵀ over the whole batch (one long dot product per entry), then dW = Gᵀ dU G.
