@@ -7,7 +7,10 @@
  * rounds' ratios new/old (images/s: above 1 is faster) with min–max, and the load average
  * before and after every measurement.
  *
- *   node bench/train-ab.mjs [--old DIR] [--nets wide,bn] [--threads 1] [--rounds 5] [--epochs 3] [--limit-3x3 2000]
+ *   node bench/train-ab.mjs [--old DIR] [--new DIR] [--nets wide,bn] [--threads 1] [--rounds 5] [--epochs 3] [--limit-3x3 2000]
+ *
+ * `--new DIR` (default: this checkout) measures a frozen copy instead, so rebuilding here
+ * during a long run does not change the new side half way.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -18,12 +21,12 @@ import { median } from './stats.mjs';
 
 const { values } = parseArgs({
   options: {
-    old: { type: 'string', default: '/tmp/main-copy' }, nets: { type: 'string', default: 'wide,bn' }, threads: { type: 'string', default: '1' },
+    old: { type: 'string', default: '/tmp/main-copy' }, new: { type: 'string', default: resolve(import.meta.dirname, '..') }, nets: { type: 'string', default: 'wide,bn' }, threads: { type: 'string', default: '1' },
     rounds: { type: 'string', default: '5' }, epochs: { type: 'string', default: '3' }, 'limit-3x3': { type: 'string', default: '2000' },
   },
 });
 const here = import.meta.dirname;
-const roots = { old: resolve(values.old), new: resolve(here, '..') };
+const roots = { old: resolve(values.old), new: resolve(values.new) };
 const dataDir = resolve(process.env.KCONV_DATA ?? join(here, '../../shared/data/kannada'));
 const nets = values.nets.split(',');
 const tmp = mkdtempSync(join(tmpdir(), 'kconv-train-ab-'));
@@ -54,7 +57,7 @@ for (let round = 0; round < +values.rounds; round++) {
   }
 }
 rmSync(tmp, { recursive: true, force: true });
-console.log(`training A/B, ${values.threads} thread(s), ${values.rounds} alternating rounds, old = ${roots.old}`);
+console.log(`training A/B, ${values.threads} thread(s), ${values.rounds} alternating rounds, old = ${roots.old}, new = ${roots.new}`);
 for (const net of nets) {
   const r = results[net];
   console.log(`${net}: old ${median(r.old).toFixed(0)}, new ${median(r.new).toFixed(0)} images/s; new/old ${median(r.ratio).toFixed(3)} (${Math.min(...r.ratio).toFixed(3)}–${Math.max(...r.ratio).toFixed(3)}); load ${Math.min(...r.loads).toFixed(2)}–${Math.max(...r.loads).toFixed(2)}`);
