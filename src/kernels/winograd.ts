@@ -508,6 +508,17 @@ export function pickConvAlgorithm(C: number, H: number, W: number, F: number, ke
  */
 const GROUP_BYTES = 2 * 1024 * 1024;
 
+/**
+ * From this many tiles per image (28×28 maps: 49 for F(4×4)), forward transforms a group's
+ * input into a buffer of its own, in cache, multiplies from there, and, when training, copies
+ * it row by row into the batch's V for the weight gradient; below it, straight into the
+ * batch's V. Writing the transform's 36 scattered streams into the batch's V (14 MB on the
+ * wide net's conv2 at batch 64) misses cache: the group's transform and copy took 0.86–0.87×
+ * the forward time there, but 1.02–1.06× on the 14×14 layers (16 tiles, short rows to copy).
+ * Predicting, forward always uses the group's buffer and copies nothing.
+ */
+const COPY_V_TILES = 32;
+
 const roundUp = (x: number, to: number) => Math.ceil(x / to) * to;
 
 /** What the output transform applies per filter f after the sum: act(scale[f]·y + shift[f]). */
@@ -541,6 +552,15 @@ export class WinogradConv {
   private xsDM = 0;
   private mg: Float32Array = allocF32(0);
   private dvg: Float32Array = allocF32(0);
+  /** A group's V (see COPY_V_TILES), its position stride and operand. */
+  private vg: Float32Array = allocF32(0);
+  private xsVG = 0;
+  private readonly opVG: MatrixOperand;
+  /** Whether forward transforms into the group's buffer and copies into the batch's V (see COPY_V_TILES). */
+  private readonly copyV: boolean;
+  /** The last forward's input, and whether it kept V for backward. */
+  private lastInput: Float32Array | null = null;
+  private kept = false;
   /** Ones over a padded gradient plane: db = Σ dY·1 from the padded planes. */
   private readonly ones: Float32Array;
   private capacity = 0;
@@ -588,6 +608,8 @@ export class WinogradConv {
     this.opUpk = operand(this.upk, 0, 0);
     this.opUTpk = operand(this.utpk, 0, 0);
     this.opV = operand(this.v, 0, 0, 0);
+    this.opVG = operand(this.vg, 0, 0, 0);
+    this.copyV = T >= COPY_V_TILES;
     this.opVT = operand(this.v, 0, 0, 0, true);
     this.opDM = operand(this.dm, 0, 0, 0);
     this.opMG = operand(this.mg, 0, 0, 0);
@@ -618,6 +640,11 @@ export class WinogradConv {
     this.opMG.data = this.mg;
     this.opMG.ld = this.ldG;
     this.opMG.stride = this.xsMG;
+    this.xsVG = spreadStride(C * this.ldG);
+    this.vg = allocF32(a2 * this.xsVG + 8);
+    this.opVG.data = this.vg;
+    this.opVG.ld = this.ldG;
+    this.opVG.stride = this.xsVG;
     this.opDVG.data = this.dvg;
     this.opDVG.ld = this.ldG;
     this.opDVG.stride = this.xsDVG;
@@ -642,27 +669,39 @@ export class WinogradConv {
    * convolution, applied in the copy that pads x; backward then masks dx where x ≤ 0, so
    * keep x unchanged until then). Keeps the transformed input for backward.
    */
-  forward(x: Float32Array, n: number, weight: Float32Array, epilogue: WinogradEpilogue, y: Float32Array, inputRelu = false): void {
+  forward(x: Float32Array, n: number, weight: Float32Array, epilogue: WinogradEpilogue, y: Float32Array, inputRelu = false, keep = true): void {
     this.ensureCapacity(n);
     this.inputRelu = inputRelu ? x : null;
-    const { C, H, W, F, padding: p, alg, geo } = this;
+    this.lastInput = x;
+    this.kept = keep;
+    const { C, F, alg, geo } = this;
     const a2 = alg.alpha * alg.alpha, T = geo.tiles;
-    const inPlane = geo.inH * geo.inW, yImage = F * geo.OH * geo.OW;
+    const yImage = F * geo.OH * geo.OW;
+    const direct = keep && !this.copyV;
     winogradFilter(alg, weight, F * C, this.u, this.uStride);
     const U = packMatrices(F, C, this.opU, a2, this.upk, this.opUpk) ? this.opUpk : this.opU;
     for (let i0 = 0; i0 < n; i0 += this.group) {
       const cnt = Math.min(this.group, n - i0);
-      for (let i = i0; i < i0 + cnt; i++) {
-        const xpOff = (i - i0) * C * inPlane;
-        copyPlanes(x, i * C * H * W, H * W, W, this.xp, xpOff + p * geo.inW + p, inPlane, geo.inW, C, H, W, null, 'src', inputRelu);
-        winogradInput(alg, geo, C, this.xp, xpOff, this.v, i * T, this.ldT, this.xsV);
-      }
+      this.transformInput(x, i0, cnt, direct);
       // M_ξ = U_ξ·V_ξ for the group's tiles, all α² positions in one batched call.
       this.opV.offset = i0 * T;
-      gemmBatched(F, roundUp(cnt * T, 8), C, U, this.opV, this.opMG, false, a2);
+      gemmBatched(F, roundUp(cnt * T, 8), C, U, direct ? this.opV : this.opVG, this.opMG, false, a2);
       for (let i = i0; i < i0 + cnt; i++) {
         winogradOutput(alg, geo, F, this.mg, (i - i0) * T, this.ldG, this.xsMG, y, i * yImage, epilogue.scale, epilogue.shift, epilogue.relu);
       }
+      if (keep && !direct) copyPlanes(this.vg, 0, this.xsVG, this.ldG, this.v, i0 * T, this.xsV, this.ldT, a2, C, cnt * T);
+    }
+  }
+
+  /** V of images i0 … i0+cnt−1 (padded into xp, ReLU'd if the forward was): into the batch's V when `direct`, else the group's buffer. */
+  private transformInput(x: Float32Array, i0: number, cnt: number, direct: boolean): void {
+    const { C, H, W, padding: p, alg, geo } = this;
+    const inPlane = geo.inH * geo.inW, T = geo.tiles;
+    for (let i = i0; i < i0 + cnt; i++) {
+      const xpOff = (i - i0) * C * inPlane;
+      copyPlanes(x, i * C * H * W, H * W, W, this.xp, xpOff + p * geo.inW + p, inPlane, geo.inW, C, H, W, null, 'src', this.inputRelu !== null);
+      if (direct) winogradInput(alg, geo, C, this.xp, xpOff, this.v, i * T, this.ldT, this.xsV);
+      else winogradInput(alg, geo, C, this.xp, xpOff, this.vg, (i - i0) * T, this.ldG, this.xsVG);
     }
   }
 
@@ -678,6 +717,12 @@ export class WinogradConv {
     const a2 = alg.alpha * alg.alpha, T = geo.tiles, P = geo.OH * geo.OW;
     const inPlane = geo.inH * geo.inW, outPlane = geo.outH * geo.outW;
     const UT = dx !== null && packMatrices(C, F, this.opUT, a2, this.utpk, this.opUTpk) ? this.opUTpk : this.opUT;
+    if (!this.kept) {
+      // after a forward that kept no V (predicting): the batch's V from its input again
+      if (this.lastInput === null) throw new Error('WinogradConv: backward needs a forward first');
+      for (let i0 = 0; i0 < n; i0 += this.group) this.transformInput(this.lastInput, i0, Math.min(this.group, n - i0), true);
+      this.kept = true;
+    }
     for (let i0 = 0; i0 < n; i0 += this.group) {
       const cnt = Math.min(this.group, n - i0);
       for (let i = i0; i < i0 + cnt; i++) {

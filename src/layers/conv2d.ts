@@ -261,7 +261,7 @@ export class Conv2d implements Layer {
     if (this.algorithm !== 'im2col') {
       this.winograd ??= new WinogradConv(this.inChannels, this.inShape[1], this.inShape[2], this.outChannels, this.padding, winogradAlgorithm(this.algorithm === 'winograd2' ? 2 : 4));
       this.epilogueArrays(true);
-      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.active?.relu ?? false }, y.data, this.inputRelu);
+      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.active?.relu ?? false }, y.data, this.inputRelu, training);
       return y;
     }
     if (this.inputRelu) {
