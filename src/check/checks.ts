@@ -1,3 +1,4 @@
+import { dropoutMask, dropoutMaskReference, mulFloats, mulFloatsReference } from '../kernels/dropout-mask.js';
 import { allocF32 } from '../kernels/memory.js';
 import { F2X2_3X3, F4X4_3X3, WinogradConv, type WinogradAlgorithm } from '../kernels/winograd.js';
 import { BatchNorm } from '../layers/batchnorm.js';
@@ -85,6 +86,8 @@ export function naiveVsIm2col(): CheckRow {
 const WINOGRAD_SHAPES: ReadonlyArray<readonly [number, number, number, number, number, number]> = [
   [1, 1, 1, 1, 1, 1], [1, 3, 3, 2, 0, 2], [3, 5, 7, 5, 0, 1], [3, 7, 9, 5, 1, 2], [5, 8, 8, 6, 1, 3], [2, 9, 13, 3, 2, 2],
   [6, 17, 6, 7, 1, 2], [4, 12, 12, 4, 1, 1], [7, 10, 11, 9, 0, 2], [32, 16, 16, 32, 1, 1], [64, 9, 10, 64, 1, 1],
+  // Two groups of images (2 + 1: see GROUP_BYTES in winograd.ts), so backward's group-by-group weight gradient is covered.
+  [64, 28, 28, 64, 1, 3],
 ];
 
 function randomArray(n: number, random: Random, alloc: (n: number) => Float32Array = allocF32): Float32Array {
@@ -100,7 +103,7 @@ function relativeError(want: Float32Array, got: Float32Array): number {
   return worst / Math.max(scale, 1e-30);
 }
 
-const WINOGRAD_DETAIL = 'C 1–64, F 1–64, inputs 1×1 to 16×16 and 17×6 (odd sizes, partial tiles), padding 0–2, N 1–3';
+const WINOGRAD_DETAIL = 'C 1–64, F 1–64, inputs 1×1 to 28×28 and 17×6 (odd sizes, partial tiles), padding 0–2, N 1–3 (64×28×28: 2–3 groups)';
 
 /**
  * 2b. Winograd against the naive loops (forward) and against im2col (backward: input,
@@ -232,14 +235,16 @@ export function presetChecks(): CheckRow[] {
 }
 
 /**
- * The fused ReLU (src/net/fuse.ts: in a Winograd conv's output transform, or clamping a
- * max-pool's output) against the same net with every ReLU a layer of its own: one
+ * The fused ReLU (src/net/fuse.ts: in a Winograd conv's output transform, clamping a
+ * max-pool's output, or in the input copies of a Winograd conv after it) against the same net with every ReLU a layer of its own: one
  * training step's outputs and parameter gradients. Fusing moves no arithmetic, only where
  * the max(0, ·) happens, so they agree exactly.
  */
 export const FUSION_NETS: ReadonlyArray<readonly [string, readonly number[]]> = [
   ['conv8k5,relu,pool2,conv16k5,relu,pool2,dense10', [1, 28, 28]],
   ['conv4k3p1,relu,conv8k3p1,relu,pool2,conv8k3p1,bn,relu,pool2,dense10', [1, 12, 12]],
+  // batch norm, ReLU, Winograd conv (the bn net's pattern): the ReLU goes into the conv's input copies
+  ['conv4k3p1,bn,relu,conv8k3p1,bn,relu,pool2,conv8k3p1,relu,dense10', [1, 12, 12]],
 ];
 
 export function fusionCheck(fused: Sequential, separate: Sequential, batch = 4, seed = 23): number {
@@ -264,15 +269,52 @@ export function fusionChecks(): CheckRow[] {
     initHe(fused, 1);
     initHe(separate, 1);
     fuseForTraining(separate.layers, false);
-    const where = fused.layers.flatMap((l, i) => (l instanceof Relu && l.fusedInTraining ? [`${i}: into ${fused.layers[i - 1] instanceof Conv2d ? 'conv' : 'pool'}`] : []));
+    const into = (i: number) => {
+      const before = fused.layers[i - 1], after = fused.layers[i + 1];
+      return before instanceof Conv2d && before.reluInTraining ? 'conv' : after instanceof Conv2d && after.reluBeforeInTraining ? 'next conv' : 'pool';
+    };
+    const where = fused.layers.flatMap((l, i) => (l instanceof Relu && l.fusedInTraining ? [`${i}: into ${into(i)}`] : []));
     return row('fusion', `${arch}: fused ReLU = separate ReLU (training step)`, fusionCheck(fused, separate), 1e-6, `ReLUs fused at ${where.join(', ')}`);
   });
+}
+
+/**
+ * Dropout's mask kernel (src/kernels/dropout-mask.ts: four counter-based draws per SIMD
+ * vector, compared with an integer limit) against the plain loop it replaced (mulberry32
+ * drawn value by value): masks, outputs and the backward product bit for bit (the error
+ * is the number of values that differ), over rates, lengths with and without a tail of 1–3,
+ * offsets, and seeds at the edges of 32 bits; inputs include −0, ±∞ and NaN.
+ */
+export function dropoutChecks(): CheckRow[] {
+  const random = new Random(29);
+  let differ = 0;
+  let values = 0;
+  for (const rate of [1e-9, 0.1, 0.3, 0.5, 0.9999]) {
+    for (const n of [1, 3, 4, 7, 128, 3136, 3139]) {
+      for (const state of [0, 1, 0x7fffffff, 0xffffffff, random.int(2 ** 32)]) {
+        const x = randomArray(n + 2, random);
+        x.set([-0, Infinity, -Infinity, NaN].slice(0, Math.min(4, n)), 1);
+        const yFast = allocF32(n + 2), mFast = allocF32(n + 2), dFast = allocF32(n);
+        const yRef = new Float32Array(n + 2), mRef = new Float32Array(n + 2), dRef = new Float32Array(n);
+        dropoutMask(x, 1, yFast, 2, mFast, 0, n, state, rate);
+        dropoutMaskReference(x, 1, yRef, 2, mRef, 0, n, state, rate);
+        mulFloats(x, mFast, dFast, n);
+        mulFloatsReference(x, mRef, dRef, n);
+        for (const [a, b] of [[yFast, yRef], [mFast, mRef], [dFast, dRef]]) {
+          for (let i = 0; i < b.length; i++) differ += Object.is(a[i], b[i]) ? 0 : 1;
+          values += b.length;
+        }
+      }
+    }
+  }
+  return [row('dropout', 'mask kernel = plain mulberry32 loop (mask, output, gradient)', differ, 0,
+    `${values} values, rates 1e-9…0.9999, 1–3139 values from 5 seeds each, bit for bit`)];
 }
 
 export function runChecks(): CheckReport {
   const example = articleExample();
   const rows = [
-    ...example.rows, naiveVsIm2col(), ...winogradChecks(), ...gradientChecks(), ...batchNormChecks(),
+    ...example.rows, naiveVsIm2col(), ...winogradChecks(), ...gradientChecks(), ...batchNormChecks(), ...dropoutChecks(),
     ...presetChecks(), ...foldChecks(), ...fusionChecks(),
   ];
   return { rows, pass: rows.every((r) => r.pass), example: example.output };

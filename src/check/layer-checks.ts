@@ -1,7 +1,7 @@
 /**
  * `kconv check`'s rows for each kind of layer, in one table keyed by the registry's layer
  * types. The table's type is a record over every LayerType, so a kind added to the registry
- * without its rows here does not compile; test/registry.test.ts fails on it too
+ * without its rows here does not compile; test/unit/registry.test.ts fails on it too
  * (layerKindsWithoutChecks), for code that is run without the type checker.
  *
  * Each entry builds its layers and returns its rows: a central-difference gradient check

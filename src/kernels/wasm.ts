@@ -40,22 +40,28 @@ export interface WasmKernels {
   channelAffine(y: number, planes: number, F: number, P: number, scale: number, shift: number, relu: number): void;
   planeDots(a: number, b: number, planes: number, P: number, out: number): void;
   channelLinear(g: number, x: number, d: number, planes: number, F: number, P: number, p: number, q: number, r: number): void;
-  wgInput2(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
-  wgInput4(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number): void;
-  wgOutput2(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
-  wgOutput4(mm: number, ld: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
-  wgGradOutput2(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number): void;
-  wgGradOutput4(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number): void;
-  wgInputAdjoint2(dv: number, ld: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
-  wgInputAdjoint4(dv: number, ld: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
+  wgInput2(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number, xs: number): void;
+  wgInput4(xp: number, C: number, plane: number, W: number, th: number, tw: number, v: number, ld: number, xs: number): void;
+  wgOutput2(mm: number, ld: number, xs: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
+  wgOutput4(mm: number, ld: number, xs: number, F: number, th: number, tw: number, y: number, OH: number, OW: number, scale: number, shift: number, relu: number): void;
+  wgGradOutput2(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number, xs: number): void;
+  wgGradOutput4(dyp: number, F: number, plane: number, W: number, th: number, tw: number, dm: number, ld: number, xs: number): void;
+  wgInputAdjoint2(dv: number, ld: number, xs: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
+  wgInputAdjoint4(dv: number, ld: number, xs: number, C: number, th: number, tw: number, dxp: number, plane: number, W: number): void;
   wgFilter2(w: number, count: number, u: number, uStride: number): void;
   wgFilter4(w: number, count: number, u: number, uStride: number): void;
   wgFilterAdjoint2(du: number, uStride: number, count: number, dw: number): void;
   wgFilterAdjoint4(du: number, uStride: number, count: number, dw: number): void;
   zeroFloats(dst: number, n: number): void;
+  dropoutMask(x: number, y: number, m: number, n: number, state: number, limit: number, keep: number): void;
+  mulFloats(a: number, b: number, d: number, n: number): void;
   copyPlanesMasked(src: number, mask: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
     planes: number, rows: number, cols: number): void;
   copyPlanes(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
+  copyPlanesRelu(src: number, srcPlane: number, srcRow: number, dst: number, dstPlane: number, dstRow: number,
+    planes: number, rows: number, cols: number): void;
+  copyPlanesMaskedDst(src: number, srcPlane: number, srcRow: number, dst: number, mask: number, dstPlane: number, dstRow: number,
     planes: number, rows: number, cols: number): void;
   /** Byte address of this thread's scratch area (packed panels). */
   scratch: number;

@@ -1,4 +1,4 @@
-import { channelAffine, reluBackward, zeroFloats } from '../kernels/elementwise.js';
+import { channelAffine, reluBackward, reluForward, zeroFloats } from '../kernels/elementwise.js';
 import { gemmBatched, operand, type MatrixOperand } from '../kernels/gemm.js';
 import { col2im, im2col, type PatchGeometry } from '../kernels/im2col.js';
 import { allocF32 } from '../kernels/memory.js';
@@ -115,6 +115,18 @@ export class Conv2d implements Layer {
    * ReLU, which `kconv show` and serve draw.
    */
   reluInTraining = false;
+  /**
+   * Set by fuseForTraining when a ReLU comes just before this Winograd convolution and
+   * nothing else takes it: training forwards then apply it to the input in the copy that
+   * pads each image (free), and backward masks the input gradient in the copy that crops
+   * it, where the input (the ReLU's) is not positive. The im2col path, should the
+   * algorithm change after fusing, applies it with a pass of its own.
+   */
+  reluBeforeInTraining = false;
+  /** Whether the last forward applied that ReLU to its input. */
+  private inputRelu = false;
+  /** max(0, x) for the im2col path with reluBeforeInTraining. */
+  private reluInput: BatchBuffer | null = null;
   /** The epilogue of the last forward, which its backward must undo. */
   private active: ConvEpilogue | null = null;
   /** Per filter, what the fused epilogue applies: act(scale·y + shift) (see setEpilogue). */
@@ -251,11 +263,17 @@ export class Conv2d implements Layer {
     const n = x.shape[0];
     const y = this.out.get(n);
     this.active = this.epilogue ?? (training && this.reluInTraining ? RELU_ONLY : null);
+    this.inputRelu = training && this.reluBeforeInTraining;
     if (this.algorithm !== 'im2col') {
       this.winograd ??= new WinogradConv(this.inChannels, this.inShape[1], this.inShape[2], this.outChannels, this.padding, winogradAlgorithm(this.algorithm === 'winograd2' ? 2 : 4));
       this.epilogueArrays(true);
-      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.active?.relu ?? false }, y.data);
+      this.winograd.forward(x.data, n, this.weight, { scale: this.epiScale, shift: this.epiShift, relu: this.active?.relu ?? false }, y.data, this.inputRelu, training);
       return y;
+    }
+    if (this.inputRelu) {
+      const xr = (this.reluInput ??= new BatchBuffer(this.inShape)).get(n);
+      reluForward(x.data, xr.data, xr.data.length);
+      x = xr;
     }
     this.ensureCapacity(n);
     const ops = this.ops!;
@@ -326,6 +344,7 @@ export class Conv2d implements Layer {
         col2im(this.patches, this.dcols, (i - i0) * K * P, P, dx.data, i * C * H * W);
       }
     }
+    if (this.inputRelu) reluBackward(this.reluInput!.get(n).data, dx.data, dx.data, dx.data.length);
     return dx;
   }
 

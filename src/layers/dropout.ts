@@ -1,5 +1,6 @@
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
-import { mixSeed, Random } from '../random.js';
+import { dropoutMask, mulFloats } from '../kernels/dropout-mask.js';
+import { mixSeed } from '../random.js';
 import type { BatchContext } from './batch-context.js';
 import type { LayerKind } from './kind.js';
 import type { Layer, Param } from './layer.js';
@@ -16,9 +17,11 @@ export interface DropoutSpec {
  * layer passes its input through untouched.
  *
  * Each image's mask is a function of (seed, step, the image's dataset row, this layer's
- * index) alone, read from the batch context (batch-context.ts): the generator is reseeded
- * per image with a hash of those four, so the mask does not depend on which thread's
- * slice, or which position in it, the image has.
+ * index) alone, read from the batch context (batch-context.ts): the generator (mulberry32)
+ * is reseeded per image with a hash of those four, so the mask does not depend on which
+ * thread's slice, or which position in it, the image has. Drawing and applying a mask is
+ * one SIMD pass (src/kernels/dropout-mask.ts: mulberry32's draws from a fresh seed are a
+ * hash of their position, four computed at once), bit for bit the value-by-value loop.
  */
 export class Dropout implements Layer {
   readonly type = 'dropout';
@@ -30,8 +33,6 @@ export class Dropout implements Layer {
   /** 0 or 1/(1−rate) per value of the last training batch. */
   private readonly mask: BatchBuffer;
   private masked = false;
-  /** Reseeded per image: mulberry32 from a fresh state is a counter-based hash of (state, position). */
-  private readonly random = new Random(0);
 
   /** `index` is the layer's position in its network; `batch` says which images the training batch holds. */
   constructor(readonly inShape: readonly number[], readonly rate: number, private readonly batch: BatchContext, readonly index: number) {
@@ -52,17 +53,11 @@ export class Dropout implements Layer {
     const n = x.shape[0];
     const y = this.out.get(n);
     const m = this.mask.get(n).data;
-    const keep = 1 / (1 - this.rate);
-    const xd = x.data;
-    const yd = y.data;
-    const per = xd.length / n;
+    const per = x.data.length / n;
+    // Each image's mask from its own seed (mulberry32 reseeded per image), drawn and
+    // applied in one pass (src/kernels/dropout-mask.ts).
     for (let image = 0; image < n; image++) {
-      this.random.setState(this.maskSeed(this.batch.row(image)));
-      for (let i = image * per, end = i + per; i < end; i++) {
-        const s = this.random.next() < this.rate ? 0 : keep;
-        m[i] = s;
-        yd[i] = xd[i] * s;
-      }
+      dropoutMask(x.data, image * per, y.data, image * per, m, image * per, per, this.maskSeed(this.batch.row(image)), this.rate);
     }
     return y;
   }
@@ -77,10 +72,7 @@ export class Dropout implements Layer {
     if (!this.needsInputGrad) return null;
     if (!this.masked) return dy;
     const dx = this.inGrad.get(dy.shape[0]);
-    const m = this.mask.get(dy.shape[0]).data;
-    const g = dy.data;
-    const d = dx.data;
-    for (let i = 0; i < g.length; i++) d[i] = g[i] * m[i];
+    mulFloats(dy.data, this.mask.get(dy.shape[0]).data, dx.data, dy.data.length);
     return dx;
   }
 }

@@ -7,8 +7,10 @@ import { Relu } from '../layers/relu.js';
  * Folds each ReLU into a neighbour for training, saving a pass over its maps forward and
  * one backward: into a Winograd convolution before it (its output transform applies the
  * ReLU, its gradient copy masks), else into a max-pool after it (which clamps its 4×
- * smaller output at 0). An im2col convolution would need a pass of its own, so it keeps
- * the ReLU unless a pool follows. Only training forwards fuse: predicting, every layer
+ * smaller output at 0), else into a Winograd convolution after it (the copy that pads its
+ * input applies the ReLU, the copy that crops its input gradient masks it: batch norm,
+ * ReLU, convolution in the bn net). An im2col convolution would need a pass of its own,
+ * so it keeps the ReLU unless a pool follows. Only training forwards fuse: predicting, every layer
  * computes its own map (`kconv show` and serve draw the maps before each ReLU).
  * `on = false` undoes it (the reference the fused net is checked against). Layers before
  * `from` (frozen while fine-tuning) run as when predicting, so a ReLU fuses only with a
@@ -21,12 +23,16 @@ export function fuseForTraining(layers: readonly Layer[], on = true, from = 0): 
     layer.fusedInTraining = false;
     if (before instanceof Conv2d) before.reluInTraining = false;
     if (after instanceof MaxPool2d) after.reluInTraining = false;
+    if (after instanceof Conv2d) after.reluBeforeInTraining = false;
     if (!on || i < from) return;
     if (before instanceof Conv2d && before.algorithm !== 'im2col' && i - 1 >= from) {
       before.reluInTraining = true;
       layer.fusedInTraining = true;
     } else if (after instanceof MaxPool2d) {
       after.reluInTraining = true;
+      layer.fusedInTraining = true;
+    } else if (after instanceof Conv2d && after.algorithm !== 'im2col') {
+      after.reluBeforeInTraining = true;
       layer.fusedInTraining = true;
     }
   });

@@ -30,7 +30,7 @@ function pair(arch: string, shape: readonly number[]): [Sequential, Sequential] 
   return [fused, separate];
 }
 
-/** Where each ReLU went: 'conv', 'pool' or '-' (a layer of its own). */
+/** Where each ReLU went: 'conv' (before it), 'pool', 'next conv' (after it) or '-' (a layer of its own). */
 function fusedWhere(net: Sequential): string[] {
   return net.layers.flatMap((l, i) => {
     if (!(l instanceof Relu)) return [];
@@ -38,25 +38,26 @@ function fusedWhere(net: Sequential): string[] {
     const before = net.layers[i - 1], after = net.layers[i + 1];
     if (before instanceof Conv2d && before.reluInTraining) return ['conv'];
     if (after instanceof MaxPool2d && after.reluInTraining) return ['pool'];
+    if (after instanceof Conv2d && after.reluBeforeInTraining) return ['next conv'];
     return ['lost'];
   });
 }
 
 describe('ReLU fusion for training', () => {
-  it('goes into a Winograd conv before it, else a max-pool after it, else stays a layer', () => {
+  it('goes into a Winograd conv before it, else a max-pool after it, else a Winograd conv after it, else stays a layer', () => {
     expect(fusedWhere(createNetwork('default'))).toEqual(['pool', 'pool']);
-    // wide: conv1 (1 channel) is im2col and a conv follows its ReLU; the dense ReLU has no neighbour to go to
-    expect(fusedWhere(createNetwork('wide'))).toEqual(['-', 'conv', 'conv', 'conv', '-']);
-    // bn: every conv ReLU follows a batchnorm; those before a pool go into it
-    expect(fusedWhere(createNetwork('bn'))).toEqual(['-', 'pool', '-', 'pool', '-']);
+    // wide: conv1 (1 channel) is im2col, so its ReLU goes into conv2's input copy; the dense ReLU has no neighbour to go to
+    expect(fusedWhere(createNetwork('wide'))).toEqual(['next conv', 'conv', 'conv', 'conv', '-']);
+    // bn: every conv ReLU follows a batchnorm; those before a pool go into it, the others into the next conv
+    expect(fusedWhere(createNetwork('bn'))).toEqual(['next conv', 'pool', 'next conv', 'pool', '-']);
   });
 
   it('never fuses across the frozen boundary of a fine-tune: a frozen conv runs as when predicting and would drop the ReLU', () => {
-    // conv8k3p1 has 4 input channels: a Winograd conv, whose ReLU fuses into it when it trains
-    // (conv4k3p1, on the 1-channel input, is im2col, and a conv follows its ReLU: no fusion).
+    // conv8k3p1 has 4 input channels: a Winograd conv, whose ReLU fuses into it when it trains, and
+    // so does the ReLU before it (conv4k3p1, on the 1-channel input, is im2col), into its input copy.
     const net = new Sequential(parseArch('conv4k3p1,relu,conv8k3p1,relu,pool2,dense10'), [1, 8, 8]);
     initHe(net, 3);
-    expect(fusedWhere(net)).toEqual(['-', 'conv']);
+    expect(fusedWhere(net)).toEqual(['next conv', 'conv']);
     net.freeze(2);
     expect(fusedWhere(net)).toEqual(['-', 'pool']);
     const random = new Random(4);
@@ -65,7 +66,7 @@ describe('ReLU fusion for training', () => {
     const training = Float32Array.from(net.forward(x, true).data);
     expect(Array.from(net.forward(x, false).data)).toEqual(Array.from(training));
     net.freeze(0);
-    expect(fusedWhere(net)).toEqual(['-', 'conv']);
+    expect(fusedWhere(net)).toEqual(['next conv', 'conv']);
   });
 
   const backends: Backend[] = ['js', 'wasm-simd', 'wasm-relaxed-simd'];
@@ -111,6 +112,13 @@ describe('ReLU fusion for training', () => {
     expect(before.some((v) => v < 0)).toBe(true);
     expect(after).not.toBe(before);
     for (let i = 0; i < before.length; i++) expect(after[i]).toBe(Math.max(0, before[i]));
+    // and the ReLU fused into the conv after it: its map too, and the conv reads it
+    const nextAt = fused.layers.findIndex((l, i) => l instanceof Relu && l.fusedInTraining && fused.layers[i + 1] instanceof Conv2d &&
+      (fused.layers[i + 1] as Conv2d).reluBeforeInTraining);
+    expect(nextAt).toBeGreaterThan(0);
+    expect(outs[nextAt].data).not.toBe(outs[nextAt - 1].data);
+    expect(outs[nextAt - 1].data.some((v) => v < 0)).toBe(true);
+    expect(outs[nextAt].data.every((v) => v >= 0)).toBe(true);
     const poolAt = fused.layers.findIndex((l) => l instanceof MaxPool2d && l.reluInTraining);
     expect(poolAt).toBeGreaterThan(0);
   });
@@ -119,7 +127,7 @@ describe('ReLU fusion for training', () => {
     for (const [arch, shape] of FUSION_NETS) {
       const [fused, separate] = pair(arch, shape);
       for (const l of fused.layers) {
-        if (l instanceof Conv2d) l.reluInTraining = false;
+        if (l instanceof Conv2d) l.reluInTraining = l.reluBeforeInTraining = false;
         if (l instanceof MaxPool2d) l.reluInTraining = false;
       }
       expect(fusionCheck(fused, separate, 3, 9)).toBeGreaterThan(1e-2);

@@ -13,7 +13,7 @@ import { allocF32 } from '../../src/kernels/memory.js';
 import { loadWasmKernels } from '../../src/kernels/wasm.js';
 import * as generated from '../../src/kernels/wasm/gen-winograd.mjs';
 import {
-  copyPlanes, copyPlanesReference, F2X2_3X3, F4X4_3X3, pickConvAlgorithm, tileGeometry, winogradFilter, winogradFilterAdjoint,
+  copyPlanes, copyPlanesReference, F2X2_3X3, F4X4_3X3, pickConvAlgorithm, spreadStride, tileGeometry, winogradFilter, winogradFilterAdjoint,
   winogradFilterAdjointReference, winogradFilterReference, winogradGradOutput, winogradGradOutputReference, winogradInput,
   winogradInputAdjoint, winogradInputAdjointReference, winogradInputReference, winogradOutput, winogradOutputReference,
   type TileGeometry, type WinogradAlgorithm,
@@ -49,6 +49,17 @@ function relErr(want: Float32Array, got: Float32Array, indices: Iterable<number>
 }
 
 describe('Winograd matrices', () => {
+  it('spreadStride: the least odd multiple of 16 floats at or above its argument, so 36 positions start in 36 cache sets', () => {
+    for (const min of [1, 15, 16, 17, 32, 33, 1024, 64 * 1032, 32 * 208, 12345]) {
+      const s = spreadStride(min);
+      expect(s).toBeGreaterThanOrEqual(min);
+      expect(s % 32).toBe(16);
+      expect(s - min).toBeLessThan(32 + 16);
+      const sets = new Set(Array.from({ length: 36 }, (_, x) => ((x * s * 4) >> 6) % 64));
+      expect(sets.size).toBe(36);
+    }
+  });
+
   it('the generator compiles in the same matrices as winograd.ts', () => {
     for (const [mine, gen] of [[F2X2_3X3, generated.F2X2_3X3], [F4X4_3X3, generated.F4X4_3X3]] as const) {
       expect(gen.BT).toEqual(mine.BT);
@@ -74,15 +85,17 @@ describe('Winograd matrices', () => {
 const sizes: [number, number][] = [[1, 1], [2, 3], [3, 7], [5, 5], [8, 8], [9, 13], [14, 14], [17, 6], [16, 20], [28, 28]];
 
 /** Indices of a [ξ][channel][t] block one image wide that the transforms define (the spare lanes excluded). */
-function blockIndices(geo: TileGeometry, channels: number, off: number, ld: number): number[] {
+function blockIndices(geo: TileGeometry, channels: number, off: number, ld: number, xs: number): number[] {
   const out: number[] = [];
-  for (let r = 0; r < geo.alpha * geo.alpha * channels; r++) for (let t = 0; t < geo.tiles; t++) out.push(off + r * ld + t);
+  for (let x = 0; x < geo.alpha * geo.alpha; x++) {
+    for (let c = 0; c < channels; c++) for (let t = 0; t < geo.tiles; t++) out.push(off + x * xs + c * ld + t);
+  }
   return out;
 }
 
 /** The end of what a wasm transform may write in such a block (its spare lanes included). */
-function blockEnd(geo: TileGeometry, channels: number, off: number, ld: number): number {
-  return off + (geo.alpha * geo.alpha * channels - 1) * ld + (geo.th - 1) * geo.tw + geo.groupTw;
+function blockEnd(geo: TileGeometry, channels: number, off: number, ld: number, xs = channels * ld): number {
+  return off + (geo.alpha * geo.alpha - 1) * xs + (channels - 1) * ld + (geo.th - 1) * geo.tw + geo.groupTw;
 }
 
 for (const { backend, available } of backends) {
@@ -116,16 +129,18 @@ for (const { backend, available } of backends) {
           const geo = tileGeometry(alg, OH, OW);
           const channels = 1 + Math.floor(rand() * 5);
           const ld = geo.tiles * 2 + 3 + Math.floor(rand() * 8), off = 1 + Math.floor(rand() * 3);
-          const blockSize = off + alg.alpha ** 2 * channels * ld + 4;
-          const inside = blockIndices(geo, channels, off, ld);
+          // between positions: channels·ld, or more (the layer spreads it to an odd number of cache lines)
+          const xs = channels * ld + (rand() < 0.3 ? 0 : Math.floor(rand() * 40));
+          const blockSize = off + alg.alpha ** 2 * xs + 4;
+          const inside = blockIndices(geo, channels, off, ld, xs);
 
           // V = Bᵀ d B from padded planes (at an offset)
           const xpOff = 3, xp = fill(allocF32(xpOff + channels * geo.inH * geo.inW));
           const v = fill(allocF32(blockSize)), vWant = Float32Array.from(v);
-          winogradInput(alg, geo, channels, xp, xpOff, v, off, ld);
-          winogradInputReference(alg, geo, channels, xp, xpOff, vWant, off, ld);
+          winogradInput(alg, geo, channels, xp, xpOff, v, off, ld, xs);
+          winogradInputReference(alg, geo, channels, xp, xpOff, vWant, off, ld, xs);
           expect(relErr(vWant, v, inside)).toBeLessThan(1e-6);
-          const end = blockEnd(geo, channels, off, ld);
+          const end = blockEnd(geo, channels, off, ld, xs);
           for (let i = 0; i < off; i++) expect(v[i]).toBe(vWant[i]);
           for (let i = end; i < v.length; i++) expect(v[i]).toBe(vWant[i]);
 
@@ -133,8 +148,8 @@ for (const { backend, available } of backends) {
           for (const relu of [false, true]) {
             const mm = fill(allocF32(blockSize)), yOff = 2, y = fill(allocF32(yOff + channels * OH * OW + 3)), yWant = Float32Array.from(y);
             const scale = fill(allocF32(channels)), shift = fill(allocF32(channels));
-            winogradOutput(alg, geo, channels, mm, off, ld, y, yOff, scale, shift, relu);
-            winogradOutputReference(alg, geo, channels, mm, off, ld, yWant, yOff, scale, shift, relu);
+            winogradOutput(alg, geo, channels, mm, off, ld, xs, y, yOff, scale, shift, relu);
+            winogradOutputReference(alg, geo, channels, mm, off, ld, xs, yWant, yOff, scale, shift, relu);
             expect(relErr(yWant, y)).toBeLessThan(1e-5);
             expect([y[0], y[1], ...y.subarray(y.length - 3)]).toEqual([yWant[0], yWant[1], ...yWant.subarray(y.length - 3)]);
           }
@@ -142,22 +157,22 @@ for (const { backend, available } of backends) {
           // dM = A dY Aᵀ from padded gradient planes
           const dypOff = 1, dyp = fill(allocF32(dypOff + channels * geo.outH * geo.outW));
           const dm = fill(allocF32(blockSize)), dmWant = Float32Array.from(dm);
-          winogradGradOutput(alg, geo, channels, dyp, dypOff, dm, off, ld);
-          winogradGradOutputReference(alg, geo, channels, dyp, dypOff, dmWant, off, ld);
+          winogradGradOutput(alg, geo, channels, dyp, dypOff, dm, off, ld, xs);
+          winogradGradOutputReference(alg, geo, channels, dyp, dypOff, dmWant, off, ld, xs);
           expect(relErr(dmWant, dm, inside)).toBeLessThan(1e-6);
           for (let i = end; i < dm.length; i++) expect(dm[i]).toBe(dmWant[i]);
 
           // dX += B dV Bᵀ, overlapping windows adding up; other tiles' values in the spare lanes ignored
           const dv = fill(allocF32(blockSize)), dxpOff = 2;
           const dxp = fill(allocF32(dxpOff + channels * geo.inH * geo.inW + 2)), dxpWant = Float32Array.from(dxp);
-          winogradInputAdjoint(alg, geo, channels, dv, off, ld, dxp, dxpOff);
-          winogradInputAdjointReference(alg, geo, channels, dv, off, ld, dxpWant, dxpOff);
+          winogradInputAdjoint(alg, geo, channels, dv, off, ld, xs, dxp, dxpOff);
+          winogradInputAdjointReference(alg, geo, channels, dv, off, ld, xs, dxpWant, dxpOff);
           expect(relErr(dxpWant, dxp)).toBeLessThan(1e-5);
         }
       }
     });
 
-    it('copyPlanes pads and crops between strides, masked by a ReLU output or not', () => {
+    it('copyPlanes pads and crops between strides, masked by a ReLU output or input, or through a ReLU, or plain', () => {
       use();
       const src = fill(allocF32(3 * 7 * 9 + 2)), dst = fill(allocF32(3 * 10 * 13)), want = Float32Array.from(dst);
       copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9);
@@ -171,6 +186,21 @@ for (const { backend, available } of backends) {
       copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9, mask);
       expect(dst).toEqual(want);
       expect(dst.filter((v) => v === 0).length).toBeGreaterThan(50);
+      // a ReLU before the conv: applied in the padding copy, and its backward in the cropping copy (mask laid out like dst)
+      src[3] = NaN;
+      src[4] = -0;
+      copyPlanes(src, 2, 63, 9, dst, 14, 130, 13, 3, 7, 9, null, 'src', true);
+      copyPlanesReference(src, 2, 63, 9, want, 14, 130, 13, 3, 7, 9, null, 'src', true);
+      expect(dst).toEqual(want);
+      expect(Object.is(dst[14 + 1], 0) && Object.is(dst[14 + 2], 0)).toBe(true);
+      const dmask = fill(allocF32(dst.length));
+      dmask[14] = NaN;
+      dmask[15] = -0;
+      const back = fill(allocF32(src.length)), backWant = Float32Array.from(back);
+      copyPlanes(dst, 14, 130, 13, back, 2, 63, 9, 3, 7, 9, dmask, 'dst');
+      copyPlanesReference(dst, 14, 130, 13, backWant, 2, 63, 9, 3, 7, 9, dmask, 'dst');
+      expect(back).toEqual(backWant);
+      expect(back[2]).toBe(0);
     });
 
     it('zeroFloats clears exactly its range (and refuses one past the array)', () => {
@@ -187,10 +217,13 @@ for (const { backend, available } of backends) {
       use();
       const geo = tileGeometry(F4X4_3X3, 8, 8);
       const xp = allocF32(geo.inH * geo.inW), ld = geo.tiles + 3;
-      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(blockEnd(geo, 1, 0, ld) - 1), 0, ld)).toThrow(RangeError);
-      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(blockEnd(geo, 1, 0, ld)), 0, ld)).not.toThrow();
-      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(10000), 0, geo.tiles + 2)).toThrow(RangeError);
-      expect(() => winogradInput(F4X4_3X3, geo, 2, xp, 0, allocF32(10000), 0, ld)).toThrow(RangeError);
+      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(blockEnd(geo, 1, 0, ld) - 1), 0, ld, ld)).toThrow(RangeError);
+      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(blockEnd(geo, 1, 0, ld)), 0, ld, ld)).not.toThrow();
+      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(blockEnd(geo, 1, 0, ld, ld + 16) - 1), 0, ld, ld + 16)).toThrow(RangeError);
+      expect(() => winogradInput(F4X4_3X3, geo, 1, xp, 0, allocF32(10000), 0, geo.tiles + 2, ld)).toThrow(RangeError);
+      expect(() => winogradInput(F4X4_3X3, geo, 2, xp, 0, allocF32(10000), 0, ld, 2 * ld)).toThrow(RangeError);
+      // positions closer than their channels' rows would overlap
+      expect(() => winogradInput(F4X4_3X3, geo, 2, allocF32(2 * geo.inH * geo.inW), 0, allocF32(10000), 0, ld, 2 * ld - 1)).toThrow(RangeError);
     });
   });
 }
@@ -229,6 +262,31 @@ describe('Conv2d through Winograd', () => {
         expect(relErr(ref.weightGrad, dW)).toBeLessThan(3e-5);
         expect(relErr(ref.biasGrad, db)).toBeLessThan(1e-6);
       }
+    }
+  });
+
+  it('forward and backward work group by group (several groups, the last one ragged) as im2col does at once', () => {
+    // 64→64 on 28×28: F(4×4) takes 2 images a group, F(2×2) 1, so 5 images are 3 and 5 groups, the last one ragged.
+    for (const algorithm of ['winograd2', 'winograd4'] as const) {
+      const { conv } = setup(64, 28, 28, 64, 1, 1);
+      const ref = new Conv2d([64, 28, 28], { inChannels: 64, outChannels: 64, kernel: 3, padding: 1 });
+      ref.algorithm = 'im2col';
+      conv.algorithm = algorithm;
+      ref.weight.set(conv.weight);
+      ref.bias.set(conv.bias);
+      const n = 5;
+      const x: Tensor = { data: fill(allocF32(n * 64 * 784)), shape: [n, 64, 28, 28] };
+      const y = Float32Array.from(conv.forward(x, true).data);
+      expect(relErr(ref.forward(x, true).data, y)).toBeLessThan(3e-5);
+      const dy: Tensor = { data: fill(allocF32(y.length)), shape: [n, 64, 28, 28] };
+      const dx = Float32Array.from(conv.backward(dy)!.data), dW = Float32Array.from(conv.weightGrad), db = Float32Array.from(conv.biasGrad);
+      expect(relErr(ref.backward(dy)!.data, dx)).toBeLessThan(3e-5);
+      expect(relErr(ref.weightGrad, dW)).toBeLessThan(3e-5);
+      expect(relErr(ref.biasGrad, db)).toBeLessThan(1e-6);
+      // a predicting forward keeps no V (28×28 maps go through a group's buffer): backward after it transforms x again
+      conv.forward(x, false);
+      expect(relErr(ref.backward(dy)!.data, conv.backward(dy)!.data)).toBeLessThan(3e-5);
+      expect(relErr(ref.weightGrad, conv.weightGrad)).toBeLessThan(3e-5);
     }
   });
 

@@ -7,7 +7,7 @@
  *   node src/kernels/wasm/build.mjs [outDir]
  *
  * The module is one memory import, then module fields: the fixed kernels as written in
- * the .wat files here (common, im2col, layers, winograd, batchnorm), and what varies, generated:
+ * the .wat files here (common, im2col, layers, winograd, batchnorm, dropout), and what varies, generated:
  * the unrolled GEMM tiles (gen-gemm.mjs), the unrolled im2col runs (gen-patch-runs.mjs)
  * and the Winograd transforms (gen-winograd.mjs). Two variants: `relaxed` multiplies and
  * adds with f32x4.relaxed_madd (a fused multiply-add where the CPU has one), the other
@@ -24,7 +24,7 @@ import { winogradKernels } from './gen-winograd.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const features = { simd: true, threads: true, bulk_memory: true, relaxed_simd: true };
-const FIXED = ['common.wat', 'im2col.wat', 'layers.wat', 'winograd.wat', 'batchnorm.wat'];
+const FIXED = ['common.wat', 'im2col.wat', 'layers.wat', 'winograd.wat', 'batchnorm.wat', 'dropout.wat'];
 
 /**
  * The whole module's text for one variant.

@@ -13,10 +13,11 @@
  * Weights go four filters to a vector the same way.
  *
  * Exports (byte addresses; sizes, strides and leading dims in floats), with m = 2 or 4:
- *   wgInput{m}(xp, C, plane, W, th, tw, v, ld)          V = Bᵀ d B for every tile of C padded planes
- *   wgOutput{m}(mm, ld, F, th, tw, y, OH, OW, scale, shift, relu)   y = act(scale·Aᵀ M A + shift)
- *   wgGradOutput{m}(dyp, F, plane, W, th, tw, dm, ld)   dM = A dY Aᵀ
- *   wgInputAdjoint{m}(dv, ld, C, th, tw, dxp, plane, W) dX += B dV Bᵀ (overlapping windows add)
+ *   wgInput{m}(xp, C, plane, W, th, tw, v, ld, xs)      V = Bᵀ d B for every tile of C padded planes
+ *   wgOutput{m}(mm, ld, xs, F, th, tw, y, OH, OW, scale, shift, relu)   y = act(scale·Aᵀ M A + shift)
+ *   wgGradOutput{m}(dyp, F, plane, W, th, tw, dm, ld, xs)   dM = A dY Aᵀ
+ *   wgInputAdjoint{m}(dv, ld, xs, C, th, tw, dxp, plane, W) dX += B dV Bᵀ (overlapping windows add)
+ * (ld: between the rows of one position's block, one row per channel; xs: between positions ξ)
  *   wgFilter{m}(w, count, u, uStride)                   U = G g Gᵀ for `count` 3×3 filters
  *   wgFilterAdjoint{m}(du, uStride, count, dw)          dW = Gᵀ dU G
  */
@@ -371,9 +372,9 @@ function inputTransform(alg, madd) {
     for (let i = 0; i < a; i++) body.push(`(v128.store ${atXi(i * a + j)} ${get(out[i])})`);
   }
   return `
-  (func $wgInput${alg.m} (export "wgInput${alg.m}") (param $xp i32) (param $C i32) (param $plane i32) (param $W i32) (param $th i32) (param $tw i32) (param $v i32) (param $ld i32)
+  (func $wgInput${alg.m} (export "wgInput${alg.m}") (param $xp i32) (param $C i32) (param $plane i32) (param $W i32) (param $th i32) (param $tw i32) (param $v i32) (param $ld i32) (param $xs i32)
     ${I32_LOCALS} ${declare(locals)}
-    (local.set $xi (i32.shl (i32.mul ${get('C')} ${get('ld')}) (i32.const 2)))
+    (local.set $xi (i32.shl ${get('xs')} (i32.const 2)))
     (local.set $rowB (i32.shl ${get('W')} (i32.const 2)))
     ${tileLoops('C', '', body.join('\n          '))})`;
 }
@@ -404,10 +405,10 @@ function outputTransform(alg, madd) {
     body.push(`(local.set $rr (i32.add ${get('rr')} ${get('rowB')}))`);
   }
   return `
-  (func $wgOutput${m} (export "wgOutput${m}") (param $mm i32) (param $ld i32) (param $F i32) (param $th i32) (param $tw i32)
+  (func $wgOutput${m} (export "wgOutput${m}") (param $mm i32) (param $ld i32) (param $xs i32) (param $F i32) (param $th i32) (param $tw i32)
     (param $y i32) (param $OH i32) (param $OW i32) (param $scale i32) (param $shift i32) (param $relu i32)
     ${I32_LOCALS} (local $x0 i32) (local $oy i32) (local $n i32) ${declare(locals)}
-    (local.set $xi (i32.shl (i32.mul ${get('F')} ${get('ld')}) (i32.const 2)))
+    (local.set $xi (i32.shl ${get('xs')} (i32.const 2)))
     (local.set $rowB (i32.shl ${get('OW')} (i32.const 2)))
     ${tileLoops('F', `
       (local.set $sc (v128.load32_splat (i32.add ${get('scale')} (i32.shl ${get('c')} (i32.const 2)))))
@@ -432,9 +433,9 @@ function gradOutputTransform(alg, madd) {
     for (let i = 0; i < a; i++) body.push(`(v128.store ${atXi(i * a + j)} ${get(out[i])})`);
   }
   return `
-  (func $wgGradOutput${m} (export "wgGradOutput${m}") (param $dyp i32) (param $F i32) (param $plane i32) (param $W i32) (param $th i32) (param $tw i32) (param $dm i32) (param $ld i32)
+  (func $wgGradOutput${m} (export "wgGradOutput${m}") (param $dyp i32) (param $F i32) (param $plane i32) (param $W i32) (param $th i32) (param $tw i32) (param $dm i32) (param $ld i32) (param $xs i32)
     ${I32_LOCALS} ${declare(locals)}
-    (local.set $xi (i32.shl (i32.mul ${get('F')} ${get('ld')}) (i32.const 2)))
+    (local.set $xi (i32.shl ${get('xs')} (i32.const 2)))
     (local.set $rowB (i32.shl ${get('W')} (i32.const 2)))
     ${tileLoops('F', '', body.join('\n          '))})`;
 }
@@ -462,9 +463,9 @@ function inputAdjointTransform(alg, madd) {
     body.push(`(local.set $rr (i32.add ${get('rr')} ${get('rowB')}))`);
   }
   return `
-  (func $wgInputAdjoint${m} (export "wgInputAdjoint${m}") (param $dv i32) (param $ld i32) (param $C i32) (param $th i32) (param $tw i32) (param $dxp i32) (param $plane i32) (param $W i32)
+  (func $wgInputAdjoint${m} (export "wgInputAdjoint${m}") (param $dv i32) (param $ld i32) (param $xs i32) (param $C i32) (param $th i32) (param $tw i32) (param $dxp i32) (param $plane i32) (param $W i32)
     ${I32_LOCALS} ${declare(locals)}
-    (local.set $xi (i32.shl (i32.mul ${get('C')} ${get('ld')}) (i32.const 2)))
+    (local.set $xi (i32.shl ${get('xs')} (i32.const 2)))
     (local.set $rowB (i32.shl ${get('W')} (i32.const 2)))
     ${tileLoops('C', '', body.join('\n          '))})`;
 }

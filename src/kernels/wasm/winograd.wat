@@ -82,3 +82,73 @@
         (local.set $d (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 2))))
         (br_if $rowLoop (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows))))
       (br_if $planeLoop (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $planes)))))
+
+  ;; The copy that pads an image, with a ReLU in front of the convolution folded in:
+  ;; dst = max(0, src) (f32x4.pmax(0, x): NaN and −0 give +0, as reluForward).
+  (func $copyPlanesRelu (export "copyPlanesRelu") (param $src i32) (param $srcPlane i32) (param $srcRow i32)
+    (param $dst i32) (param $dstPlane i32) (param $dstRow i32) (param $planes i32) (param $rows i32) (param $cols i32)
+    (local $p i32) (local $r i32) (local $s i32) (local $d i32) (local $o i32) (local $vecBytes i32) (local $bytes i32) (local $v f32)
+    (if (i32.or (i32.or (i32.le_s (local.get $planes) (i32.const 0)) (i32.le_s (local.get $rows) (i32.const 0)))
+                (i32.le_s (local.get $cols) (i32.const 0))) (then (return)))
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecBytes (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $p (i32.const 0))
+    (loop $planeLoop
+      (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $p) (local.get $srcPlane)) (i32.const 2))))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p) (local.get $dstPlane)) (i32.const 2))))
+      (local.set $r (i32.const 0))
+      (loop $rowLoop
+        (local.set $o (i32.const 0))
+        (block $vdone (loop $vl
+          (br_if $vdone (i32.ge_u (local.get $o) (local.get $vecBytes)))
+          (v128.store (i32.add (local.get $d) (local.get $o))
+            (f32x4.pmax (v128.const i32x4 0 0 0 0) (v128.load (i32.add (local.get $s) (local.get $o)))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $vl)))
+        (block $sdone (loop $sl
+          (br_if $sdone (i32.ge_u (local.get $o) (local.get $bytes)))
+          (local.set $v (f32.load (i32.add (local.get $s) (local.get $o))))
+          (f32.store (i32.add (local.get $d) (local.get $o)) (select (local.get $v) (f32.const 0) (f32.gt (local.get $v) (f32.const 0))))
+          (local.set $o (i32.add (local.get $o) (i32.const 4)))
+          (br $sl)))
+        (local.set $s (i32.add (local.get $s) (i32.shl (local.get $srcRow) (i32.const 2))))
+        (local.set $d (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 2))))
+        (br_if $rowLoop (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows))))
+      (br_if $planeLoop (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $planes)))))
+
+  ;; The copy that crops the input gradient, with that ReLU's backward folded in:
+  ;; dst = src where mask > 0, else +0, the mask laid out like dst (the ReLU's input).
+  (func $copyPlanesMaskedDst (export "copyPlanesMaskedDst") (param $src i32) (param $srcPlane i32) (param $srcRow i32)
+    (param $dst i32) (param $mask i32) (param $dstPlane i32) (param $dstRow i32) (param $planes i32) (param $rows i32) (param $cols i32)
+    (local $p i32) (local $r i32) (local $s i32) (local $m i32) (local $d i32) (local $o i32) (local $vecBytes i32) (local $bytes i32)
+    (if (i32.or (i32.or (i32.le_s (local.get $planes) (i32.const 0)) (i32.le_s (local.get $rows) (i32.const 0)))
+                (i32.le_s (local.get $cols) (i32.const 0))) (then (return)))
+    (local.set $bytes (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $vecBytes (i32.and (local.get $bytes) (i32.const -16)))
+    (local.set $p (i32.const 0))
+    (loop $planeLoop
+      (local.set $s (i32.add (local.get $src) (i32.shl (i32.mul (local.get $p) (local.get $srcPlane)) (i32.const 2))))
+      (local.set $m (i32.add (local.get $mask) (i32.shl (i32.mul (local.get $p) (local.get $dstPlane)) (i32.const 2))))
+      (local.set $d (i32.add (local.get $dst) (i32.shl (i32.mul (local.get $p) (local.get $dstPlane)) (i32.const 2))))
+      (local.set $r (i32.const 0))
+      (loop $rowLoop
+        (local.set $o (i32.const 0))
+        (block $vdone (loop $vl
+          (br_if $vdone (i32.ge_u (local.get $o) (local.get $vecBytes)))
+          (v128.store (i32.add (local.get $d) (local.get $o))
+            (v128.and (v128.load (i32.add (local.get $s) (local.get $o)))
+              (f32x4.gt (v128.load (i32.add (local.get $m) (local.get $o))) (v128.const i32x4 0 0 0 0))))
+          (local.set $o (i32.add (local.get $o) (i32.const 16)))
+          (br $vl)))
+        (block $sdone (loop $sl
+          (br_if $sdone (i32.ge_u (local.get $o) (local.get $bytes)))
+          (f32.store (i32.add (local.get $d) (local.get $o))
+            (select (f32.load (i32.add (local.get $s) (local.get $o))) (f32.const 0)
+              (f32.gt (f32.load (i32.add (local.get $m) (local.get $o))) (f32.const 0))))
+          (local.set $o (i32.add (local.get $o) (i32.const 4)))
+          (br $sl)))
+        (local.set $s (i32.add (local.get $s) (i32.shl (local.get $srcRow) (i32.const 2))))
+        (local.set $m (i32.add (local.get $m) (i32.shl (local.get $dstRow) (i32.const 2))))
+        (local.set $d (i32.add (local.get $d) (i32.shl (local.get $dstRow) (i32.const 2))))
+        (br_if $rowLoop (i32.lt_s (local.tee $r (i32.add (local.get $r) (i32.const 1))) (local.get $rows))))
+      (br_if $planeLoop (i32.lt_s (local.tee $p (i32.add (local.get $p) (i32.const 1))) (local.get $planes)))))

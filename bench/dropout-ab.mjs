@@ -1,0 +1,101 @@
+/**
+ * A/B of the dropout layer, forward (mask drawn and applied) and backward, on the wide and
+ * bn nets' shapes: this checkout's dist/ against another build's (`--old DIR`, default
+ * /tmp/main-copy/dist: `git -C <main> archive HEAD | tar -x -C /tmp/main-copy`, then
+ * `npm run build` there). Both load in one process and are measured in alternating rounds
+ * (old, new, new, old, …), each the best CPU time per call over a short loop; prints each
+ * shape's median ratio new/old with its min–max over rounds, and the load average.
+ *
+ *   node bench/dropout-ab.mjs [--old DIR] [--rounds 7]
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { median } from './stats.mjs';
+
+const { values } = parseArgs({ options: { old: { type: 'string', default: '/tmp/main-copy/dist' }, rounds: { type: 'string', default: '7' } } });
+const rounds = +values.rounds;
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+async function side(dist) {
+  const { Dropout } = await import(resolve(dist, 'layers/dropout.js'));
+  const { BatchContext } = await import(resolve(dist, 'layers/batch-context.js'));
+  const { allocF32 } = await import(resolve(dist, 'kernels/memory.js'));
+  return { Dropout, BatchContext, allocF32 };
+}
+
+const cpuMs = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Best CPU ms per call of fn over 3 loops of ≥ minMs. */
+function time(fn, minMs = 60) {
+  fn();
+  let best = Infinity;
+  for (let r = 0; r < 3; r++) {
+    let calls = 0;
+    const t0 = cpuMs();
+    let t1 = t0;
+    do {
+      fn();
+      calls++;
+    } while ((t1 = cpuMs()) - t0 < minMs);
+    best = Math.min(best, (t1 - t0) / calls);
+  }
+  return best;
+}
+
+/** [shape per image, batch, name]: the wide/bn nets' two dropouts, whole batch and a 2-thread slice. */
+const SHAPES = [
+  [[64, 7, 7], 64, 'after pool2, 64×7×7, batch 64'],
+  [[64, 7, 7], 32, 'after pool2, 64×7×7, batch 32'],
+  [[128], 64, 'after dense128, batch 64'],
+];
+
+function setup({ Dropout, BatchContext, allocF32 }, inShape, n) {
+  const per = inShape.reduce((a, b) => a * b, 1);
+  const batch = new BatchContext();
+  const rows = Int32Array.from({ length: 4096 }, (_, i) => (i * 7919) % 60000);
+  const layer = new Dropout(inShape, 0.3, batch, 11);
+  const x = { data: allocF32(n * per), shape: [n, ...inShape] };
+  const dy = { data: allocF32(n * per), shape: [n, ...inShape] };
+  for (let i = 0; i < n * per; i++) {
+    x.data[i] = Math.sin(i);
+    dy.data[i] = Math.cos(i);
+  }
+  let step = 0;
+  return {
+    forward: () => {
+      batch.set(1, step++, rows, (step * n) % 2048);
+      layer.forward(x, true);
+    },
+    backward: () => layer.backward(dy),
+  };
+}
+
+const sides = { old: await side(values.old), new: await side(resolve(import.meta.dirname, '../dist')) };
+const results = SHAPES.map(() => ({ forward: [], backward: [], fOld: [], fNew: [] }));
+const loads = [load()];
+for (let round = 0; round < rounds; round++) {
+  const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
+  SHAPES.forEach(([shape, n], k) => {
+    const t = {};
+    for (const s of order) {
+      const b = setup(sides[s], shape, n);
+      t[s] = { f: time(b.forward), b: time(b.backward) };
+    }
+    results[k].forward.push(t.new.f / t.old.f);
+    results[k].backward.push(t.new.b / t.old.b);
+    results[k].fOld.push(t.old.f);
+    results[k].fNew.push(t.new.f);
+  });
+  loads.push(load());
+}
+const fmt = (r) => `${median(r).toFixed(2)} (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+console.log(`dropout A/B, ${rounds} alternating rounds, time new/old, median (min–max); old = ${values.old}`);
+SHAPES.forEach(([, , name], k) => {
+  const r = results[k];
+  console.log(`${name}: forward ${fmt(r.forward)} [old ${median(r.fOld).toFixed(3)} ms, new ${median(r.fNew).toFixed(3)} ms], backward ${fmt(r.backward)}`);
+});
+console.log(`load average (1, 5, 15 min) per round: ${loads.join(' | ')}`);
