@@ -7,14 +7,14 @@
  *
  *   node bench/batchnorm-ab.mjs [--old DIR] [--rounds 7]
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bestCpuMs, loadAverage } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({ options: { old: { type: 'string', default: '/tmp/main-copy/dist' }, rounds: { type: 'string', default: '7' } } });
 const rounds = +values.rounds;
-const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 async function side(dist) {
   const { BatchNorm } = await import(resolve(dist, 'layers/batchnorm.js'));
@@ -22,26 +22,7 @@ async function side(dist) {
   return { BatchNorm, allocF32 };
 }
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-function time(fn, minMs = 80) {
-  fn();
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    let calls = 0;
-    const t0 = cpuMs();
-    let t1 = t0;
-    do {
-      fn();
-      calls++;
-    } while ((t1 = cpuMs()) - t0 < minMs);
-    best = Math.min(best, (t1 - t0) / calls);
-  }
-  return best;
-}
+const time = (fn, minMs = 80) => bestCpuMs(fn, minMs);
 
 /** [shape, batch, name]: the bn net's batch norms after its four convs (and its dense layer). */
 const SHAPES = [

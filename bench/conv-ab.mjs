@@ -8,9 +8,9 @@
  *
  *   node bench/conv-ab.mjs [--old DIR] [--rounds 7] [--batch 32,64]
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bestCpuMs, loadAverage } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({
@@ -18,7 +18,7 @@ const { values } = parseArgs({
 });
 const rounds = +values.rounds;
 const batches = values.batch.split(',').map(Number);
-const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 async function side(dist) {
   const { Conv2d } = await import(resolve(dist, 'layers/conv2d.js'));
@@ -26,26 +26,7 @@ async function side(dist) {
   return { Conv2d, allocF32 };
 }
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-function time(fn, minMs = 80) {
-  fn();
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    let calls = 0;
-    const t0 = cpuMs();
-    let t1 = t0;
-    do {
-      fn();
-      calls++;
-    } while ((t1 = cpuMs()) - t0 < minMs);
-    best = Math.min(best, (t1 - t0) / calls);
-  }
-  return best;
-}
+const time = (fn, minMs = 80) => bestCpuMs(fn, minMs);
 
 /** [C, H, W, F]: the wide (and bn) net's Winograd layers, 3×3 padding 1. */
 const LAYERS = [[32, 28, 28, 32, 'conv2 32→32, 28×28'], [32, 14, 14, 64, 'conv3 32→64, 14×14'], [64, 14, 14, 64, 'conv4 64→64, 14×14']];

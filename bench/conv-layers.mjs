@@ -13,6 +13,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { kernelInfo } from '../dist/kernels/gemm.js';
+import { bestCpuMs } from './cpu-time.mjs';
 import { allocF32 } from '../dist/kernels/memory.js';
 import { Conv2d } from '../dist/layers/conv2d.js';
 import { Random } from '../dist/random.js';
@@ -24,30 +25,6 @@ export const WIDE_CONV_LAYERS = [
   [32, 14, 14, 64, 'conv3 32→64, 14×14'],
   [64, 14, 14, 64, 'conv4 64→64, 14×14'],
 ];
-
-/** CPU milliseconds of this process (user + system). */
-function cpuMs() {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-}
-
-/** Best CPU time per call in ms: `repeats` runs, each looping for at least minMs. */
-function timeIt(fn, { minMs, repeats }) {
-  fn();
-  let best = Infinity;
-  for (let r = 0; r < repeats; r++) {
-    let calls = 0;
-    const t0 = cpuMs();
-    let t1 = t0;
-    do {
-      fn();
-      calls++;
-      t1 = cpuMs();
-    } while (t1 - t0 < minMs);
-    best = Math.min(best, (t1 - t0) / calls);
-  }
-  return best;
-}
 
 export function benchConvLayers({ batches = [32, 64], algorithms = ['im2col', 'winograd'], minMs = 100, repeats = 5 } = {}) {
   const rows = [];
@@ -65,8 +42,8 @@ export function benchConvLayers({ batches = [32, 64], algorithms = ['im2col', 'w
         const y = conv.forward(x, true);
         const dy = { data: allocF32(y.data.length), shape: y.shape };
         for (let i = 0; i < dy.data.length; i++) dy.data[i] = random.normal();
-        const fwd = timeIt(() => conv.forward(x, true), { minMs, repeats });
-        const bwd = timeIt(() => conv.backward(dy), { minMs, repeats });
+        const fwd = bestCpuMs(() => conv.forward(x, true), minMs, repeats);
+        const bwd = bestCpuMs(() => conv.backward(dy), minMs, repeats);
         const flops = 2 * n * F * C * 9 * H * W;
         rows.push({
           layer: name, batch: n, algorithm, forward_ms: fwd, backward_ms: bwd,

@@ -8,14 +8,14 @@
  *
  *   node bench/dropout-ab.mjs [--old DIR] [--rounds 7]
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bestCpuMs, loadAverage } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({ options: { old: { type: 'string', default: '/tmp/main-copy/dist' }, rounds: { type: 'string', default: '7' } } });
 const rounds = +values.rounds;
-const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 async function side(dist) {
   const { Dropout } = await import(resolve(dist, 'layers/dropout.js'));
@@ -24,27 +24,7 @@ async function side(dist) {
   return { Dropout, BatchContext, allocF32 };
 }
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-/** Best CPU ms per call of fn over 3 loops of ≥ minMs. */
-function time(fn, minMs = 60) {
-  fn();
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    let calls = 0;
-    const t0 = cpuMs();
-    let t1 = t0;
-    do {
-      fn();
-      calls++;
-    } while ((t1 = cpuMs()) - t0 < minMs);
-    best = Math.min(best, (t1 - t0) / calls);
-  }
-  return best;
-}
+const time = (fn, minMs = 60) => bestCpuMs(fn, minMs);
 
 /** [shape per image, batch, name]: the wide/bn nets' two dropouts, whole batch and a 2-thread slice. */
 const SHAPES = [

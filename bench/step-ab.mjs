@@ -9,9 +9,9 @@
  *
  *   node bench/step-ab.mjs [--old DIR] [--nets wide,bn] [--rounds 7] [--batch 64]
  */
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { bestCpuMs, loadAverage } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({
@@ -22,7 +22,7 @@ const { values } = parseArgs({
 });
 const rounds = +values.rounds, n = +values.batch;
 const nets = values.nets.split(',');
-const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const load = loadAverage;
 
 async function side(dist) {
   const { createNetwork, initHe } = await import(resolve(dist, 'net/index.js'));
@@ -31,26 +31,7 @@ async function side(dist) {
   return { createNetwork, initHe, SoftmaxCrossEntropy, allocF32 };
 }
 
-const cpuMs = () => {
-  const u = process.cpuUsage();
-  return (u.user + u.system) / 1000;
-};
-
-function time(fn, minMs = 300) {
-  fn();
-  let best = Infinity;
-  for (let r = 0; r < 3; r++) {
-    let calls = 0;
-    const t0 = cpuMs();
-    let t1 = t0;
-    do {
-      fn();
-      calls++;
-    } while ((t1 = cpuMs()) - t0 < minMs);
-    best = Math.min(best, (t1 - t0) / calls);
-  }
-  return best;
-}
+const time = (fn, minMs = 300) => bestCpuMs(fn, minMs);
 
 /** One side's net, built once (kernel memory is never freed), and its step. */
 function setup({ createNetwork, initHe, SoftmaxCrossEntropy, allocF32 }, arch) {
