@@ -9,20 +9,16 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bestCpuMs, loadAverage } from './cpu-time.mjs';
+import { forwardBackwardAB, spread } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({ options: { old: { type: 'string', default: '/tmp/main-copy/dist' }, rounds: { type: 'string', default: '7' } } });
 const rounds = +values.rounds;
-const load = loadAverage;
-
 async function side(dist) {
   const { BatchNorm } = await import(resolve(dist, 'layers/batchnorm.js'));
   const { allocF32 } = await import(resolve(dist, 'kernels/memory.js'));
   return { BatchNorm, allocF32 };
 }
-
-const time = (fn, minMs = 80) => bestCpuMs(fn, minMs);
 
 /** [shape, batch, name]: the bn net's batch norms after its four convs (and its dense layer). */
 const SHAPES = [
@@ -45,26 +41,10 @@ function setup({ BatchNorm, allocF32 }, shape, n) {
 }
 
 const sides = { old: await side(values.old), new: await side(resolve(import.meta.dirname, '../dist')) };
-const results = SHAPES.map(() => ({ forward: [], backward: [], ms: { old: [], new: [] } }));
-const loads = [load()];
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
-  SHAPES.forEach(([shape, n], k) => {
-    const t = {};
-    for (const s of order) {
-      const b = setup(sides[s], shape, n);
-      t[s] = { f: time(b.forward), b: time(b.backward) };
-      results[k].ms[s].push(t[s].f + t[s].b);
-    }
-    results[k].forward.push(t.new.f / t.old.f);
-    results[k].backward.push(t.new.b / t.old.b);
-  });
-  loads.push(load());
-}
-const fmt = (r) => `${median(r).toFixed(2)} (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+const { results, loads } = forwardBackwardAB(rounds, SHAPES, (s, [shape, n]) => setup(sides[s], shape, n), 80);
 console.log(`batch norm A/B, ${rounds} alternating rounds, time new/old, median (min–max); old = ${values.old}`);
 SHAPES.forEach(([, , name], k) => {
   const r = results[k];
-  console.log(`${name}: forward ${fmt(r.forward)}, backward ${fmt(r.backward)} [old ${median(r.ms.old).toFixed(3)} ms, new ${median(r.ms.new).toFixed(3)} ms forward + backward]`);
+  console.log(`${name}: forward ${spread(r.f)}, backward ${spread(r.b)} [old ${median(r.ms.old.fb).toFixed(3)} ms, new ${median(r.ms.new.fb).toFixed(3)} ms forward + backward]`);
 });
 console.log(`load average (1, 5, 15 min) per round: ${loads.join(' | ')}`);

@@ -10,7 +10,7 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bestCpuMs, loadAverage } from './cpu-time.mjs';
+import { forwardBackwardAB, spread } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({
@@ -18,15 +18,11 @@ const { values } = parseArgs({
 });
 const rounds = +values.rounds;
 const batches = values.batch.split(',').map(Number);
-const load = loadAverage;
-
 async function side(dist) {
   const { Conv2d } = await import(resolve(dist, 'layers/conv2d.js'));
   const { allocF32 } = await import(resolve(dist, 'kernels/memory.js'));
   return { Conv2d, allocF32 };
 }
-
-const time = (fn, minMs = 80) => bestCpuMs(fn, minMs);
 
 /** [C, H, W, F]: the wide (and bn) net's Winograd layers, 3×3 padding 1. */
 const LAYERS = [[32, 28, 28, 32, 'conv2 32→32, 28×28'], [32, 14, 14, 64, 'conv3 32→64, 14×14'], [64, 14, 14, 64, 'conv4 64→64, 14×14']];
@@ -46,26 +42,11 @@ function setup({ Conv2d, allocF32 }, [C, H, W, F], n) {
 }
 
 const sides = { old: await side(values.old), new: await side(resolve(import.meta.dirname, '../dist')) };
-const cases = batches.flatMap((n) => LAYERS.map((layer) => ({ n, layer, f: [], b: [], fb: [], ms: { old: [], new: [] } })));
-const loads = [load()];
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
-  for (const c of cases) {
-    const t = {};
-    for (const s of order) {
-      const b = setup(sides[s], c.layer, c.n);
-      t[s] = { f: time(b.forward), b: time(b.backward) };
-      c.ms[s].push(t[s].f + t[s].b);
-    }
-    c.f.push(t.new.f / t.old.f);
-    c.b.push(t.new.b / t.old.b);
-    c.fb.push((t.new.f + t.new.b) / (t.old.f + t.old.b));
-  }
-  loads.push(load());
-}
-const fmt = (r) => `${median(r).toFixed(2)} (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+const cases = batches.flatMap((n) => LAYERS.map((layer) => ({ n, layer })));
+const { results, loads } = forwardBackwardAB(rounds, cases, (s, c) => setup(sides[s], c.layer, c.n), 80);
 console.log(`Winograd conv layers A/B, ${rounds} alternating rounds, time new/old, median (min–max); old = ${values.old}`);
-for (const c of cases) {
-  console.log(`${c.layer[4]}, batch ${c.n}: forward ${fmt(c.f)}, backward ${fmt(c.b)}, both ${fmt(c.fb)} [old ${median(c.ms.old).toFixed(2)} ms, new ${median(c.ms.new).toFixed(2)} ms]`);
-}
+cases.forEach((c, k) => {
+  const r = results[k];
+  console.log(`${c.layer[4]}, batch ${c.n}: forward ${spread(r.f)}, backward ${spread(r.b)}, both ${spread(r.fb)} [old ${median(r.ms.old.fb).toFixed(2)} ms, new ${median(r.ms.new.fb).toFixed(2)} ms]`);
+});
 console.log(`load average (1, 5, 15 min) per round: ${loads.join(' | ')}`);

@@ -4,6 +4,7 @@
  * turns on the core, it does not add to our CPU time), and the load average to report beside it.
  */
 import { readFileSync } from 'node:fs';
+import { median } from './stats.mjs';
 
 /** This process's user + system CPU time, in ms. */
 export function cpuMs() {
@@ -31,4 +32,38 @@ export function bestCpuMs(fn, minMs, repeats = 3) {
 /** The 1-, 5- and 15-minute load averages, as /proc/loadavg gives them. */
 export function loadAverage() {
   return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+}
+
+/**
+ * The A/B of a layer's forward and backward, old build against new, in alternating rounds
+ * (old, new, then new, old, …): `setup(side, c)` builds case c on side 'old' or 'new' and
+ * returns its { forward, backward } calls, each timed by bestCpuMs(fn, minMs). Per case:
+ * the rounds' ratios new/old of forward (f), backward (b) and both (fb), and each side's ms
+ * per round (f: forward, fb: both); the load average before the rounds and after each.
+ */
+export function forwardBackwardAB(rounds, cases, setup, minMs) {
+  const results = cases.map(() => ({ f: [], b: [], fb: [], ms: { old: { f: [], fb: [] }, new: { f: [], fb: [] } } }));
+  const loads = [loadAverage()];
+  for (let round = 0; round < rounds; round++) {
+    const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
+    cases.forEach((c, k) => {
+      const t = {};
+      for (const side of order) {
+        const calls = setup(side, c);
+        t[side] = { f: bestCpuMs(calls.forward, minMs), b: bestCpuMs(calls.backward, minMs) };
+        results[k].ms[side].f.push(t[side].f);
+        results[k].ms[side].fb.push(t[side].f + t[side].b);
+      }
+      results[k].f.push(t.new.f / t.old.f);
+      results[k].b.push(t.new.b / t.old.b);
+      results[k].fb.push((t.new.f + t.new.b) / (t.old.f + t.old.b));
+    });
+    loads.push(loadAverage());
+  }
+  return { results, loads };
+}
+
+/** Rounds' values as "median (min–max)", two decimals. */
+export function spread(values) {
+  return `${median(values).toFixed(2)} (${Math.min(...values).toFixed(2)}–${Math.max(...values).toFixed(2)})`;
 }

@@ -10,21 +10,17 @@
  */
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { bestCpuMs, loadAverage } from './cpu-time.mjs';
+import { forwardBackwardAB, spread } from './cpu-time.mjs';
 import { median } from './stats.mjs';
 
 const { values } = parseArgs({ options: { old: { type: 'string', default: '/tmp/main-copy/dist' }, rounds: { type: 'string', default: '7' } } });
 const rounds = +values.rounds;
-const load = loadAverage;
-
 async function side(dist) {
   const { Dropout } = await import(resolve(dist, 'layers/dropout.js'));
   const { BatchContext } = await import(resolve(dist, 'layers/batch-context.js'));
   const { allocF32 } = await import(resolve(dist, 'kernels/memory.js'));
   return { Dropout, BatchContext, allocF32 };
 }
-
-const time = (fn, minMs = 60) => bestCpuMs(fn, minMs);
 
 /** [shape per image, batch, name]: the wide/bn nets' two dropouts, whole batch and a 2-thread slice. */
 const SHAPES = [
@@ -55,27 +51,10 @@ function setup({ Dropout, BatchContext, allocF32 }, inShape, n) {
 }
 
 const sides = { old: await side(values.old), new: await side(resolve(import.meta.dirname, '../dist')) };
-const results = SHAPES.map(() => ({ forward: [], backward: [], fOld: [], fNew: [] }));
-const loads = [load()];
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? ['old', 'new'] : ['new', 'old'];
-  SHAPES.forEach(([shape, n], k) => {
-    const t = {};
-    for (const s of order) {
-      const b = setup(sides[s], shape, n);
-      t[s] = { f: time(b.forward), b: time(b.backward) };
-    }
-    results[k].forward.push(t.new.f / t.old.f);
-    results[k].backward.push(t.new.b / t.old.b);
-    results[k].fOld.push(t.old.f);
-    results[k].fNew.push(t.new.f);
-  });
-  loads.push(load());
-}
-const fmt = (r) => `${median(r).toFixed(2)} (${Math.min(...r).toFixed(2)}–${Math.max(...r).toFixed(2)})`;
+const { results, loads } = forwardBackwardAB(rounds, SHAPES, (s, [shape, n]) => setup(sides[s], shape, n), 60);
 console.log(`dropout A/B, ${rounds} alternating rounds, time new/old, median (min–max); old = ${values.old}`);
 SHAPES.forEach(([, , name], k) => {
   const r = results[k];
-  console.log(`${name}: forward ${fmt(r.forward)} [old ${median(r.fOld).toFixed(3)} ms, new ${median(r.fNew).toFixed(3)} ms], backward ${fmt(r.backward)}`);
+  console.log(`${name}: forward ${spread(r.f)} [old ${median(r.ms.old.f).toFixed(3)} ms, new ${median(r.ms.new.f).toFixed(3)} ms], backward ${spread(r.b)}`);
 });
 console.log(`load average (1, 5, 15 min) per round: ${loads.join(' | ')}`);

@@ -1,4 +1,5 @@
-import { dropoutMask, dropoutMaskReference, mulFloats, mulFloatsReference } from '../kernels/dropout-mask.js';
+import { dropoutMask, dropoutMaskReference } from '../kernels/dropout-mask.js';
+import { mulFloats, mulFloatsReference } from '../kernels/elementwise.js';
 import { allocF32 } from '../kernels/memory.js';
 import { F2X2_3X3, F4X4_3X3, WinogradConv, type WinogradAlgorithm } from '../kernels/winograd.js';
 import { BatchNorm } from '../layers/batchnorm.js';

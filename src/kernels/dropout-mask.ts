@@ -16,9 +16,11 @@
  * The reference below is the plain loop (Random.next() per value, as the layer drew its
  * masks before this kernel); `kconv check`'s dropout row and test/unit/dropout-masks.test.ts
  * require the two to agree bit for bit. Dispatch as in elementwise.ts: arrays in the
- * kernel arena go to wasm, others to the reference.
+ * kernel arena go to wasm, others to the reference. (The backward, dy times the mask, is
+ * elementwise.ts's mulFloats.)
  */
 import { Random } from '../random.js';
+import { checkSpan } from './elementwise.js';
 import { arenaAddress } from './memory.js';
 import { activeWasmKernels } from './wasm.js';
 
@@ -27,16 +29,13 @@ export function dropLimit(rate: number): number {
   return Math.ceil(rate * 4294967296) - 1;
 }
 
-
 /** y[yOff + i] = x[xOff + i]·m[mOff + i] with m the mask drawn from `state` at `rate`, i < n. */
 export function dropoutMask(x: Float32Array, xOff: number, y: Float32Array, yOff: number, m: Float32Array, mOff: number,
   n: number, state: number, rate: number): void {
   if (!(rate > 0 && rate < 1)) throw new RangeError(`dropoutMask: rate ${rate} is not in (0, 1)`);
-  for (const [a, off] of [[x, xOff], [y, yOff], [m, mOff]] as const) {
-    if (!(Number.isInteger(off) && Number.isInteger(n) && off >= 0 && n >= 0 && off + n <= a.length)) {
-      throw new RangeError(`dropoutMask: [${off}, ${off + n}) does not fit an array of ${a.length}`);
-    }
-  }
+  checkSpan('dropoutMask', x, xOff, n);
+  checkSpan('dropoutMask', y, yOff, n);
+  checkSpan('dropoutMask', m, mOff, n);
   const wasm = activeWasmKernels();
   if (wasm !== null) {
     const xa = arenaAddress(x), ya = arenaAddress(y), ma = arenaAddress(m);
@@ -59,24 +58,4 @@ export function dropoutMaskReference(x: Float32Array, xOff: number, y: Float32Ar
     m[mOff + i] = s;
     y[yOff + i] = x[xOff + i] * s;
   }
-}
-
-/** d[i] = a[i]·b[i], i < n (dropout's backward: the gradient times the mask). */
-export function mulFloats(a: Float32Array, b: Float32Array, d: Float32Array, n: number): void {
-  if (!(Number.isInteger(n) && n >= 0 && n <= a.length && n <= b.length && n <= d.length)) {
-    throw new RangeError(`mulFloats: ${n} elements do not fit (${a.length}, ${b.length}, ${d.length})`);
-  }
-  const wasm = activeWasmKernels();
-  if (wasm !== null) {
-    const aa = arenaAddress(a), ba = arenaAddress(b), da = arenaAddress(d);
-    if (aa >= 0 && ba >= 0 && da >= 0) {
-      wasm.mulFloats(aa, ba, da, n);
-      return;
-    }
-  }
-  mulFloatsReference(a, b, d, n);
-}
-
-export function mulFloatsReference(a: Float32Array, b: Float32Array, d: Float32Array, n: number): void {
-  for (let i = 0; i < n; i++) d[i] = a[i] * b[i];
 }

@@ -1,6 +1,7 @@
 /**
  * Element-wise kernels of the layers: ReLU forward and backward, a convolution's
- * epilogue, batch normalization's per-plane sums and per-channel linear maps.
+ * epilogue, batch normalization's per-plane sums and per-channel linear maps, dropout's
+ * backward product.
  *
  *   reluForward:  y[i] = x[i] > 0 ? x[i] : 0
  *   reluBackward: dx[i] = y[i] > 0 ? g[i] : 0      (y: the forward output)
@@ -43,9 +44,7 @@ export function reluBackward(y: Float32Array, g: Float32Array, dx: Float32Array,
 
 /** a[off … off+n) = 0, in wasm when a is in the arena (TypedArray.fill on shared memory is several times slower). */
 export function zeroFloats(a: Float32Array, off: number, n: number): void {
-  if (!(Number.isInteger(off) && Number.isInteger(n) && off >= 0 && n >= 0 && off + n <= a.length)) {
-    throw new RangeError(`zeroFloats: [${off}, ${off + n}) does not fit an array of ${a.length}`);
-  }
+  checkSpan('zeroFloats', a, off, n);
   const wasm = activeWasmKernels();
   const at = arenaAddress(a);
   if (wasm !== null && at >= 0) {
@@ -160,6 +159,33 @@ export function reluBackwardReference(y: Float32Array, g: Float32Array, dx: Floa
 }
 
 /** In wasm an out-of-range index would hit a neighbouring buffer, so check. */
+/** d[i] = a[i]·b[i], i < n (dropout's backward: the gradient times the mask; its wasm is in dropout.wat). */
+export function mulFloats(a: Float32Array, b: Float32Array, d: Float32Array, n: number): void {
+  if (!(Number.isInteger(n) && n >= 0 && n <= a.length && n <= b.length && n <= d.length)) {
+    throw new RangeError(`mulFloats: ${n} elements do not fit (${a.length}, ${b.length}, ${d.length})`);
+  }
+  const wasm = activeWasmKernels();
+  if (wasm !== null) {
+    const aa = arenaAddress(a), ba = arenaAddress(b), da = arenaAddress(d);
+    if (aa >= 0 && ba >= 0 && da >= 0) {
+      wasm.mulFloats(aa, ba, da, n);
+      return;
+    }
+  }
+  mulFloatsReference(a, b, d, n);
+}
+
+export function mulFloatsReference(a: Float32Array, b: Float32Array, d: Float32Array, n: number): void {
+  for (let i = 0; i < n; i++) d[i] = a[i] * b[i];
+}
+
+/** Throws unless a[off … off+n) lies inside `a`, off and n whole and not negative. */
+export function checkSpan(name: string, a: Float32Array, off: number, n: number): void {
+  if (!(Number.isInteger(off) && Number.isInteger(n) && off >= 0 && n >= 0 && off + n <= a.length)) {
+    throw new RangeError(`${name}: [${off}, ${off + n}) does not fit an array of ${a.length}`);
+  }
+}
+
 function checkLength(name: string, n: number, ...arrays: Float32Array[]): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`${name}: bad length ${n}`);
   for (const a of arrays) {

@@ -1,5 +1,6 @@
 import { BatchBuffer, sizeOf, type Tensor } from '../tensor/tensor.js';
-import { dropoutMask, mulFloats } from '../kernels/dropout-mask.js';
+import { dropoutMask } from '../kernels/dropout-mask.js';
+import { mulFloats } from '../kernels/elementwise.js';
 import { mixSeed } from '../random.js';
 import type { BatchContext } from './batch-context.js';
 import type { LayerKind } from './kind.js';

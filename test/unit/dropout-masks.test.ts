@@ -6,7 +6,8 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { BatchContext } from '../../src/layers/batch-context.js';
 import { Dropout } from '../../src/layers/dropout.js';
-import { dropLimit, dropoutMask, dropoutMaskReference, mulFloats, mulFloatsReference } from '../../src/kernels/dropout-mask.js';
+import { dropLimit, dropoutMask, dropoutMaskReference } from '../../src/kernels/dropout-mask.js';
+import { mulFloats, mulFloatsReference } from '../../src/kernels/elementwise.js';
 import { kernelInfo, setKernelBackend, type Backend } from '../../src/kernels/gemm.js';
 import { allocF32 } from '../../src/kernels/memory.js';
 import { loadWasmKernels } from '../../src/kernels/wasm.js';

@@ -237,6 +237,17 @@ function setup(C: number, H: number, W: number, F: number, padding: number, n: n
   return { conv, x };
 }
 
+/** A 3×3, padding 1 convolution on `algorithm`, and its twin on im2col with the same weights and bias. */
+function withIm2colTwin(C: number, H: number, W: number, F: number, algorithm: 'winograd2' | 'winograd4'): { conv: Conv2d; ref: Conv2d } {
+  const { conv } = setup(C, H, W, F, 1, 1);
+  const ref = new Conv2d([C, H, W], { inChannels: C, outChannels: F, kernel: 3, padding: 1 });
+  ref.algorithm = 'im2col';
+  conv.algorithm = algorithm;
+  ref.weight.set(conv.weight);
+  ref.bias.set(conv.bias);
+  return { conv, ref };
+}
+
 describe('Conv2d through Winograd', () => {
   afterEach(() => {
     setKernelBackend(startBackend);
@@ -244,12 +255,7 @@ describe('Conv2d through Winograd', () => {
 
   it('forward matches the naive loops and backward matches im2col, for every batch size seen (buffers regrow)', () => {
     for (const algorithm of ['winograd2', 'winograd4'] as const) {
-      const { conv } = setup(5, 11, 9, 6, 1, 1);
-      const ref = new Conv2d([5, 11, 9], { inChannels: 5, outChannels: 6, kernel: 3, padding: 1 });
-      ref.algorithm = 'im2col';
-      conv.algorithm = algorithm;
-      ref.weight.set(conv.weight);
-      ref.bias.set(conv.bias);
+      const { conv, ref } = withIm2colTwin(5, 11, 9, 6, algorithm);
       for (const n of [2, 5, 1, 5, 3]) {
         const x: Tensor = { data: fill(allocF32(n * 5 * 11 * 9)), shape: [n, 5, 11, 9] };
         const y = Float32Array.from(conv.forward(x, true).data);
@@ -268,12 +274,7 @@ describe('Conv2d through Winograd', () => {
   it('forward and backward work group by group (several groups, the last one ragged) as im2col does at once', () => {
     // 64→64 on 28×28: F(4×4) takes 2 images a group, F(2×2) 1, so 5 images are 3 and 5 groups, the last one ragged.
     for (const algorithm of ['winograd2', 'winograd4'] as const) {
-      const { conv } = setup(64, 28, 28, 64, 1, 1);
-      const ref = new Conv2d([64, 28, 28], { inChannels: 64, outChannels: 64, kernel: 3, padding: 1 });
-      ref.algorithm = 'im2col';
-      conv.algorithm = algorithm;
-      ref.weight.set(conv.weight);
-      ref.bias.set(conv.bias);
+      const { conv, ref } = withIm2colTwin(64, 28, 28, 64, algorithm);
       const n = 5;
       const x: Tensor = { data: fill(allocF32(n * 64 * 784)), shape: [n, 64, 28, 28] };
       const y = Float32Array.from(conv.forward(x, true).data);
